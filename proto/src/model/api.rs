@@ -1,0 +1,140 @@
+//! Request and response bodies of the HTTP API that are not domain objects themselves.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use super::Job;
+
+/// Body of `PUT|POST /v1/jobs` and `POST /v1/job/:id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct JobRegisterRequest {
+    #[serde(rename = "Job")]
+    pub job: Option<Job>,
+    /// With `JobModifyIndex`: register only if the job's modify index matches (0: only if new).
+    #[serde(rename = "EnforceIndex")]
+    pub enforce_index: bool,
+    #[serde(rename = "JobModifyIndex")]
+    pub job_modify_index: u64,
+    #[serde(rename = "PolicyOverride")]
+    pub policy_override: bool,
+    #[serde(rename = "PreserveCounts")]
+    pub preserve_counts: bool,
+    #[serde(rename = "EvalPriority")]
+    pub eval_priority: i64,
+}
+
+/// Response of job register, update and deregister.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct JobRegisterResponse {
+    #[serde(rename = "EvalID")]
+    pub eval_id: String,
+    #[serde(rename = "EvalCreateIndex")]
+    pub eval_create_index: u64,
+    #[serde(rename = "JobModifyIndex")]
+    pub job_modify_index: u64,
+    #[serde(rename = "Warnings")]
+    pub warnings: String,
+    #[serde(rename = "Index")]
+    pub index: u64,
+    #[serde(rename = "LastContact")]
+    pub last_contact: u64,
+    #[serde(rename = "KnownLeader")]
+    pub known_leader: bool,
+}
+
+/// Body of `POST /v1/jobs/parse`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct JobsParseRequest {
+    #[serde(rename = "JobHCL")]
+    pub job_hcl: String,
+    #[serde(rename = "Variables")]
+    pub variables: String,
+    #[serde(rename = "Canonicalize")]
+    pub canonicalize: bool,
+}
+
+/// Response of `GET /v1/job/:id/versions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct JobVersionsResponse {
+    #[serde(rename = "Versions")]
+    pub versions: Vec<Job>,
+    #[serde(rename = "Diffs")]
+    pub diffs: Option<Vec<serde_json::Value>>,
+    #[serde(rename = "Index")]
+    pub index: u64,
+    #[serde(rename = "LastContact")]
+    pub last_contact: u64,
+    #[serde(rename = "KnownLeader")]
+    pub known_leader: bool,
+}
+
+/// One frame of a streamed file (`/v1/client/fs/logs` without `plain`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct StreamFrame {
+    /// Base64 of the bytes.
+    #[serde(rename = "Data", skip_serializing_if = "String::is_empty")]
+    pub data: String,
+    #[serde(rename = "File", skip_serializing_if = "String::is_empty")]
+    pub file: String,
+    #[serde(rename = "Offset", skip_serializing_if = "is_zero")]
+    pub offset: i64,
+    #[serde(rename = "FileEvent", skip_serializing_if = "String::is_empty")]
+    pub file_event: String,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
+}
+
+/// A server as `GET /v1/agent/members` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct AgentMember {
+    pub name: String,
+    pub addr: String,
+    pub port: u16,
+    pub tags: BTreeMap<String, String>,
+    pub status: String,
+    pub protocol_min: u8,
+    pub protocol_max: u8,
+    pub protocol_cur: u8,
+    pub delegate_min: u8,
+    pub delegate_max: u8,
+    pub delegate_cur: u8,
+}
+
+/// Response of `GET /v1/agent/members`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct ServerMembers {
+    pub server_name: String,
+    pub server_region: String,
+    #[serde(rename = "ServerDC")]
+    pub server_dc: String,
+    pub members: Vec<AgentMember>,
+}
+
+/// Response of `GET /v1/agent/health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct AgentHealthResponse {
+    #[serde(rename = "client", skip_serializing_if = "Option::is_none")]
+    pub client: Option<AgentHealth>,
+    #[serde(rename = "server", skip_serializing_if = "Option::is_none")]
+    pub server: Option<AgentHealth>,
+}
+
+/// Health of one side of an agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct AgentHealth {
+    #[serde(rename = "ok")]
+    pub ok: bool,
+    #[serde(rename = "message")]
+    pub message: String,
+}

@@ -1,0 +1,1 @@
+//! Fills Nomad's context-dependent defaults into a job (see `Job::canonicalize`).

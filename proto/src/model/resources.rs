@@ -1,0 +1,205 @@
+//! Resources: what a task asks for, what an allocation holds, what a node offers.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Nomad's default task CPU in MHz.
+pub const DEFAULT_CPU_MHZ: i64 = 100;
+/// Nomad's default task memory in MB.
+pub const DEFAULT_MEMORY_MB: i64 = 300;
+/// First port of the dynamic port range.
+pub const MIN_DYNAMIC_PORT: u16 = 20000;
+/// Last port of the dynamic port range.
+pub const MAX_DYNAMIC_PORT: u16 = 32000;
+
+/// `resources { cpu cores memory memory_max }` of a task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Resources {
+    #[serde(rename = "CPU")]
+    pub cpu: i64,
+    #[serde(rename = "Cores")]
+    pub cores: i64,
+    #[serde(rename = "MemoryMB")]
+    pub memory_mb: i64,
+    #[serde(rename = "MemoryMaxMB")]
+    pub memory_max_mb: i64,
+    #[serde(rename = "DiskMB")]
+    pub disk_mb: i64,
+    #[serde(rename = "Networks")]
+    pub networks: Vec<NetworkResource>,
+    #[serde(rename = "Devices")]
+    pub devices: Vec<RequestedDevice>,
+}
+
+/// A `device "name" { count }` request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct RequestedDevice {
+    pub name: String,
+    pub count: u64,
+}
+
+/// A `network { mode port "label" { static to } }` block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct NetworkResource {
+    #[serde(rename = "Mode")]
+    pub mode: String,
+    #[serde(rename = "Device")]
+    pub device: String,
+    #[serde(rename = "CIDR")]
+    pub cidr: String,
+    #[serde(rename = "IP")]
+    pub ip: String,
+    #[serde(rename = "Hostname")]
+    pub hostname: String,
+    #[serde(rename = "MBits")]
+    pub mbits: i64,
+    #[serde(rename = "ReservedPorts")]
+    pub reserved_ports: Vec<Port>,
+    #[serde(rename = "DynamicPorts")]
+    pub dynamic_ports: Vec<Port>,
+}
+
+/// A port label and its value (static or assigned) on a network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct Port {
+    pub label: String,
+    pub value: u16,
+    pub to: i32,
+    pub host_network: String,
+}
+
+/// A port as allocated on a node: label, host port, container port, host IP.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct AllocatedPort {
+    #[serde(rename = "Label")]
+    pub label: String,
+    #[serde(rename = "Value")]
+    pub value: u16,
+    #[serde(rename = "To")]
+    pub to: i32,
+    #[serde(rename = "HostIP")]
+    pub host_ip: String,
+}
+
+/// CPU held by one task of an allocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct AllocatedCpuResources {
+    pub cpu_shares: i64,
+    pub reserved_cores: Vec<u16>,
+}
+
+/// Memory held by one task of an allocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct AllocatedMemoryResources {
+    #[serde(rename = "MemoryMB")]
+    pub memory_mb: i64,
+    #[serde(rename = "MemoryMaxMB")]
+    pub memory_max_mb: i64,
+}
+
+/// Resources held by one task of an allocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct AllocatedTaskResources {
+    pub cpu: AllocatedCpuResources,
+    pub memory: AllocatedMemoryResources,
+    pub networks: Vec<NetworkResource>,
+}
+
+/// Resources shared by the tasks of an allocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct AllocatedSharedResources {
+    #[serde(rename = "DiskMB")]
+    pub disk_mb: i64,
+    #[serde(rename = "Networks")]
+    pub networks: Vec<NetworkResource>,
+    #[serde(rename = "Ports")]
+    pub ports: Vec<AllocatedPort>,
+}
+
+/// Everything an allocation holds on its node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct AllocatedResources {
+    pub tasks: BTreeMap<String, AllocatedTaskResources>,
+    pub shared: AllocatedSharedResources,
+}
+
+impl AllocatedResources {
+    /// Total CPU (MHz) over all tasks.
+    pub fn cpu(&self) -> i64 {
+        self.tasks.values().map(|t| t.cpu.cpu_shares).sum()
+    }
+
+    /// Total memory (MB) over all tasks.
+    pub fn memory_mb(&self) -> i64 {
+        self.tasks.values().map(|t| t.memory.memory_mb).sum()
+    }
+
+    /// Disk (MB) of the allocation.
+    pub fn disk_mb(&self) -> i64 {
+        self.shared.disk_mb
+    }
+}
+
+/// A node's CPU: total shares in MHz and core count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct NodeCpuResources {
+    pub cpu_shares: i64,
+    pub total_cpu_cores: u16,
+    pub reservable_cpu_cores: Vec<u16>,
+}
+
+/// A node's memory in MB.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct NodeMemoryResources {
+    #[serde(rename = "MemoryMB")]
+    pub memory_mb: i64,
+}
+
+/// A node's disk in MB.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct NodeDiskResources {
+    #[serde(rename = "DiskMB")]
+    pub disk_mb: i64,
+}
+
+/// What a node offers to the scheduler.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct NodeResources {
+    pub cpu: NodeCpuResources,
+    pub memory: NodeMemoryResources,
+    pub disk: NodeDiskResources,
+    pub networks: Vec<NetworkResource>,
+    pub min_dynamic_port: u16,
+    pub max_dynamic_port: u16,
+}
+
+/// Host ports a node keeps for itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct NodeReservedNetworkResources {
+    pub reserved_host_ports: String,
+}
+
+/// What a node keeps back from the scheduler.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct NodeReservedResources {
+    pub cpu: AllocatedCpuResources,
+    pub memory: NodeMemoryResources,
+    pub disk: NodeDiskResources,
+    pub networks: NodeReservedNetworkResources,
+}

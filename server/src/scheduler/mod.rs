@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use nomadish_proto::model::{Allocation, AllocMetric, Evaluation, Job, Node, Plan};
+use nomadish_proto::model::{AllocMetric, Allocation, Evaluation, Job, Node, Plan};
 use std::collections::BTreeMap;
 
 /// Read access to a point-in-time snapshot of the cluster state.

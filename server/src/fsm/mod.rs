@@ -1,0 +1,268 @@
+//! The finite state machine: every replicated change is one [`Command`], applied by one
+//! `match` of small `apply_*` functions.
+//!
+//! Application is deterministic: the raft index comes from the entry, and every time or ID a
+//! command needs is inside the command (stamped by the leader before proposing), never read
+//! from the clock or an RNG here. Commands are externally tagged by variant name, so adding a
+//! variant keeps older log entries readable.
+
+mod allocs;
+mod jobs;
+mod nodes;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use nomadish_proto::model::{AllocClientUpdate, Allocation, Evaluation, Job, Node, NodeEvent};
+use serde::{Deserialize, Serialize};
+
+use crate::state::{JobKey, StateView};
+
+/// A replicated state change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    /// Register or update a job, with the evaluation that schedules it.
+    UpsertJob {
+        /// The job as submitted (canonicalized).
+        job: Job,
+        /// The evaluation to create.
+        eval: Option<Evaluation>,
+        /// Compare-and-set: apply only if the job's `JobModifyIndex` equals this (0: new job).
+        enforce_index: Option<u64>,
+        /// Submission time (Unix ns).
+        now: i64,
+    },
+    /// Stop (or purge) a job, with the evaluation that stops its allocations.
+    DeregisterJob {
+        /// Namespace of the job.
+        namespace: String,
+        /// The job's ID.
+        job_id: String,
+        /// Remove the job entirely instead of marking it stopped.
+        purge: bool,
+        /// The evaluation to create.
+        eval: Option<Evaluation>,
+        /// Time of the request (Unix ns).
+        now: i64,
+    },
+    /// Create or update evaluations (status changes, blocked and follow-up evaluations).
+    UpsertEvals {
+        /// The evaluations, complete.
+        evals: Vec<Evaluation>,
+    },
+    /// Register (or re-register) a node.
+    UpsertNode {
+        /// The node as the client sent it.
+        node: Node,
+        /// Evaluations to create with it.
+        evals: Vec<Evaluation>,
+        /// Time of the request (Unix ns).
+        now: i64,
+    },
+    /// Change a node's status (heartbeat missed, node back), with evaluations for its jobs.
+    UpdateNodeStatus {
+        /// The node.
+        node_id: String,
+        /// The new status.
+        status: String,
+        /// An event to record on the node.
+        event: Option<NodeEvent>,
+        /// Evaluations to create with it.
+        evals: Vec<Evaluation>,
+        /// Time of the change (Unix ns).
+        now: i64,
+    },
+    /// Commit the part of a plan the plan applier accepted.
+    ApplyPlanResults {
+        /// The evaluation that produced the plan.
+        eval_id: String,
+        /// The job version new allocations run (allocations travel without their job).
+        job: Option<JobRef>,
+        /// New allocations and in-place updates.
+        placed: Vec<Allocation>,
+        /// Allocations to stop or mark lost.
+        stopped: Vec<Allocation>,
+        /// Time of the commit (Unix ns).
+        now: i64,
+    },
+    /// Client-side allocation updates (task states, client status).
+    UpdateAllocsFromClient {
+        /// The updates.
+        updates: Vec<AllocClientUpdate>,
+        /// Evaluations to create with them (failed allocations to reschedule).
+        evals: Vec<Evaluation>,
+        /// Time the server received them (Unix ns).
+        now: i64,
+    },
+}
+
+/// Names one version of one job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRef {
+    /// Namespace.
+    pub namespace: String,
+    /// Job ID.
+    pub id: String,
+    /// Version.
+    pub version: u64,
+}
+
+/// Why a command changed nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum ApplyError {
+    /// A compare-and-set index did not match.
+    #[error(
+        "enforcing job modify index {expected}: job exists with conflicting job modify index: {actual}"
+    )]
+    CasMismatch {
+        /// The index the request expected.
+        expected: u64,
+        /// The job's actual index (0 when it does not exist).
+        actual: u64,
+    },
+    /// The object to change does not exist.
+    #[error("{kind} not found")]
+    NotFound {
+        /// What was looked for.
+        kind: String,
+    },
+}
+
+/// The outcome of applying one command.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CommandResponse {
+    /// The raft index of the entry.
+    pub index: u64,
+    /// Set when the command was refused (and changed nothing).
+    pub error: Option<ApplyError>,
+    /// For job commands: the job's `JobModifyIndex` after the command.
+    pub job_modify_index: u64,
+}
+
+/// Applies one command at `index`.
+pub fn apply(view: &mut StateView, index: u64, cmd: Command) -> CommandResponse {
+    view.index = view.index.max(index);
+    let mut touched = BTreeSet::new();
+    let result = match cmd {
+        Command::UpsertJob {
+            job,
+            eval,
+            enforce_index,
+            now,
+        } => jobs::apply_upsert_job(view, index, job, eval, enforce_index, now, &mut touched),
+        Command::DeregisterJob {
+            namespace,
+            job_id,
+            purge,
+            eval,
+            now,
+        } => jobs::apply_deregister_job(
+            view,
+            index,
+            (namespace, job_id),
+            purge,
+            eval,
+            now,
+            &mut touched,
+        ),
+        Command::UpsertEvals { evals } => {
+            upsert_evals(view, index, evals, &mut touched);
+            Ok(0)
+        }
+        Command::UpsertNode { node, evals, now } => {
+            nodes::apply_upsert_node(view, index, node, now);
+            upsert_evals(view, index, evals, &mut touched);
+            Ok(0)
+        }
+        Command::UpdateNodeStatus {
+            node_id,
+            status,
+            event,
+            evals,
+            now,
+        } => nodes::apply_node_status(view, index, &node_id, &status, event, now).map(|()| {
+            upsert_evals(view, index, evals, &mut touched);
+            0
+        }),
+        Command::ApplyPlanResults {
+            eval_id,
+            job,
+            placed,
+            stopped,
+            now,
+        } => {
+            allocs::apply_plan_results(
+                view,
+                index,
+                &eval_id,
+                job,
+                placed,
+                stopped,
+                now,
+                &mut touched,
+            );
+            Ok(0)
+        }
+        Command::UpdateAllocsFromClient {
+            updates,
+            evals,
+            now,
+        } => {
+            allocs::apply_client_updates(view, index, updates, now, &mut touched);
+            upsert_evals(view, index, evals, &mut touched);
+            Ok(0)
+        }
+    };
+    for key in &touched {
+        refresh_job_status(view, index, key);
+    }
+    match result {
+        Ok(job_modify_index) => CommandResponse {
+            index,
+            error: None,
+            job_modify_index,
+        },
+        Err(error) => CommandResponse {
+            index,
+            error: Some(error),
+            job_modify_index: 0,
+        },
+    }
+}
+
+/// Inserts or updates evaluations, stamping their indexes.
+fn upsert_evals(
+    view: &mut StateView,
+    index: u64,
+    evals: Vec<Evaluation>,
+    touched: &mut BTreeSet<JobKey>,
+) {
+    if evals.is_empty() {
+        return;
+    }
+    for mut eval in evals {
+        eval.create_index = view.evals.get(&eval.id).map_or(index, |e| e.create_index);
+        eval.modify_index = index;
+        touched.insert((eval.namespace.clone(), eval.job_id.clone()));
+        view.put_eval(Arc::new(eval));
+    }
+    view.tables.evals = index;
+}
+
+/// Recomputes a job's status after its allocations or evaluations changed.
+fn refresh_job_status(view: &mut StateView, index: u64, key: &JobKey) {
+    let Some(job) = view.jobs.get(key).cloned() else {
+        return;
+    };
+    let status = view.compute_job_status(&job);
+    if job.status != status {
+        let mut updated = Job::clone(&job);
+        updated.status = status.to_string();
+        updated.modify_index = index;
+        view.jobs.insert(key.clone(), Arc::new(updated));
+        view.tables.jobs = index;
+    }
+}
+
+#[cfg(test)]
+mod tests;

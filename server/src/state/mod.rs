@@ -1,0 +1,236 @@
+//! The replicated state as the FSM keeps it: in-memory tables in persistent maps.
+//!
+//! ```text
+//!   raft entry ──> fsm::apply(&mut StateView) ──> StateStore (RwLock) ──> watch(index)
+//!                                                     │
+//!                          snapshot(): O(1) clone ────┴──> scheduler, HTTP reads, node streams
+//! ```
+//!
+//! Every table is an `imbl` persistent map of `Arc`s, so a snapshot is a handful of pointer
+//! copies: readers and the scheduler work on a consistent, point-in-time view without holding
+//! the lock. The view is stamped with the raft index it reflects; each table keeps the index of
+//! its last change (for `X-Nomad-Index` and blocking queries).
+
+mod persist;
+mod queries;
+
+use std::sync::{Arc, RwLock};
+
+use imbl::{OrdMap, OrdSet};
+use nomadish_proto::model::{Allocation, Evaluation, Job, Node};
+use tokio::sync::watch;
+
+pub use persist::{SnapshotError, decode_snapshot, encode_snapshot};
+
+/// `(namespace, job ID)`.
+pub type JobKey = (String, String);
+
+/// The raft index of the last change to each table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TableIndexes {
+    /// Jobs and job versions.
+    pub jobs: u64,
+    /// Evaluations.
+    pub evals: u64,
+    /// Allocations.
+    pub allocs: u64,
+    /// Nodes.
+    pub nodes: u64,
+}
+
+/// The whole replicated state at one raft index. Cloning is cheap.
+#[derive(Debug, Clone, Default)]
+pub struct StateView {
+    /// The raft index this view reflects.
+    pub index: u64,
+    /// Per-table last-change indexes.
+    pub tables: TableIndexes,
+    /// Current version of every job.
+    pub jobs: OrdMap<JobKey, Arc<Job>>,
+    /// Tracked versions of every job: `(namespace, id, version)`.
+    pub job_versions: OrdMap<(String, String, u64), Arc<Job>>,
+    /// Evaluations by ID.
+    pub evals: OrdMap<String, Arc<Evaluation>>,
+    /// Evaluation IDs by job.
+    pub evals_by_job: OrdMap<JobKey, OrdSet<String>>,
+    /// Allocations by ID.
+    pub allocs: OrdMap<String, Arc<Allocation>>,
+    /// Allocation IDs by job.
+    pub allocs_by_job: OrdMap<JobKey, OrdSet<String>>,
+    /// Allocation IDs by node.
+    pub allocs_by_node: OrdMap<String, OrdSet<String>>,
+    /// Per node, the highest `AllocModifyIndex` among its allocations (wakes node streams).
+    pub node_alloc_index: OrdMap<String, u64>,
+    /// Nodes by ID.
+    pub nodes: OrdMap<String, Arc<Node>>,
+}
+
+/// Number of versions kept per job, as Nomad's `JobDefaultTrackedVersions`.
+pub const TRACKED_JOB_VERSIONS: u64 = 6;
+
+impl StateView {
+    /// Records an allocation, keeping the job and node indexes in step.
+    pub fn put_alloc(&mut self, alloc: Arc<Allocation>) {
+        let key = (alloc.namespace.clone(), alloc.job_id.clone());
+        if let Some(old) = self.allocs.get(&alloc.id)
+            && old.node_id != alloc.node_id
+        {
+            remove_from(&mut self.allocs_by_node, &old.node_id, &alloc.id);
+        }
+        add_to(&mut self.allocs_by_job, key, &alloc.id);
+        add_to(&mut self.allocs_by_node, alloc.node_id.clone(), &alloc.id);
+        let idx = self
+            .node_alloc_index
+            .entry(alloc.node_id.clone())
+            .or_insert(0);
+        *idx = (*idx).max(alloc.alloc_modify_index);
+        self.allocs.insert(alloc.id.clone(), alloc);
+    }
+
+    /// Removes an allocation and its index entries.
+    pub fn remove_alloc(&mut self, id: &str) {
+        if let Some(old) = self.allocs.remove(id) {
+            let key = (old.namespace.clone(), old.job_id.clone());
+            remove_from(&mut self.allocs_by_job, &key, id);
+            remove_from(&mut self.allocs_by_node, &old.node_id, id);
+        }
+    }
+
+    /// Records an evaluation, keeping the job index in step.
+    pub fn put_eval(&mut self, eval: Arc<Evaluation>) {
+        let key = (eval.namespace.clone(), eval.job_id.clone());
+        add_to(&mut self.evals_by_job, key, &eval.id);
+        self.evals.insert(eval.id.clone(), eval);
+    }
+
+    /// Removes an evaluation and its index entry.
+    pub fn remove_eval(&mut self, id: &str) {
+        if let Some(old) = self.evals.remove(id) {
+            let key = (old.namespace.clone(), old.job_id.clone());
+            remove_from(&mut self.evals_by_job, &key, id);
+        }
+    }
+
+    /// Records a new current version of a job and trims old versions.
+    pub fn put_job(&mut self, job: Arc<Job>) {
+        let ns = job.namespace.clone();
+        let id = job.id.clone();
+        self.job_versions
+            .insert((ns.clone(), id.clone(), job.version), job.clone());
+        if job.version >= TRACKED_JOB_VERSIONS {
+            let cutoff = job.version + 1 - TRACKED_JOB_VERSIONS;
+            let stale: Vec<_> = self
+                .job_versions
+                .range((ns.clone(), id.clone(), 0)..(ns.clone(), id.clone(), cutoff))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in stale {
+                self.job_versions.remove(&k);
+            }
+        }
+        self.jobs.insert((ns, id), job);
+    }
+
+    /// Removes a job and all of its versions.
+    pub fn remove_job(&mut self, namespace: &str, id: &str) {
+        let key = (namespace.to_string(), id.to_string());
+        self.jobs.remove(&key);
+        let versions: Vec<_> = self
+            .job_versions
+            .range((key.0.clone(), key.1.clone(), 0)..=(key.0.clone(), key.1.clone(), u64::MAX))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in versions {
+            self.job_versions.remove(&k);
+        }
+    }
+}
+
+fn add_to<K: Ord + Clone>(map: &mut OrdMap<K, OrdSet<String>>, key: K, id: &str) {
+    map.entry(key).or_default().insert(id.to_string());
+}
+
+fn remove_from<K: Ord + Clone>(map: &mut OrdMap<K, OrdSet<String>>, key: &K, id: &str) {
+    let empty = match map.get_mut(key) {
+        Some(set) => {
+            set.remove(id);
+            set.is_empty()
+        }
+        None => false,
+    };
+    if empty {
+        map.remove(key);
+    }
+}
+
+/// The shared, lockable state with a change notification.
+#[derive(Debug, Clone)]
+pub struct StateStore {
+    inner: Arc<RwLock<StateView>>,
+    index_tx: Arc<watch::Sender<u64>>,
+}
+
+impl Default for StateStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StateStore {
+    /// An empty store at index 0.
+    pub fn new() -> Self {
+        let (index_tx, _) = watch::channel(0);
+        Self {
+            inner: Arc::new(RwLock::new(StateView::default())),
+            index_tx: Arc::new(index_tx),
+        }
+    }
+
+    /// A consistent point-in-time view (cheap).
+    pub fn snapshot(&self) -> StateView {
+        self.inner.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The raft index the store reflects.
+    pub fn index(&self) -> u64 {
+        *self.index_tx.borrow()
+    }
+
+    /// Runs `f` with exclusive access, then publishes the view's index to watchers.
+    pub fn update<R>(&self, f: impl FnOnce(&mut StateView) -> R) -> R {
+        let (result, index) = {
+            let mut view = self.inner.write().unwrap_or_else(|e| e.into_inner());
+            let result = f(&mut view);
+            (result, view.index)
+        };
+        self.index_tx.send_if_modified(|current| {
+            let changed = *current != index;
+            *current = index;
+            changed
+        });
+        result
+    }
+
+    /// Replaces the whole view (snapshot install) and publishes its index.
+    pub fn replace(&self, view: StateView) {
+        self.update(|current| *current = view);
+    }
+
+    /// A receiver that sees every published index.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.index_tx.subscribe()
+    }
+
+    /// Waits until the store's index is at least `min` or `timeout` passes; returns the index.
+    pub async fn wait_for_index(&self, min: u64, timeout: std::time::Duration) -> u64 {
+        let mut rx = self.subscribe();
+        let wait = rx.wait_for(|idx| *idx >= min);
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(Ok(idx)) => *idx,
+            _ => self.index(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,116 @@
+//! Snapshot encoding of a [`StateView`]: the durable form of the tables.
+//!
+//! Allocations are stored without their embedded job; the job is re-linked from the tracked
+//! versions on decode (and embedded only when its version is no longer tracked), so a snapshot
+//! holds each job version once.
+
+use std::sync::Arc;
+
+use nomadish_proto::model::{Allocation, Evaluation, Job, Node};
+use serde::{Deserialize, Serialize};
+
+use super::{StateView, TableIndexes};
+
+/// A snapshot could not be decoded.
+#[derive(Debug, thiserror::Error)]
+#[error("corrupt state snapshot: {source}")]
+pub struct SnapshotError {
+    #[from]
+    source: serde_json::Error,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SnapshotAlloc {
+    alloc: Allocation,
+    /// The job version, when it is among the tracked versions.
+    version: Option<u64>,
+    /// The job itself, when its version is no longer tracked.
+    job: Option<Job>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Snapshot {
+    format: u32,
+    index: u64,
+    tables: TableIndexes,
+    jobs: Vec<Job>,
+    job_versions: Vec<Job>,
+    evals: Vec<Evaluation>,
+    allocs: Vec<SnapshotAlloc>,
+    nodes: Vec<Node>,
+}
+
+const FORMAT_VERSION: u32 = 1;
+
+/// Serializes the view.
+pub fn encode_snapshot(view: &StateView) -> Vec<u8> {
+    let allocs = view
+        .allocs
+        .values()
+        .map(|a| {
+            let mut alloc = Allocation::clone(a);
+            let job = alloc.job.take();
+            let tracked = job.as_ref().is_some_and(|j| {
+                view.job_versions
+                    .contains_key(&(j.namespace.clone(), j.id.clone(), j.version))
+            });
+            SnapshotAlloc {
+                version: job.as_ref().filter(|_| tracked).map(|j| j.version),
+                job: job.filter(|_| !tracked).map(|j| Job::clone(&j)),
+                alloc,
+            }
+        })
+        .collect();
+    let snap = Snapshot {
+        format: FORMAT_VERSION,
+        index: view.index,
+        tables: view.tables,
+        jobs: view.jobs.values().map(|j| Job::clone(j)).collect(),
+        job_versions: view.job_versions.values().map(|j| Job::clone(j)).collect(),
+        evals: view.evals.values().map(|e| Evaluation::clone(e)).collect(),
+        allocs,
+        nodes: view.nodes.values().map(|n| Node::clone(n)).collect(),
+    };
+    serde_json::to_vec(&snap).unwrap_or_default()
+}
+
+/// Rebuilds a view from [`encode_snapshot`]'s bytes.
+pub fn decode_snapshot(bytes: &[u8]) -> Result<StateView, SnapshotError> {
+    let snap: Snapshot = serde_json::from_slice(bytes)?;
+    let mut view = StateView {
+        index: snap.index,
+        tables: snap.tables,
+        ..StateView::default()
+    };
+    for job in snap.job_versions {
+        let key = (job.namespace.clone(), job.id.clone(), job.version);
+        view.job_versions.insert(key, Arc::new(job));
+    }
+    for job in snap.jobs {
+        let key = (job.namespace.clone(), job.id.clone());
+        view.jobs.insert(key, Arc::new(job));
+    }
+    for e in snap.evals {
+        view.put_eval(Arc::new(e));
+    }
+    for n in snap.nodes {
+        view.nodes.insert(n.id.clone(), Arc::new(n));
+    }
+    for SnapshotAlloc {
+        mut alloc,
+        version,
+        job,
+    } in snap.allocs
+    {
+        alloc.job = match (version, job) {
+            (Some(v), _) => view
+                .job_versions
+                .get(&(alloc.namespace.clone(), alloc.job_id.clone(), v))
+                .cloned(),
+            (None, Some(job)) => Some(Arc::new(job)),
+            (None, None) => None,
+        };
+        view.put_alloc(Arc::new(alloc));
+    }
+    Ok(view)
+}

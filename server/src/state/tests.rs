@@ -1,0 +1,114 @@
+use std::sync::Arc;
+
+use nomadish_proto::model::{Allocation, Evaluation, Job};
+
+use super::*;
+
+fn job(id: &str, version: u64) -> Arc<Job> {
+    Arc::new(Job {
+        id: id.into(),
+        namespace: "default".into(),
+        version,
+        ..Job::default()
+    })
+}
+
+fn alloc(id: &str, job: &Arc<Job>, node: &str) -> Arc<Allocation> {
+    Arc::new(Allocation {
+        id: id.into(),
+        namespace: job.namespace.clone(),
+        job_id: job.id.clone(),
+        job: Some(job.clone()),
+        node_id: node.into(),
+        alloc_modify_index: 7,
+        ..Allocation::default()
+    })
+}
+
+#[test]
+fn put_job_trims_to_tracked_versions() {
+    let mut view = StateView::default();
+    for v in 0..10 {
+        view.put_job(job("web", v));
+    }
+    let versions = view.job_versions("default", "web");
+    assert_eq!(versions.len(), TRACKED_JOB_VERSIONS as usize);
+    assert_eq!(versions[0].version, 9);
+    assert_eq!(versions.last().map(|j| j.version), Some(4));
+}
+
+#[test]
+fn alloc_indexes_follow_moves_and_removal() {
+    let mut view = StateView::default();
+    let j = job("web", 0);
+    view.put_alloc(alloc("a1", &j, "n1"));
+    view.put_alloc(alloc("a1", &j, "n2"));
+    assert!(view.node_allocs("n1").is_empty());
+    assert_eq!(view.node_allocs("n2").len(), 1);
+    assert_eq!(view.node_alloc_index.get("n2"), Some(&7));
+    view.remove_alloc("a1");
+    assert!(view.job_allocs("default", "web").is_empty());
+    assert!(view.allocs_by_node.get("n2").is_none());
+}
+
+#[test]
+fn snapshot_round_trip_relinks_jobs() {
+    let mut view = StateView {
+        index: 42,
+        ..StateView::default()
+    };
+    let j = job("web", 3);
+    view.put_job(j.clone());
+    view.put_alloc(alloc("a1", &j, "n1"));
+    view.put_eval(Arc::new(Evaluation {
+        id: "e1".into(),
+        namespace: "default".into(),
+        job_id: "web".into(),
+        ..Evaluation::default()
+    }));
+    let bytes = encode_snapshot(&view);
+    let back = decode_snapshot(&bytes).expect("decodes");
+    assert_eq!(back.index, 42);
+    let a = back.allocs.get("a1").expect("alloc kept");
+    assert_eq!(a.job.as_ref().map(|j| j.version), Some(3));
+    assert!(Arc::ptr_eq(
+        a.job.as_ref().expect("job"),
+        back.job_versions
+            .get(&("default".into(), "web".into(), 3))
+            .expect("version")
+    ));
+    assert_eq!(back.job_evals("default", "web").len(), 1);
+    assert!(decode_snapshot(b"not json").is_err());
+}
+
+#[test]
+fn prefix_search_stops_at_prefix_end() {
+    let mut view = StateView::default();
+    let j = job("web", 0);
+    for id in ["aa11", "aa22", "ab33"] {
+        view.put_alloc(alloc(id, &j, "n1"));
+    }
+    assert_eq!(view.allocs_by_prefix("*", "aa").len(), 2);
+    assert_eq!(view.allocs_by_prefix("default", "ab").len(), 1);
+    assert_eq!(view.allocs_by_prefix("other", "a").len(), 0);
+}
+
+#[tokio::test]
+async fn wait_for_index_wakes_on_update() {
+    let store = StateStore::new();
+    let waiter = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .wait_for_index(5, std::time::Duration::from_secs(5))
+                .await
+        })
+    };
+    tokio::task::yield_now().await;
+    store.update(|v| v.index = 5);
+    assert_eq!(waiter.await.expect("joins"), 5);
+    let timed_out = store
+        .wait_for_index(9, std::time::Duration::from_millis(20))
+        .await;
+    assert_eq!(timed_out, 5);
+}

@@ -4,8 +4,12 @@
 
 pub mod config;
 pub mod fsm;
+pub mod raft;
 pub mod scheduler;
 pub mod state;
+mod transport;
+
+pub use transport::grpc_channel;
 
 pub use config::{HeartbeatConfig, ServerConfig};
 

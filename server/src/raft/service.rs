@@ -1,0 +1,68 @@
+//! Inbound raft RPCs: the `RaftService` gRPC server handing requests to openraft.
+
+use std::sync::Arc;
+
+use nomadish_proto::raft_v1::raft_service_server::RaftService;
+use nomadish_proto::raft_v1::{RaftReply, RaftRequest};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tonic::{Request, Response, Status};
+
+use super::Raft;
+
+/// The raft gRPC service of one server.
+#[derive(Clone)]
+pub struct RaftGrpc {
+    raft: Arc<Raft>,
+}
+
+impl RaftGrpc {
+    /// Serves RPCs for this raft instance.
+    pub fn new(raft: Arc<Raft>) -> Self {
+        Self { raft }
+    }
+}
+
+fn decode<T: DeserializeOwned>(req: Request<RaftRequest>) -> Result<T, Status> {
+    serde_json::from_slice(&req.into_inner().data)
+        .map_err(|e| Status::invalid_argument(format!("malformed raft request: {e}")))
+}
+
+fn reply<T: Serialize, E: Serialize>(result: Result<T, E>) -> Result<Response<RaftReply>, Status> {
+    let internal = |e: serde_json::Error| Status::internal(e.to_string());
+    let reply = match result {
+        Ok(v) => RaftReply {
+            data: serde_json::to_vec(&v).map_err(internal)?,
+            error: Vec::new(),
+        },
+        Err(e) => RaftReply {
+            data: Vec::new(),
+            error: serde_json::to_vec(&e).map_err(internal)?,
+        },
+    };
+    Ok(Response::new(reply))
+}
+
+#[tonic::async_trait]
+impl RaftService for RaftGrpc {
+    async fn append_entries(
+        &self,
+        req: Request<RaftRequest>,
+    ) -> Result<Response<RaftReply>, Status> {
+        let rpc = decode(req)?;
+        reply(self.raft.append_entries(rpc).await)
+    }
+
+    async fn vote(&self, req: Request<RaftRequest>) -> Result<Response<RaftReply>, Status> {
+        let rpc = decode(req)?;
+        reply(self.raft.vote(rpc).await)
+    }
+
+    async fn install_snapshot(
+        &self,
+        req: Request<RaftRequest>,
+    ) -> Result<Response<RaftReply>, Status> {
+        let rpc = decode(req)?;
+        reply(self.raft.install_snapshot(rpc).await)
+    }
+}

@@ -1,0 +1,221 @@
+//! The raft state machine: applies committed entries to the in-memory [`StateStore`] and keeps
+//! snapshots of it in sled.
+//!
+//! The tables live in memory; what makes them durable is the raft log (flushed before every
+//! acknowledgement) plus the latest snapshot stored here. On start the state is restored from
+//! the snapshot and openraft re-applies the committed log after it.
+
+use std::io::Cursor;
+use std::sync::{Arc, Mutex};
+
+use openraft::storage::RaftStateMachine;
+use openraft::{
+    Entry, EntryPayload, LogId, RaftSnapshotBuilder, Snapshot, SnapshotMeta, StorageError,
+    StorageIOError, StoredMembership,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{NodeId, RaftStoreError, ServerNode, TypeConfig};
+use crate::fsm::{self, CommandResponse};
+use crate::state::{StateStore, decode_snapshot, encode_snapshot};
+
+const SNAPSHOT_META_KEY: &[u8] = b"meta";
+const SNAPSHOT_DATA_KEY: &[u8] = b"data";
+
+type StoreResult<T> = Result<T, StorageError<NodeId>>;
+
+/// What the state machine has applied.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Applied {
+    last_applied: Option<LogId<NodeId>>,
+    membership: StoredMembership<NodeId, ServerNode>,
+}
+
+/// The state machine; cloning shares it.
+#[derive(Debug, Clone)]
+pub struct StateMachine {
+    state: StateStore,
+    /// Held while applying, so a snapshot sees tables and `Applied` at the same index.
+    applied: Arc<Mutex<Applied>>,
+    snapshots: sled::Tree,
+    db: sled::Db,
+}
+
+fn sm_err(e: impl std::error::Error + 'static) -> StorageError<NodeId> {
+    StorageIOError::write_state_machine(&e).into()
+}
+
+fn snap_read_err(e: impl std::error::Error + 'static) -> StorageError<NodeId> {
+    StorageIOError::read_snapshot(None, &e).into()
+}
+
+impl StateMachine {
+    /// Opens the snapshot tree and restores the state from the latest snapshot, if any.
+    pub fn open(db: &sled::Db, state: StateStore) -> Result<Self, RaftStoreError> {
+        let sled_err = |source| RaftStoreError::Sled {
+            path: "snapshots".into(),
+            source,
+        };
+        let snapshots = db.open_tree("raft_snapshot").map_err(sled_err)?;
+        let sm = Self {
+            state,
+            applied: Arc::new(Mutex::new(Applied::default())),
+            snapshots,
+            db: db.clone(),
+        };
+        if let Some((meta, data)) = sm
+            .read_snapshot()
+            .map_err(|e| RaftStoreError::Snapshot(e.to_string()))?
+        {
+            let view =
+                decode_snapshot(&data).map_err(|e| RaftStoreError::Snapshot(e.to_string()))?;
+            sm.state.replace(view);
+            *sm.lock() = Applied {
+                last_applied: meta.last_log_id,
+                membership: meta.last_membership,
+            };
+        }
+        Ok(sm)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Applied> {
+        self.applied.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn read_snapshot(&self) -> StoreResult<Option<(SnapshotMeta<NodeId, ServerNode>, Vec<u8>)>> {
+        let meta = self
+            .snapshots
+            .get(SNAPSHOT_META_KEY)
+            .map_err(snap_read_err)?;
+        let data = self
+            .snapshots
+            .get(SNAPSHOT_DATA_KEY)
+            .map_err(snap_read_err)?;
+        match (meta, data) {
+            (Some(meta), Some(data)) => {
+                let meta = serde_json::from_slice(&meta).map_err(snap_read_err)?;
+                Ok(Some((meta, data.to_vec())))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn save_snapshot(
+        &self,
+        meta: &SnapshotMeta<NodeId, ServerNode>,
+        data: &[u8],
+    ) -> StoreResult<()> {
+        let meta_bytes = serde_json::to_vec(meta).map_err(sm_err)?;
+        let mut batch = sled::Batch::default();
+        batch.insert(SNAPSHOT_META_KEY, meta_bytes);
+        batch.insert(SNAPSHOT_DATA_KEY, data);
+        self.snapshots.apply_batch(batch).map_err(sm_err)?;
+        self.db.flush_async().await.map_err(sm_err)?;
+        Ok(())
+    }
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
+    async fn build_snapshot(&mut self) -> StoreResult<Snapshot<TypeConfig>> {
+        let (view, applied) = {
+            let applied = self.lock();
+            (self.state.snapshot(), applied.clone())
+        };
+        let data = tokio::task::spawn_blocking(move || encode_snapshot(&view))
+            .await
+            .map_err(sm_err)?;
+        let snapshot_id = match applied.last_applied {
+            Some(id) => format!("{}-{}-{}", id.leader_id.term, id.index, data.len()),
+            None => format!("0-0-{}", data.len()),
+        };
+        let meta = SnapshotMeta {
+            last_log_id: applied.last_applied,
+            last_membership: applied.membership,
+            snapshot_id,
+        };
+        self.save_snapshot(&meta, &data).await?;
+        Ok(Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(data)),
+        })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotBuilder = Self;
+
+    async fn applied_state(
+        &mut self,
+    ) -> StoreResult<(Option<LogId<NodeId>>, StoredMembership<NodeId, ServerNode>)> {
+        let applied = self.lock();
+        Ok((applied.last_applied, applied.membership.clone()))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> StoreResult<Vec<CommandResponse>>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + Send,
+        I::IntoIter: Send,
+    {
+        let mut applied = self.applied.lock().unwrap_or_else(|e| e.into_inner());
+        let responses = self.state.update(|view| {
+            entries
+                .into_iter()
+                .map(|entry| {
+                    let index = entry.log_id.index;
+                    applied.last_applied = Some(entry.log_id);
+                    match entry.payload {
+                        EntryPayload::Normal(cmd) => fsm::apply(view, index, cmd),
+                        EntryPayload::Membership(m) => {
+                            applied.membership = StoredMembership::new(Some(entry.log_id), m);
+                            view.index = view.index.max(index);
+                            CommandResponse {
+                                index,
+                                ..CommandResponse::default()
+                            }
+                        }
+                        EntryPayload::Blank => {
+                            view.index = view.index.max(index);
+                            CommandResponse {
+                                index,
+                                ..CommandResponse::default()
+                            }
+                        }
+                    }
+                })
+                .collect()
+        });
+        Ok(responses)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        self.clone()
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> StoreResult<Box<Cursor<Vec<u8>>>> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta<NodeId, ServerNode>,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> StoreResult<()> {
+        let data = snapshot.into_inner();
+        let view = decode_snapshot(&data).map_err(snap_read_err)?;
+        self.save_snapshot(meta, &data).await?;
+        let mut applied = self.lock();
+        self.state.replace(view);
+        *applied = Applied {
+            last_applied: meta.last_log_id,
+            membership: meta.last_membership.clone(),
+        };
+        Ok(())
+    }
+
+    async fn get_current_snapshot(&mut self) -> StoreResult<Option<Snapshot<TypeConfig>>> {
+        Ok(self.read_snapshot()?.map(|(meta, data)| Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(data)),
+        }))
+    }
+}

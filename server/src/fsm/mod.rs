@@ -24,7 +24,7 @@ pub enum Command {
     /// Register or update a job, with the evaluation that schedules it.
     UpsertJob {
         /// The job as submitted (canonicalized).
-        job: Job,
+        job: Box<Job>,
         /// The evaluation to create.
         eval: Option<Evaluation>,
         /// Compare-and-set: apply only if the job's `JobModifyIndex` equals this (0: new job).
@@ -149,7 +149,7 @@ pub fn apply(view: &mut StateView, index: u64, cmd: Command) -> CommandResponse 
             eval,
             enforce_index,
             now,
-        } => jobs::apply_upsert_job(view, index, job, eval, enforce_index, now, &mut touched),
+        } => jobs::apply_upsert_job(view, index, *job, eval, enforce_index, now, &mut touched),
         Command::DeregisterJob {
             namespace,
             job_id,

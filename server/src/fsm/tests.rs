@@ -39,7 +39,7 @@ fn register(view: &mut StateView, index: u64, job: Job, enforce: Option<u64>) ->
         view,
         index,
         Command::UpsertJob {
-            job,
+            job: Box::new(job),
             eval: Some(eval),
             enforce_index: enforce,
             now: 1_000,

@@ -23,6 +23,8 @@ const SNAPSHOT_META_KEY: &[u8] = b"meta";
 const SNAPSHOT_DATA_KEY: &[u8] = b"data";
 
 type StoreResult<T> = Result<T, StorageError<NodeId>>;
+/// A stored snapshot: its metadata and encoded tables.
+type StoredSnapshot = (SnapshotMeta<NodeId, ServerNode>, Vec<u8>);
 
 /// What the state machine has applied.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -82,7 +84,7 @@ impl StateMachine {
         self.applied.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn read_snapshot(&self) -> StoreResult<Option<(SnapshotMeta<NodeId, ServerNode>, Vec<u8>)>> {
+    fn read_snapshot(&self) -> StoreResult<Option<StoredSnapshot>> {
         let meta = self
             .snapshots
             .get(SNAPSHOT_META_KEY)

@@ -2,11 +2,21 @@
 //! heartbeats, the gRPC node service and the HTTP API.
 #![forbid(unsafe_code)]
 
+pub mod broker;
+pub mod cluster_service;
 pub mod config;
+pub mod evals;
 pub mod fsm;
+pub mod heartbeat;
+pub mod leader;
+pub mod node_service;
+pub mod plan_apply;
 pub mod raft;
 pub mod scheduler;
+pub mod server;
 pub mod state;
+pub mod tunnel;
+pub mod worker;
 mod transport;
 
 pub use transport::grpc_channel;

@@ -35,6 +35,9 @@ pub(super) fn apply_plan_results(
             alloc.followup_eval_id = stop.followup_eval_id;
         }
         stamp_server_change(&mut alloc, index, now);
+        if !existing.terminal() {
+            view.capacity_index = index;
+        }
         touched.insert((alloc.namespace.clone(), alloc.job_id.clone()));
         view.put_alloc(Arc::new(alloc));
     }
@@ -124,6 +127,9 @@ pub(super) fn apply_client_updates(
         alloc.task_states = update.task_states;
         alloc.modify_index = index;
         alloc.modify_time = now;
+        if alloc.terminal() && !existing.terminal() {
+            view.capacity_index = index;
+        }
         touched.insert((alloc.namespace.clone(), alloc.job_id.clone()));
         view.put_alloc(Arc::new(alloc));
     }

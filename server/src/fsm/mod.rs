@@ -96,6 +96,23 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// IDs of the evaluations this command creates or updates.
+    pub fn eval_ids(&self) -> Vec<String> {
+        let ids = |evals: &[Evaluation]| evals.iter().map(|e| e.id.clone()).collect();
+        match self {
+            Command::UpsertJob { eval, .. } | Command::DeregisterJob { eval, .. } => {
+                eval.iter().map(|e| e.id.clone()).collect()
+            }
+            Command::UpsertEvals { evals }
+            | Command::UpsertNode { evals, .. }
+            | Command::UpdateNodeStatus { evals, .. }
+            | Command::UpdateAllocsFromClient { evals, .. } => ids(evals),
+            Command::ApplyPlanResults { .. } => Vec::new(),
+        }
+    }
+}
+
 /// Names one version of one job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobRef {

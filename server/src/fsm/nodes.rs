@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use nomadish_proto::model::{NODE_ELIGIBLE, NS_PER_SEC, Node, NodeEvent};
+use nomadish_proto::model::{NODE_ELIGIBLE, NODE_STATUS_READY, NS_PER_SEC, Node, NodeEvent};
 
 use super::ApplyError;
 use crate::state::StateView;
@@ -33,6 +33,7 @@ pub(super) fn apply_upsert_node(view: &mut StateView, index: u64, mut node: Node
     }
     node.modify_index = index;
     node.status_updated_at = now / NS_PER_SEC;
+    view.capacity_index = index;
     view.nodes.insert(node.id.clone(), Arc::new(node));
     view.tables.nodes = index;
 }
@@ -52,6 +53,9 @@ pub(super) fn apply_node_status(
         });
     };
     let mut node = Node::clone(old);
+    if status == NODE_STATUS_READY && old.status != NODE_STATUS_READY {
+        view.capacity_index = index;
+    }
     node.status = status.to_string();
     node.status_updated_at = now / NS_PER_SEC;
     node.modify_index = index;

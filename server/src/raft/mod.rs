@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 pub use log_store::LogStore;
 pub use network::Network;
 pub use service::RaftGrpc;
-pub use state_machine::StateMachine;
+pub use state_machine::{EvalSink, StateMachine};
 
 use crate::fsm::{Command, CommandResponse};
 use crate::state::StateStore;

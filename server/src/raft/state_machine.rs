@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::{NodeId, RaftStoreError, ServerNode, TypeConfig};
 use crate::fsm::{self, CommandResponse};
 use crate::state::{StateStore, decode_snapshot, encode_snapshot};
+use nomadish_proto::model::Evaluation;
 
 const SNAPSHOT_META_KEY: &[u8] = b"meta";
 const SNAPSHOT_DATA_KEY: &[u8] = b"data";
@@ -33,10 +34,14 @@ struct Applied {
     membership: StoredMembership<NodeId, ServerNode>,
 }
 
+/// Receives the evaluations each applied entry left pending or blocked (the leader's broker).
+pub type EvalSink = Arc<dyn Fn(Vec<Arc<Evaluation>>) + Send + Sync>;
+
 /// The state machine; cloning shares it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct StateMachine {
     state: StateStore,
+    eval_sink: Arc<Mutex<Option<EvalSink>>>,
     /// Held while applying, so a snapshot sees tables and `Applied` at the same index.
     applied: Arc<Mutex<Applied>>,
     snapshots: sled::Tree,
@@ -61,6 +66,7 @@ impl StateMachine {
         let snapshots = db.open_tree("raft_snapshot").map_err(sled_err)?;
         let sm = Self {
             state,
+            eval_sink: Arc::default(),
             applied: Arc::new(Mutex::new(Applied::default())),
             snapshots,
             db: db.clone(),
@@ -78,6 +84,11 @@ impl StateMachine {
             };
         }
         Ok(sm)
+    }
+
+    /// Routes evaluations left pending or blocked by applied entries to `sink`.
+    pub fn set_eval_sink(&self, sink: EvalSink) {
+        *self.eval_sink.lock().unwrap_or_else(|e| e.into_inner()) = Some(sink);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Applied> {
@@ -159,6 +170,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         I::IntoIter: Send,
     {
         let mut applied = self.applied.lock().unwrap_or_else(|e| e.into_inner());
+        let mut touched_evals = Vec::new();
         let responses = self.state.update(|view| {
             entries
                 .into_iter()
@@ -166,7 +178,16 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     let index = entry.log_id.index;
                     applied.last_applied = Some(entry.log_id);
                     match entry.payload {
-                        EntryPayload::Normal(cmd) => fsm::apply(view, index, cmd),
+                        EntryPayload::Normal(cmd) => {
+                            let ids = cmd.eval_ids();
+                            let resp = fsm::apply(view, index, cmd);
+                            if resp.error.is_none() {
+                                touched_evals.extend(
+                                    ids.iter().filter_map(|id| view.evals.get(id).cloned()),
+                                );
+                            }
+                            resp
+                        }
                         EntryPayload::Membership(m) => {
                             applied.membership = StoredMembership::new(Some(entry.log_id), m);
                             view.index = view.index.max(index);
@@ -186,6 +207,14 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 })
                 .collect()
         });
+        drop(applied);
+        touched_evals.retain(|e| !e.terminal());
+        if !touched_evals.is_empty() {
+            let sink = self.eval_sink.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            if let Some(sink) = sink {
+                sink(touched_evals);
+            }
+        }
         Ok(responses)
     }
 
@@ -219,5 +248,13 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             meta,
             snapshot: Box::new(Cursor::new(data)),
         }))
+    }
+}
+
+impl std::fmt::Debug for StateMachine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateMachine")
+            .field("applied", &self.lock().last_applied)
+            .finish_non_exhaustive()
     }
 }

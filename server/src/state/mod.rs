@@ -63,6 +63,9 @@ pub struct StateView {
     pub node_alloc_index: OrdMap<String, u64>,
     /// Nodes by ID.
     pub nodes: OrdMap<String, Arc<Node>>,
+    /// The last index at which capacity may have freed up (a node became ready, an
+    /// allocation stopped or finished); blocked evaluations are retried when it moves.
+    pub capacity_index: u64,
 }
 
 /// Number of versions kept per job, as Nomad's `JobDefaultTrackedVersions`.

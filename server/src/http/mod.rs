@@ -1,0 +1,77 @@
+//! The HTTP API, in Nomad's v1 shapes: paths, JSON bodies, status codes and headers.
+//!
+//! ```text
+//!   request ─> body limit (413) ─> route ─> handler ─> reads: blocking query on a view
+//!                                                    └> writes: Server::write (raft / leader)
+//!   response: JSON + X-Nomad-Index, X-Nomad-KnownLeader, X-Nomad-LastContact; errors as
+//!   plain text with 400/404/409/413/500, as Nomad answers.
+//! ```
+
+mod agent;
+mod allocs;
+mod error;
+mod jobs;
+mod logs;
+mod query;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+
+pub use error::HttpError;
+pub use query::QueryOptions;
+
+use crate::server::Server;
+
+/// Largest request body accepted (Nomad rejects larger ones too).
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// Shared handler state.
+pub type AppState = Arc<Server>;
+
+/// Every route of the API.
+pub fn router(server: Arc<Server>) -> Router {
+    Router::new()
+        .route("/v1/jobs", get(jobs::list).put(jobs::register).post(jobs::register))
+        .route("/v1/jobs/parse", axum::routing::post(jobs::parse))
+        .route(
+            "/v1/job/{id}",
+            get(jobs::get).post(jobs::update).delete(jobs::deregister),
+        )
+        .route("/v1/job/{id}/allocations", get(jobs::allocations))
+        .route("/v1/job/{id}/evaluations", get(jobs::evaluations))
+        .route("/v1/job/{id}/versions", get(jobs::versions))
+        .route("/v1/job/{id}/summary", get(jobs::summary))
+        .route("/v1/allocations", get(allocs::list))
+        .route("/v1/allocation/{id}", get(allocs::get))
+        .route("/v1/evaluations", get(allocs::list_evals))
+        .route("/v1/evaluation/{id}", get(allocs::get_eval))
+        .route("/v1/evaluation/{id}/allocations", get(allocs::eval_allocs))
+        .route("/v1/nodes", get(allocs::list_nodes))
+        .route("/v1/node/{id}", get(allocs::get_node))
+        .route("/v1/node/{id}/allocations", get(allocs::node_allocs))
+        .route("/v1/client/fs/logs/{alloc}", get(logs::logs))
+        .route("/v1/status/leader", get(agent::leader))
+        .route("/v1/status/peers", get(agent::peers))
+        .route("/v1/agent/self", get(agent::agent_self))
+        .route("/v1/agent/members", get(agent::members))
+        .route("/v1/agent/health", get(agent::health))
+        .fallback(error::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(server)
+}
+
+/// Serves the API on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    server: Arc<Server>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(server).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

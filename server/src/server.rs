@@ -1,0 +1,223 @@
+//! The server object shared by the gRPC services, the HTTP API and the leader's loops: raft,
+//! the state store, and the leader-only machinery (broker, heartbeats, plan applier).
+//!
+//! Every write goes through [`Server::write`]: applied through raft on the leader, forwarded
+//! to the leader over the cluster gRPC service on a follower.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nomadish_proto::model::{Plan, PlanResult};
+use nomadish_proto::raft_v1::ApplyRequest;
+use nomadish_proto::raft_v1::cluster_service_client::ClusterServiceClient;
+use openraft::ServerState;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::broker::EvalBroker;
+use crate::config::ServerConfig;
+use crate::fsm::{ApplyError, Command, CommandResponse};
+use crate::heartbeat::HeartbeatTracker;
+use crate::raft::{NodeId, Raft, ServerNode};
+use crate::state::{StateStore, StateView};
+use crate::tunnel::TunnelRegistry;
+
+/// How long a forwarded write may take.
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long dialing the leader may take.
+const FORWARD_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Why a write did not happen (or its outcome is unknown).
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// No leader is known right now.
+    #[error("no cluster leader")]
+    NoLeader,
+    /// Raft refused or failed the write.
+    #[error("raft: {0}")]
+    Raft(String),
+    /// Forwarding to the leader failed.
+    #[error("forwarding to the leader {leader}: {message}")]
+    Forward {
+        /// The leader's RPC address.
+        leader: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The command was applied and refused by the state machine.
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    /// The plan applier is not running (not the leader, or shutting down).
+    #[error("plan applier unavailable")]
+    PlanApplierGone,
+}
+
+/// A plan waiting for the applier.
+pub struct PlanRequest {
+    /// The plan.
+    pub plan: Plan,
+    /// Where the result goes.
+    pub reply: oneshot::Sender<Result<PlanResult, WriteError>>,
+}
+
+/// The shared server.
+pub struct Server {
+    /// Configuration it was started with.
+    pub config: ServerConfig,
+    /// This server's raft ID.
+    pub node_id: NodeId,
+    /// Raft.
+    pub raft: Arc<Raft>,
+    /// The replicated state.
+    pub state: StateStore,
+    /// The eval broker (enabled on the leader).
+    pub broker: EvalBroker,
+    /// Heartbeat deadlines (active on the leader).
+    pub heartbeats: HeartbeatTracker,
+    /// Client tunnels connected to this server.
+    pub tunnels: TunnelRegistry,
+    /// The leader's plan queue, while this server leads.
+    pub(crate) plans: Mutex<Option<mpsc::Sender<PlanRequest>>>,
+    /// When the server started.
+    pub started: Instant,
+    /// Unix ns of the last append-entries call from a leader (set by the raft service).
+    pub last_leader_contact: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl Server {
+    /// Builds the shared server around an already started raft.
+    pub fn new(config: ServerConfig, node_id: NodeId, raft: Arc<Raft>, state: StateStore) -> Self {
+        Self {
+            heartbeats: HeartbeatTracker::new(config.heartbeat.clone()),
+            config,
+            node_id,
+            raft,
+            state,
+            broker: EvalBroker::new(),
+            tunnels: TunnelRegistry::default(),
+            plans: Mutex::new(None),
+            started: Instant::now(),
+            last_leader_contact: Arc::default(),
+        }
+    }
+
+    /// Whether this server is the raft leader.
+    pub fn is_leader(&self) -> bool {
+        let m = self.raft.metrics().borrow().clone();
+        m.state == ServerState::Leader && m.current_leader == Some(self.node_id)
+    }
+
+    /// The current leader's ID and node, if known.
+    pub fn leader(&self) -> Option<(NodeId, ServerNode)> {
+        let m = self.raft.metrics().borrow().clone();
+        let id = m.current_leader?;
+        let node = m.membership_config.membership().get_node(&id).cloned()?;
+        Some((id, node))
+    }
+
+    /// Every voter and learner: `(id, node, is_voter)`.
+    pub fn peers(&self) -> Vec<(NodeId, ServerNode, bool)> {
+        let m = self.raft.metrics().borrow().clone();
+        let membership = m.membership_config.membership();
+        membership
+            .nodes()
+            .map(|(id, node)| (*id, node.clone(), membership.voter_ids().any(|v| v == *id)))
+            .collect()
+    }
+
+    /// Milliseconds since this server last heard from the leader (0 on the leader).
+    pub fn last_contact_ms(&self) -> u64 {
+        if self.is_leader() {
+            return 0;
+        }
+        let last = self.last_leader_contact.load(std::sync::atomic::Ordering::Relaxed);
+        if last == 0 {
+            return 0;
+        }
+        let now = nomadish_proto::model::now_ns();
+        ((now - last).max(0) / 1_000_000) as u64
+    }
+
+    /// Applies a command through raft (here or on the leader).
+    pub async fn write(&self, cmd: Command) -> Result<CommandResponse, WriteError> {
+        let response = if self.is_leader() {
+            self.raft
+                .client_write(cmd)
+                .await
+                .map(|r| r.data)
+                .map_err(|e| WriteError::Raft(e.to_string()))?
+        } else {
+            self.forward(cmd).await?
+        };
+        match response.error {
+            Some(e) => Err(e.into()),
+            None => Ok(response),
+        }
+    }
+
+    async fn forward(&self, cmd: Command) -> Result<CommandResponse, WriteError> {
+        let (_, leader) = self.leader().ok_or(WriteError::NoLeader)?;
+        let fail = |message: String| WriteError::Forward {
+            leader: leader.rpc_addr.clone(),
+            message,
+        };
+        let channel = crate::grpc_channel(&leader.rpc_addr, None, FORWARD_CONNECT_TIMEOUT)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let command = serde_json::to_vec(&cmd).map_err(|e| fail(e.to_string()))?;
+        let mut client = ClusterServiceClient::new(channel).max_decoding_message_size(usize::MAX);
+        let reply = tokio::time::timeout(FORWARD_TIMEOUT, client.apply(ApplyRequest { command }))
+            .await
+            .map_err(|_| fail("timed out".to_string()))?
+            .map_err(|s| fail(s.message().to_string()))?
+            .into_inner();
+        serde_json::from_slice(&reply.response).map_err(|e| fail(e.to_string()))
+    }
+
+    /// A view that reflects every write acknowledged before this call (a linearizable read).
+    pub async fn consistent_view(&self) -> Result<StateView, WriteError> {
+        if self.is_leader() {
+            let applied = self
+                .raft
+                .ensure_linearizable()
+                .await
+                .map_err(|e| WriteError::Raft(e.to_string()))?;
+            if let Some(log_id) = applied {
+                self.state
+                    .wait_for_index(log_id.index, FORWARD_TIMEOUT)
+                    .await;
+            }
+            return Ok(self.state.snapshot());
+        }
+        // Followers answer after catching up to the leader's commit index (read index).
+        let (_, leader) = self.leader().ok_or(WriteError::NoLeader)?;
+        let fail = |message: String| WriteError::Forward {
+            leader: leader.rpc_addr.clone(),
+            message,
+        };
+        let channel = crate::grpc_channel(&leader.rpc_addr, None, FORWARD_CONNECT_TIMEOUT)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let reply = ClusterServiceClient::new(channel)
+            .read_index(nomadish_proto::raft_v1::ReadIndexRequest {})
+            .await
+            .map_err(|s| fail(s.message().to_string()))?
+            .into_inner();
+        self.state.wait_for_index(reply.index, FORWARD_TIMEOUT).await;
+        Ok(self.state.snapshot())
+    }
+
+    /// Submits a plan to the leader's plan applier and waits for the result.
+    pub async fn submit_plan(&self, plan: Plan) -> Result<PlanResult, WriteError> {
+        let tx = self
+            .plans
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or(WriteError::PlanApplierGone)?;
+        let (reply, rx) = oneshot::channel();
+        tx.send(PlanRequest { plan, reply })
+            .await
+            .map_err(|_| WriteError::PlanApplierGone)?;
+        rx.await.map_err(|_| WriteError::PlanApplierGone)?
+    }
+}

@@ -1,0 +1,178 @@
+//! `task "name" { ... }`: driver, user, config, env, meta, constraints, resources, restart
+//! (merged into the group's policy), logs, kill and shutdown settings.
+
+use std::collections::BTreeMap;
+
+use hcl_edit::structure::{Attribute, Block};
+use nomadish_proto::model::canonicalize::FieldPath;
+use nomadish_proto::model::{LogConfig, Resources, RestartPolicy, Task};
+
+use super::{Decoder, block_offset, label_offset};
+use crate::convert;
+
+impl Decoder<'_> {
+    pub(super) fn task(
+        &mut self,
+        block: &Block,
+        group_restart: &RestartPolicy,
+        path: &FieldPath,
+    ) -> Option<Task> {
+        let name = self.label(block)?;
+        let mut task = Task {
+            name,
+            ..Task::default()
+        };
+        self.record(path.clone(), block_offset(block));
+        self.record(path.field("Name"), label_offset(block));
+        let ctx = format!("task {:?}", task.name);
+        for attr in block.body.attributes() {
+            self.task_attribute(&mut task, attr, path, &ctx);
+        }
+        let mut seen = BTreeMap::new();
+        for b in block.body.blocks() {
+            self.task_block(&mut task, b, group_restart, path, &mut seen, &ctx);
+        }
+        Some(task)
+    }
+
+    fn task_attribute(&mut self, task: &mut Task, attr: &Attribute, path: &FieldPath, ctx: &str) {
+        match attr.key.as_str() {
+            "driver" => self.set(
+                attr,
+                path.field("Driver"),
+                &mut task.driver,
+                convert::string,
+            ),
+            "user" => self.set(attr, path.field("User"), &mut task.user, convert::string),
+            "leader" => self.set(
+                attr,
+                path.field("Leader"),
+                &mut task.leader,
+                convert::boolean,
+            ),
+            "kill_timeout" => {
+                self.set(
+                    attr,
+                    path.field("KillTimeout"),
+                    &mut task.kill_timeout,
+                    convert::duration,
+                );
+            }
+            "kill_signal" => {
+                self.set(
+                    attr,
+                    path.field("KillSignal"),
+                    &mut task.kill_signal,
+                    convert::string,
+                );
+            }
+            "shutdown_delay" => {
+                let slot = &mut task.shutdown_delay;
+                self.set(attr, path.field("ShutdownDelay"), slot, convert::duration);
+            }
+            "env" => self.string_map_attribute(attr, &mut task.env, path.field("Env")),
+            "meta" => self.string_map_attribute(attr, &mut task.meta, path.field("Meta")),
+            _ => self.unknown_attribute(attr, ctx),
+        }
+    }
+
+    fn task_block(
+        &mut self,
+        task: &mut Task,
+        b: &Block,
+        group_restart: &RestartPolicy,
+        path: &FieldPath,
+        seen: &mut BTreeMap<String, usize>,
+        ctx: &str,
+    ) {
+        match b.ident.as_str() {
+            "constraint" => {
+                let c_path = path.field("Constraints").index(task.constraints.len());
+                if let Some(c) = self.constraint(b, &c_path) {
+                    task.constraints.push(c);
+                }
+            }
+            "env" => self.string_map_block(b, &mut task.env, path.field("Env")),
+            "meta" => self.string_map_block(b, &mut task.meta, path.field("Meta")),
+            "config" if self.first_of_kind(seen, b) => {
+                self.record(path.field("Config"), block_offset(b));
+                task.config = self.config(&b.body);
+            }
+            "resources" if self.first_of_kind(seen, b) => {
+                task.resources = self.resources(b, &path.field("Resources"));
+            }
+            "restart" if self.first_of_kind(seen, b) => {
+                let policy = self.restart(b, &path.field("RestartPolicy"), group_restart.clone());
+                task.restart_policy = Some(policy);
+            }
+            "logs" if self.first_of_kind(seen, b) => {
+                task.log_config = Some(self.logs(b, &path.field("LogConfig")));
+            }
+            "config" | "resources" | "restart" | "logs" => {}
+            _ => self.unknown_block(b, ctx),
+        }
+    }
+
+    fn resources(&mut self, block: &Block, path: &FieldPath) -> Resources {
+        self.record(path.clone(), block_offset(block));
+        let mut r = Resources::default();
+        for attr in block.body.attributes() {
+            match attr.key.as_str() {
+                "cpu" => self.set(attr, path.field("CPU"), &mut r.cpu, convert::int),
+                "cores" => self.set(attr, path.field("Cores"), &mut r.cores, convert::int),
+                "memory" => self.set(attr, path.field("MemoryMB"), &mut r.memory_mb, convert::int),
+                "memory_max" => {
+                    self.set(
+                        attr,
+                        path.field("MemoryMaxMB"),
+                        &mut r.memory_max_mb,
+                        convert::int,
+                    );
+                }
+                _ => self.unknown_attribute(attr, "resources"),
+            }
+        }
+        for inner in block.body.blocks() {
+            if inner.ident.as_str() == "network" {
+                let message =
+                    "a network block inside resources is not supported; put it in the group";
+                self.error(block_offset(inner), message);
+            } else {
+                self.unknown_block(inner, "resources");
+            }
+        }
+        r
+    }
+
+    fn logs(&mut self, block: &Block, path: &FieldPath) -> LogConfig {
+        self.record(path.clone(), block_offset(block));
+        let mut logs = LogConfig::default();
+        for attr in block.body.attributes() {
+            match attr.key.as_str() {
+                "max_files" => {
+                    self.set(
+                        attr,
+                        path.field("MaxFiles"),
+                        &mut logs.max_files,
+                        convert::int,
+                    );
+                }
+                "max_file_size" => {
+                    let slot = &mut logs.max_file_size_mb;
+                    self.set(attr, path.field("MaxFileSizeMB"), slot, convert::int);
+                }
+                "disabled" => {
+                    self.set(
+                        attr,
+                        path.field("Disabled"),
+                        &mut logs.disabled,
+                        convert::boolean,
+                    );
+                }
+                _ => self.unknown_attribute(attr, "logs"),
+            }
+        }
+        self.no_blocks(block, "logs");
+        logs
+    }
+}

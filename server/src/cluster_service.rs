@@ -54,7 +54,10 @@ impl ClusterService for ClusterGrpc {
         }))
     }
 
-    async fn read_index(&self, _req: Request<ReadIndexRequest>) -> Result<Response<ReadIndexReply>, Status> {
+    async fn read_index(
+        &self,
+        _req: Request<ReadIndexRequest>,
+    ) -> Result<Response<ReadIndexReply>, Status> {
         self.require_leader()?;
         let applied = self
             .server

@@ -24,7 +24,12 @@ pub fn job_eval(job: &Job, triggered_by: &str, now: i64) -> Evaluation {
 }
 
 /// One pending evaluation per job that has a live allocation on `node_id`.
-pub fn node_job_evals(view: &StateView, node_id: &str, triggered_by: &str, now: i64) -> Vec<Evaluation> {
+pub fn node_job_evals(
+    view: &StateView,
+    node_id: &str,
+    triggered_by: &str,
+    now: i64,
+) -> Vec<Evaluation> {
     let mut jobs = BTreeMap::new();
     for alloc in view.node_allocs(node_id) {
         if alloc.terminal() {

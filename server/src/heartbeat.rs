@@ -76,7 +76,8 @@ impl HeartbeatCore {
 
 /// Nomad's TTL for a cluster of `nodes`, with `stagger` in [0, 1) picking the random part.
 pub fn heartbeat_ttl(config: &HeartbeatConfig, nodes: usize, stagger: f64) -> Duration {
-    let scaled = Duration::from_secs_f64(nodes as f64 / config.max_per_second.max(f64::MIN_POSITIVE));
+    let scaled =
+        Duration::from_secs_f64(nodes as f64 / config.max_per_second.max(f64::MIN_POSITIVE));
     let base = scaled.max(config.min_ttl);
     base + base.mul_f64(stagger.clamp(0.0, 0.999))
 }

@@ -43,14 +43,21 @@ pub async fn establish(server: &Arc<Server>) -> LeaderHandle {
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "leader could not confirm its log before starting"),
     }
-    tracing::info!(node_id = server.node_id, "became leader; starting leader services");
+    tracing::info!(
+        node_id = server.node_id,
+        "became leader; starting leader services"
+    );
     server.broker.set_enabled(true);
     let (plan_tx, plan_rx) = mpsc::channel(PLAN_QUEUE);
     *server.plans.lock().unwrap_or_else(|e| e.into_inner()) = Some(plan_tx);
     restore(server);
 
     let (shutdown, rx) = watch::channel(false);
-    let mut tasks = vec![tokio::spawn(run_plan_applier(server.clone(), plan_rx, rx.clone()))];
+    let mut tasks = vec![tokio::spawn(run_plan_applier(
+        server.clone(),
+        plan_rx,
+        rx.clone(),
+    ))];
     for _ in 0..server.config.num_schedulers.max(1) {
         tasks.push(tokio::spawn(run_worker(server.clone(), rx.clone())));
     }
@@ -134,7 +141,9 @@ fn spawn_heartbeat_expiry(server: Arc<Server>, rx: watch::Receiver<bool>) -> Joi
 pub async fn mark_nodes_down(server: &Server, nodes: Vec<String>) {
     for node_id in nodes {
         let view = server.state.snapshot();
-        let Some(node) = view.nodes.get(&node_id) else { continue };
+        let Some(node) = view.nodes.get(&node_id) else {
+            continue;
+        };
         if node.status == NODE_STATUS_DOWN {
             continue;
         }

@@ -2,12 +2,14 @@
 //! heartbeats, the gRPC node service and the HTTP API.
 #![forbid(unsafe_code)]
 
+mod agent;
 pub mod broker;
 pub mod cluster_service;
 pub mod config;
 pub mod evals;
 pub mod fsm;
 pub mod heartbeat;
+pub mod http;
 pub mod leader;
 pub mod node_service;
 pub mod plan_apply;
@@ -15,12 +17,13 @@ pub mod raft;
 pub mod scheduler;
 pub mod server;
 pub mod state;
+mod transport;
 pub mod tunnel;
 pub mod worker;
-mod transport;
 
 pub use transport::grpc_channel;
 
+pub use agent::run;
 pub use config::{HeartbeatConfig, ServerConfig};
 
 /// Errors that stop a server from starting or running.
@@ -34,14 +37,15 @@ pub enum ServerError {
         /// The cause.
         source: std::io::Error,
     },
-}
-
-/// Runs a server until `shutdown` resolves, then stops every task it started.
-pub async fn run(
-    config: ServerConfig,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(), ServerError> {
-    let _ = config;
-    shutdown.await;
-    Ok(())
+    /// The data directory is unusable.
+    #[error("data dir {path}: {source}")]
+    DataDir {
+        /// The path.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Raft could not start or stop.
+    #[error("raft: {0}")]
+    Raft(String),
 }

@@ -84,21 +84,28 @@ impl NodeGrpc {
 
     fn heartbeat_ttl(&self, node_id: &str) -> Result<Duration, Status> {
         if !self.server.is_leader() {
-            return Err(Status::unavailable("not the leader; heartbeats go to the leader"));
+            return Err(Status::unavailable(
+                "not the leader; heartbeats go to the leader",
+            ));
         }
         let nodes = self.server.state.snapshot().nodes.len();
         Ok(self.server.heartbeats.reset(node_id, nodes))
     }
 
     /// Allocations of the node changed since `since`, and every allocation ID it has.
-    fn node_update(view: &StateView, node_id: &str, since: u64) -> Result<AllocationsUpdate, Status> {
+    fn node_update(
+        view: &StateView,
+        node_id: &str,
+        since: u64,
+    ) -> Result<AllocationsUpdate, Status> {
         let allocs = view.node_allocs(node_id);
         let changed: Vec<&Allocation> = allocs
             .iter()
             .filter(|a| since == 0 || a.alloc_modify_index > since)
             .map(|a| a.as_ref())
             .collect();
-        let allocs_json = serde_json::to_vec(&changed).map_err(|e| Status::internal(e.to_string()))?;
+        let allocs_json =
+            serde_json::to_vec(&changed).map_err(|e| Status::internal(e.to_string()))?;
         Ok(AllocationsUpdate {
             index: view.index,
             allocs_json,
@@ -111,11 +118,16 @@ type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl NodeService for NodeGrpc {
-    async fn register(&self, req: Request<RegisterRequest>) -> Result<Response<RegisterResponse>, Status> {
+    async fn register(
+        &self,
+        req: Request<RegisterRequest>,
+    ) -> Result<Response<RegisterResponse>, Status> {
         let mut node: Node = serde_json::from_slice(&req.into_inner().node_json)
             .map_err(|e| Status::invalid_argument(format!("malformed node: {e}")))?;
         if node.id.is_empty() || node.secret_id.is_empty() {
-            return Err(Status::invalid_argument("node ID and secret ID are required"));
+            return Err(Status::invalid_argument(
+                "node ID and secret ID are required",
+            ));
         }
         let view = self.server.state.snapshot();
         let existing = view.nodes.get(&node.id).cloned();
@@ -147,7 +159,10 @@ impl NodeService for NodeGrpc {
         }))
     }
 
-    async fn heartbeat(&self, req: Request<HeartbeatRequest>) -> Result<Response<HeartbeatResponse>, Status> {
+    async fn heartbeat(
+        &self,
+        req: Request<HeartbeatRequest>,
+    ) -> Result<Response<HeartbeatResponse>, Status> {
         let req = req.into_inner();
         let view = self.server.state.snapshot();
         let node = authenticate(&view, &req.node_id, &req.secret_id)?;
@@ -173,7 +188,11 @@ impl NodeService for NodeGrpc {
             heartbeat_ttl_ms: ms(ttl),
             index,
             servers: self.servers(),
-            leader: self.server.leader().map(|(_, n)| n.rpc_addr).unwrap_or_default(),
+            leader: self
+                .server
+                .leader()
+                .map(|(_, n)| n.rpc_addr)
+                .unwrap_or_default(),
         }))
     }
 
@@ -226,7 +245,9 @@ impl NodeService for NodeGrpc {
         let mut evals = Vec::new();
         let mut ours = Vec::with_capacity(updates.len());
         for update in updates {
-            let Some(alloc) = view.allocs.get(&update.id) else { continue };
+            let Some(alloc) = view.allocs.get(&update.id) else {
+                continue;
+            };
             if alloc.node_id != req.node_id {
                 return Err(Status::permission_denied(format!(
                     "allocation {} does not belong to this node",
@@ -239,14 +260,18 @@ impl NodeService for NodeGrpc {
             if newly_failed
                 && let Some(job) = view.job(&alloc.namespace, &alloc.job_id)
                 && !job.stop
-                && !evals.iter().any(|e: &Evaluation| e.job_id == job.id && e.namespace == job.namespace)
+                && !evals
+                    .iter()
+                    .any(|e: &Evaluation| e.job_id == job.id && e.namespace == job.namespace)
             {
                 evals.push(job_eval(&job, trigger::ALLOC_FAILURE, now));
             }
             ours.push(update);
         }
         if ours.is_empty() {
-            return Ok(Response::new(UpdateAllocationsResponse { index: view.index }));
+            return Ok(Response::new(UpdateAllocationsResponse {
+                index: view.index,
+            }));
         }
         let resp = self
             .server
@@ -257,7 +282,9 @@ impl NodeService for NodeGrpc {
             })
             .await
             .map_err(write_status)?;
-        Ok(Response::new(UpdateAllocationsResponse { index: resp.index }))
+        Ok(Response::new(UpdateAllocationsResponse {
+            index: resp.index,
+        }))
     }
 
     type TunnelStream = BoxStream<TunnelToClient>;
@@ -273,7 +300,11 @@ impl NodeService for NodeGrpc {
             }) => h,
             _ => return Err(Status::invalid_argument("a tunnel starts with hello")),
         };
-        authenticate(&self.server.state.snapshot(), &hello.node_id, &hello.secret_id)?;
+        authenticate(
+            &self.server.state.snapshot(),
+            &hello.node_id,
+            &hello.secret_id,
+        )?;
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         let registry = self.server.tunnels.clone();
         let (session, streams) = registry.register(&hello.node_id, tx);

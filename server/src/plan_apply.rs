@@ -64,20 +64,26 @@ fn node_accepts(view: &StateView, node: &Node, plan: &Plan, allocs: &[Allocation
     let updating: HashSet<&str> = allocs.iter().map(|a| a.id.as_str()).collect();
     let (mut cpu, mut mem, mut disk) = (0i64, 0i64, 0i64);
     let existing = view.node_allocs(&node.id);
-    let live = existing
-        .iter()
-        .map(|a| a.as_ref())
-        .filter(|a| !a.terminal() && !stopping.contains(a.id.as_str()) && !updating.contains(a.id.as_str()));
+    let live = existing.iter().map(|a| a.as_ref()).filter(|a| {
+        !a.terminal() && !stopping.contains(a.id.as_str()) && !updating.contains(a.id.as_str())
+    });
     for a in live.chain(allocs.iter()) {
         cpu += a.allocated_resources.cpu();
         mem += a.allocated_resources.memory_mb();
         disk += a.allocated_resources.disk_mb();
     }
-    cpu <= node.allocatable_cpu() && mem <= node.allocatable_memory_mb() && disk <= node.allocatable_disk_mb()
+    cpu <= node.allocatable_cpu()
+        && mem <= node.allocatable_memory_mb()
+        && disk <= node.allocatable_disk_mb()
 }
 
 /// Commits what the verdict accepted; the allocations travel without their job.
-async fn commit(server: &Server, plan: Plan, verdict: &PlanVerdict, snapshot_index: u64) -> Result<PlanResult, WriteError> {
+async fn commit(
+    server: &Server,
+    plan: Plan,
+    verdict: &PlanVerdict,
+    snapshot_index: u64,
+) -> Result<PlanResult, WriteError> {
     let accepted: HashSet<&String> = verdict.accepted.iter().collect();
     let strip = |mut a: Allocation| {
         a.job = None;
@@ -93,7 +99,11 @@ async fn commit(server: &Server, plan: Plan, verdict: &PlanVerdict, snapshot_ind
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
         .collect();
-    let refresh_index = if verdict.refused.is_empty() { 0 } else { snapshot_index.max(1) };
+    let refresh_index = if verdict.refused.is_empty() {
+        0
+    } else {
+        snapshot_index.max(1)
+    };
     if node_allocation.is_empty() && node_update.is_empty() {
         return Ok(PlanResult {
             refresh_index,
@@ -108,7 +118,12 @@ async fn commit(server: &Server, plan: Plan, verdict: &PlanVerdict, snapshot_ind
     let cmd = Command::ApplyPlanResults {
         eval_id: plan.eval_id.clone(),
         job,
-        placed: node_allocation.values().flatten().cloned().map(strip).collect(),
+        placed: node_allocation
+            .values()
+            .flatten()
+            .cloned()
+            .map(strip)
+            .collect(),
         stopped: node_update.values().flatten().cloned().map(strip).collect(),
         now: now_ns(),
     };

@@ -107,13 +107,25 @@ fn new_placements_need_a_schedulable_node_but_updates_do_not() {
     ineligible.scheduling_eligibility = NODE_INELIGIBLE.into();
     let existing = alloc("x", "n2", 100);
     let view = view_with(
-        &[node("n1", NODE_STATUS_DOWN), node("n2", NODE_STATUS_DOWN), Arc::new(ineligible)],
+        &[
+            node("n1", NODE_STATUS_DOWN),
+            node("n2", NODE_STATUS_DOWN),
+            Arc::new(ineligible),
+        ],
         std::slice::from_ref(&existing),
     );
-    let plan = plan_with(vec![alloc("a", "n1", 10), existing, alloc("c", "n3", 10), alloc("d", "gone", 10)]);
+    let plan = plan_with(vec![
+        alloc("a", "n1", 10),
+        existing,
+        alloc("c", "n3", 10),
+        alloc("d", "gone", 10),
+    ]);
     let v = evaluate_plan(&view, &plan);
     assert_eq!(v.accepted, vec!["n2".to_string()]);
-    assert_eq!(v.refused, vec!["gone".to_string(), "n1".to_string(), "n3".to_string()]);
+    assert_eq!(
+        v.refused,
+        vec!["gone".to_string(), "n1".to_string(), "n3".to_string()]
+    );
 }
 
 #[test]

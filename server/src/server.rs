@@ -129,7 +129,9 @@ impl Server {
         if self.is_leader() {
             return 0;
         }
-        let last = self.last_leader_contact.load(std::sync::atomic::Ordering::Relaxed);
+        let last = self
+            .last_leader_contact
+            .load(std::sync::atomic::Ordering::Relaxed);
         if last == 0 {
             return 0;
         }
@@ -202,7 +204,9 @@ impl Server {
             .await
             .map_err(|s| fail(s.message().to_string()))?
             .into_inner();
-        self.state.wait_for_index(reply.index, FORWARD_TIMEOUT).await;
+        self.state
+            .wait_for_index(reply.index, FORWARD_TIMEOUT)
+            .await;
         Ok(self.state.snapshot())
     }
 

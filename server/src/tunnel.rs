@@ -66,7 +66,10 @@ impl ChunkStream {
 impl Drop for ChunkStream {
     fn drop(&mut self) {
         if let Some((tx, id)) = self.cancel.take() {
-            self.streams.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+            self.streams
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id);
             let msg = TunnelToClient {
                 msg: Some(Msg::Cancel(CancelStream { stream_id: id })),
             };
@@ -107,7 +110,11 @@ impl TunnelRegistry {
     }
 
     /// Asks the node to stream a task's log.
-    pub async fn open_logs(&self, node_id: &str, mut req: LogRequest) -> Result<ChunkStream, TunnelError> {
+    pub async fn open_logs(
+        &self,
+        node_id: &str,
+        mut req: LogRequest,
+    ) -> Result<ChunkStream, TunnelError> {
         let (tx, streams) = {
             let tunnels = self.lock();
             let t = tunnels
@@ -118,12 +125,18 @@ impl TunnelRegistry {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         req.stream_id = id;
         let (chunk_tx, rx) = mpsc::channel(STREAM_BUFFER);
-        streams.lock().unwrap_or_else(|e| e.into_inner()).insert(id, chunk_tx);
+        streams
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, chunk_tx);
         let msg = TunnelToClient {
             msg: Some(Msg::Logs(req)),
         };
         if tx.send(Ok(msg)).await.is_err() {
-            streams.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+            streams
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id);
             return Err(TunnelError::Closed(node_id.to_string()));
         }
         Ok(ChunkStream {
@@ -138,14 +151,24 @@ impl TunnelRegistry {
 pub async fn route_chunk(streams: &Streams, chunk: StreamChunk) {
     let id = chunk.stream_id;
     let last = chunk.eof || !chunk.error.is_empty();
-    let tx = streams.lock().unwrap_or_else(|e| e.into_inner()).get(&id).cloned();
+    let tx = streams
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&id)
+        .cloned();
     if let Some(tx) = tx
         && tx.send(chunk).await.is_err()
     {
-        streams.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+        streams
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
         return;
     }
     if last {
-        streams.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+        streams
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
     }
 }

@@ -67,7 +67,11 @@ async fn nack(server: &Server, lease: &Lease) {
 }
 
 /// Marks an evaluation failed and schedules a delayed follow-up, as Nomad does.
-pub async fn mark_failed(server: &Server, eval: &Evaluation, description: &str) -> Result<(), WriteError> {
+pub async fn mark_failed(
+    server: &Server,
+    eval: &Evaluation,
+    description: &str,
+) -> Result<(), WriteError> {
     let now = now_ns();
     let mut failed = eval.clone();
     failed.status = EVAL_STATUS_FAILED.to_string();
@@ -97,10 +101,9 @@ pub async fn mark_failed(server: &Server, eval: &Evaluation, description: &str) 
 
 fn seed_for(eval: &Evaluation, attempt: u32) -> u64 {
     // FNV-1a over the evaluation ID: the same evaluation gets the same plan.
-    let hash = eval
-        .id
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let hash = eval.id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
     hash ^ u64::from(attempt)
 }
 
@@ -112,7 +115,9 @@ async fn schedule_guarded(
     seed: u64,
 ) -> Result<Outcome, String> {
     let run = tokio::task::spawn_blocking(move || {
-        std::panic::catch_unwind(AssertUnwindSafe(|| scheduler::schedule(&view, &eval, now, seed)))
+        std::panic::catch_unwind(AssertUnwindSafe(|| {
+            scheduler::schedule(&view, &eval, now, seed)
+        }))
     });
     match run.await {
         Ok(Ok(Ok(outcome))) => Ok(outcome),
@@ -131,18 +136,22 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 }
 
 async fn process(server: &Server, eval: &Evaluation) -> Result<(), WriteError> {
-    server.state.wait_for_index(eval.modify_index, STATE_CATCH_UP).await;
+    server
+        .state
+        .wait_for_index(eval.modify_index, STATE_CATCH_UP)
+        .await;
     let started = now_ns();
     let mut attempt = 0;
     loop {
         let view = server.state.snapshot();
-        let outcome = match schedule_guarded(view, eval.clone(), started, seed_for(eval, attempt)).await {
-            Ok(outcome) => outcome,
-            Err(message) => {
-                tracing::error!(eval = %eval.id, %message, "scheduling failed");
-                return mark_failed(server, eval, &message).await;
-            }
-        };
+        let outcome =
+            match schedule_guarded(view, eval.clone(), started, seed_for(eval, attempt)).await {
+                Ok(outcome) => outcome,
+                Err(message) => {
+                    tracing::error!(eval = %eval.id, %message, "scheduling failed");
+                    return mark_failed(server, eval, &message).await;
+                }
+            };
         let mut plan = outcome.plan.clone();
         let mut refused = false;
         if !plan.is_no_op() {
@@ -154,7 +163,10 @@ async fn process(server: &Server, eval: &Evaluation) -> Result<(), WriteError> {
                 refused = true;
                 attempt += 1;
                 if attempt < MAX_PLAN_ATTEMPTS {
-                    server.state.wait_for_index(result.refresh_index, STATE_CATCH_UP).await;
+                    server
+                        .state
+                        .wait_for_index(result.refresh_index, STATE_CATCH_UP)
+                        .await;
                     continue;
                 }
             }
@@ -165,9 +177,19 @@ async fn process(server: &Server, eval: &Evaluation) -> Result<(), WriteError> {
 
 /// Records the evaluation's outcome: complete (or still blocked), with a new blocked evaluation
 /// when placements failed, and the scheduler's follow-ups.
-async fn finish(server: &Server, eval: &Evaluation, outcome: Outcome, refused: bool) -> Result<(), WriteError> {
+async fn finish(
+    server: &Server,
+    eval: &Evaluation,
+    outcome: Outcome,
+    refused: bool,
+) -> Result<(), WriteError> {
     if refused {
-        return mark_failed(server, eval, &format!("maximum attempts reached ({MAX_PLAN_ATTEMPTS})")).await;
+        return mark_failed(
+            server,
+            eval,
+            &format!("maximum attempts reached ({MAX_PLAN_ATTEMPTS})"),
+        )
+        .await;
     }
     let now = now_ns();
     let view = server.state.snapshot();
@@ -192,7 +214,10 @@ async fn finish(server: &Server, eval: &Evaluation, outcome: Outcome, refused: b
     }
     // Older blocked evaluations of this job are superseded.
     for old in view.job_evals(&eval.namespace, &eval.job_id) {
-        if old.status == EVAL_STATUS_BLOCKED && old.id != eval.id && Some(&old.id) != keep_blocked.as_ref() {
+        if old.status == EVAL_STATUS_BLOCKED
+            && old.id != eval.id
+            && Some(&old.id) != keep_blocked.as_ref()
+        {
             let mut canceled = Evaluation::clone(&old);
             canceled.status = EVAL_STATUS_CANCELED.to_string();
             canceled.status_description = format!("evaluation {} successful", eval.id);
@@ -202,7 +227,10 @@ async fn finish(server: &Server, eval: &Evaluation, outcome: Outcome, refused: b
     }
     evals.insert(0, done);
     evals.extend(outcome.followup_evals);
-    server.write(Command::UpsertEvals { evals }).await.map(|_| ())
+    server
+        .write(Command::UpsertEvals { evals })
+        .await
+        .map(|_| ())
 }
 
 fn blocked_eval(eval: &Evaluation, outcome: &Outcome, now: i64) -> Evaluation {

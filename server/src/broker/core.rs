@@ -139,7 +139,12 @@ impl BrokerCore {
     }
 
     /// Hands out the highest-priority ready evaluation with a delivery token.
-    pub fn dequeue(&mut self, now: i64, lease_ns: i64, token: String) -> Option<(Evaluation, String)> {
+    pub fn dequeue(
+        &mut self,
+        now: i64,
+        lease_ns: i64,
+        token: String,
+    ) -> Option<(Evaluation, String)> {
         let (_, eval) = self.ready.pop_first()?;
         *self.deliveries.entry(eval.id.clone()).or_insert(0) += 1;
         self.unacked.insert(

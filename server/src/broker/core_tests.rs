@@ -32,8 +32,8 @@ fn highest_priority_first_then_arrival_order() {
     b.enqueue(eval("high", "b", 90), 0);
     b.enqueue(eval("mid1", "c", 50), 0);
     b.enqueue(eval("mid2", "d", 50), 0);
-    let order: Vec<String> = std::iter::from_fn(|| b.dequeue(0, LEASE, "t".into()).map(|(e, _)| e.id))
-        .collect();
+    let order: Vec<String> =
+        std::iter::from_fn(|| b.dequeue(0, LEASE, "t".into()).map(|(e, _)| e.id)).collect();
     assert_eq!(order, ["high", "mid1", "mid2", "low"]);
 }
 
@@ -41,12 +41,18 @@ fn highest_priority_first_then_arrival_order() {
 fn one_evaluation_per_job_in_flight() {
     let mut b = broker();
     assert!(b.enqueue(eval("e1", "a", 50), 0));
-    assert!(!b.enqueue(eval("e2", "a", 50), 0), "second waits for the first");
+    assert!(
+        !b.enqueue(eval("e2", "a", 50), 0),
+        "second waits for the first"
+    );
     let (e, tok) = b.dequeue(0, LEASE, "t1".into()).expect("e1");
     assert_eq!(e.id, "e1");
     assert!(b.dequeue(0, LEASE, "t2".into()).is_none());
     assert!(b.ack("e1", &tok, 0).expect("acked"), "e2 becomes ready");
-    assert_eq!(b.dequeue(0, LEASE, "t3".into()).map(|(e, _)| e.id), Some("e2".into()));
+    assert_eq!(
+        b.dequeue(0, LEASE, "t3".into()).map(|(e, _)| e.id),
+        Some("e2".into())
+    );
 }
 
 #[test]
@@ -62,9 +68,15 @@ fn ack_checks_token_and_outstanding() {
     let mut b = broker();
     b.enqueue(eval("e1", "a", 50), 0);
     let (_, tok) = b.dequeue(0, LEASE, "tok".into()).expect("dequeued");
-    assert_eq!(b.ack("e1", "wrong", 0), Err(BrokerError::TokenMismatch("e1".into())));
+    assert_eq!(
+        b.ack("e1", "wrong", 0),
+        Err(BrokerError::TokenMismatch("e1".into()))
+    );
     assert!(b.ack("e1", &tok, 0).is_ok());
-    assert_eq!(b.ack("e1", &tok, 0), Err(BrokerError::NotOutstanding("e1".into())));
+    assert_eq!(
+        b.ack("e1", &tok, 0),
+        Err(BrokerError::NotOutstanding("e1".into()))
+    );
 }
 
 #[test]
@@ -74,19 +86,27 @@ fn nack_requeues_with_delay_then_fails_after_delivery_limit() {
     b.enqueue(eval("e2", "a", 50), 0);
     let mut now = 0;
     for delivery in 1..=DELIVERY_LIMIT {
-        let (e, tok) = b.dequeue(now, LEASE, format!("t{delivery}")).expect("offered again");
+        let (e, tok) = b
+            .dequeue(now, LEASE, format!("t{delivery}"))
+            .expect("offered again");
         assert_eq!(e.id, "e1");
         let outcome = b.nack("e1", &tok, now).expect("nacked");
         if delivery < DELIVERY_LIMIT {
             assert_eq!(outcome, NackOutcome::Requeued);
-            assert!(b.dequeue(now, LEASE, "early".into()).is_none(), "delayed, and e2 must not overtake");
+            assert!(
+                b.dequeue(now, LEASE, "early".into()).is_none(),
+                "delayed, and e2 must not overtake"
+            );
             now = b.next_due().expect("delayed");
             assert!(b.promote_due(now));
         } else {
             assert!(matches!(outcome, NackOutcome::Failed(ref e) if e.id == "e1"));
         }
     }
-    assert_eq!(b.dequeue(now, LEASE, "t".into()).map(|(e, _)| e.id), Some("e2".into()));
+    assert_eq!(
+        b.dequeue(now, LEASE, "t".into()).map(|(e, _)| e.id),
+        Some("e2".into())
+    );
 }
 
 #[test]
@@ -114,7 +134,10 @@ fn wait_until_delays_until_due() {
 fn blocked_evals_replace_per_job_and_unblock() {
     let mut b = broker();
     assert!(b.block(eval("b1", "a", 50)).is_none());
-    assert_eq!(b.block(eval("b2", "a", 50)).map(|e| e.id), Some("b1".into()));
+    assert_eq!(
+        b.block(eval("b2", "a", 50)).map(|e| e.id),
+        Some("b1".into())
+    );
     b.block(eval("b3", "c", 50));
     assert_eq!(b.stats().blocked, 2);
     assert!(b.unblock_all(0));

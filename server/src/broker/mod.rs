@@ -60,7 +60,11 @@ impl EvalBroker {
     /// Accepts evaluations.
     pub fn enqueue_all(&self, evals: impl IntoIterator<Item = Evaluation>) {
         let now = now_ns();
-        let ready = self.with(|c| evals.into_iter().fold(false, |any, e| c.enqueue(e, now) | any));
+        let ready = self.with(|c| {
+            evals
+                .into_iter()
+                .fold(false, |any, e| c.enqueue(e, now) | any)
+        });
         if ready {
             self.ready.notify_waiters();
         }

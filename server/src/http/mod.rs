@@ -35,7 +35,10 @@ pub type AppState = Arc<Server>;
 /// Every route of the API.
 pub fn router(server: Arc<Server>) -> Router {
     Router::new()
-        .route("/v1/jobs", get(jobs::list).put(jobs::register).post(jobs::register))
+        .route(
+            "/v1/jobs",
+            get(jobs::list).put(jobs::register).post(jobs::register),
+        )
         .route("/v1/jobs/parse", axum::routing::post(jobs::parse))
         .route(
             "/v1/job/{id}",

@@ -125,9 +125,16 @@ pub fn reply<T: Serialize>(server: &Server, opts: &QueryOptions, index: u64, bod
     let mut headers = HeaderMap::new();
     headers.insert("content-type", HeaderValue::from_static("application/json"));
     headers.insert("x-nomad-index", HeaderValue::from(index.max(1)));
-    let known = if server.leader().is_some() { "true" } else { "false" };
+    let known = if server.leader().is_some() {
+        "true"
+    } else {
+        "false"
+    };
     headers.insert("x-nomad-knownleader", HeaderValue::from_static(known));
-    headers.insert("x-nomad-lastcontact", HeaderValue::from(server.last_contact_ms()));
+    headers.insert(
+        "x-nomad-lastcontact",
+        HeaderValue::from(server.last_contact_ms()),
+    );
     (headers, json).into_response()
 }
 
@@ -136,16 +143,36 @@ mod tests {
     use super::*;
 
     fn q(pairs: &[(&str, &str)]) -> Result<QueryOptions, HttpError> {
-        QueryOptions::parse(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        QueryOptions::parse(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     #[test]
     fn defaults_and_parsing() {
         let o = q(&[]).expect("parses");
-        assert_eq!((o.namespace.as_str(), o.index, o.wait), ("default", 0, MAX_BLOCKING_WAIT));
-        let o = q(&[("namespace", "*"), ("index", "7"), ("wait", "2s"), ("stale", "")]).expect("parses");
-        assert_eq!((o.namespace.as_str(), o.index, o.wait, o.stale), ("*", 7, Duration::from_secs(2), true));
-        assert_eq!(q(&[("wait", "10m")]).expect("parses").wait, MAX_BLOCKING_WAIT);
+        assert_eq!(
+            (o.namespace.as_str(), o.index, o.wait),
+            ("default", 0, MAX_BLOCKING_WAIT)
+        );
+        let o = q(&[
+            ("namespace", "*"),
+            ("index", "7"),
+            ("wait", "2s"),
+            ("stale", ""),
+        ])
+        .expect("parses");
+        assert_eq!(
+            (o.namespace.as_str(), o.index, o.wait, o.stale),
+            ("*", 7, Duration::from_secs(2), true)
+        );
+        assert_eq!(
+            q(&[("wait", "10m")]).expect("parses").wait,
+            MAX_BLOCKING_WAIT
+        );
         assert!(q(&[("index", "x")]).is_err());
         assert!(q(&[("wait", "soon")]).is_err());
         assert!(q(&[("pretty", "True")]).expect("parses").pretty);

@@ -1,6 +1,7 @@
 //! Inbound raft RPCs: the `RaftService` gRPC server handing requests to openraft.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use nomadish_proto::raft_v1::raft_service_server::RaftService;
 use nomadish_proto::raft_v1::{RaftReply, RaftRequest};
@@ -14,12 +15,13 @@ use super::Raft;
 #[derive(Clone)]
 pub struct RaftGrpc {
     raft: Arc<Raft>,
+    last_contact: Arc<AtomicI64>,
 }
 
 impl RaftGrpc {
-    /// Serves RPCs for this raft instance.
-    pub fn new(raft: Arc<Raft>) -> Self {
-        Self { raft }
+    /// Serves RPCs for this raft instance, recording when a leader last appended.
+    pub fn new(raft: Arc<Raft>, last_contact: Arc<AtomicI64>) -> Self {
+        Self { raft, last_contact }
     }
 }
 
@@ -50,6 +52,8 @@ impl RaftService for RaftGrpc {
         req: Request<RaftRequest>,
     ) -> Result<Response<RaftReply>, Status> {
         let rpc = decode(req)?;
+        self.last_contact
+            .store(nomadish_proto::model::now_ns(), Ordering::Relaxed);
         reply(self.raft.append_entries(rpc).await)
     }
 

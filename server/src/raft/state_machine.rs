@@ -210,7 +210,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         drop(applied);
         touched_evals.retain(|e| !e.terminal());
         if !touched_evals.is_empty() {
-            let sink = self.eval_sink.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let sink = self
+                .eval_sink
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
             if let Some(sink) = sink {
                 sink(touched_evals);
             }

@@ -1,0 +1,251 @@
+//! Starting and stopping a server: storage, raft, the gRPC and HTTP listeners, the
+//! leadership loop, bootstrap — and a clean shutdown of all of it.
+//!
+//! ```text
+//!   run(config, shutdown)
+//!     ├─ node id (data_dir/server/node-id), sled store, raft
+//!     ├─ gRPC :4647  NodeService + RaftService + ClusterService
+//!     ├─ HTTP :4646  the v1 API
+//!     ├─ leadership loop (leader-only services)
+//!     └─ bootstrap (bootstrap_expect = 1) or join (retry_join)
+//!   shutdown -> stop listeners, revoke leadership, stop raft
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nomadish_proto::model::EVAL_STATUS_BLOCKED;
+use nomadish_proto::node_v1::node_service_server::NodeServiceServer;
+use nomadish_proto::raft_v1::JoinRequest;
+use nomadish_proto::raft_v1::cluster_service_client::ClusterServiceClient;
+use nomadish_proto::raft_v1::cluster_service_server::ClusterServiceServer;
+use nomadish_proto::raft_v1::raft_service_server::RaftServiceServer;
+use openraft::SnapshotPolicy;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::ServerError;
+use crate::cluster_service::ClusterGrpc;
+use crate::config::ServerConfig;
+use crate::node_service::NodeGrpc;
+use crate::raft::{Network, Raft, RaftGrpc, ServerNode, StateMachine, open_storage};
+use crate::server::Server;
+use crate::state::StateStore;
+
+/// Largest gRPC message accepted (allocation lists of large nodes, snapshots).
+const MAX_GRPC_MESSAGE: usize = 256 * 1024 * 1024;
+/// Raft heartbeat interval before `raft_multiplier`.
+const RAFT_HEARTBEAT_MS: u64 = 100;
+/// Raft election timeout range before `raft_multiplier`.
+const RAFT_ELECTION_MS: (u64, u64) = (300, 600);
+/// Log entries kept behind a snapshot, so slightly lagging followers need no snapshot.
+const LOG_KEPT_AFTER_SNAPSHOT: u64 = 1024;
+/// Pause between join attempts.
+const JOIN_RETRY: Duration = Duration::from_secs(2);
+
+fn node_id_path(dir: &Path) -> std::path::PathBuf {
+    dir.join("node-id")
+}
+
+/// This server's raft ID: random on first start, then read from the data dir.
+fn load_or_create_node_id(dir: &Path) -> Result<u64, ServerError> {
+    let path = node_id_path(dir);
+    let io = |source| ServerError::DataDir {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Ok(text) = std::fs::read_to_string(&path)
+        && let Ok(id) = text.trim().parse::<u64>()
+    {
+        return Ok(id);
+    }
+    let id = (rand::random::<u64>() >> 1).max(1);
+    std::fs::write(&path, id.to_string()).map_err(io)?;
+    Ok(id)
+}
+
+fn raft_config(config: &ServerConfig) -> Result<Arc<openraft::Config>, ServerError> {
+    let m = u64::from(config.raft_multiplier.clamp(1, 10));
+    let cfg = openraft::Config {
+        cluster_name: "nomadish".to_string(),
+        heartbeat_interval: RAFT_HEARTBEAT_MS * m,
+        election_timeout_min: RAFT_ELECTION_MS.0 * m,
+        election_timeout_max: RAFT_ELECTION_MS.1 * m,
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(config.snapshot_threshold),
+        max_in_snapshot_log_to_keep: LOG_KEPT_AFTER_SNAPSHOT,
+        ..openraft::Config::default()
+    };
+    cfg.validate()
+        .map(Arc::new)
+        .map_err(|e| ServerError::Raft(e.to_string()))
+}
+
+fn advertise(config: &ServerConfig) -> ServerNode {
+    let fix = |addr: String, bind: std::net::SocketAddr| {
+        if bind.ip().is_unspecified() && addr == bind.to_string() {
+            format!("127.0.0.1:{}", bind.port())
+        } else {
+            addr
+        }
+    };
+    ServerNode {
+        rpc_addr: fix(config.rpc_advertise(), config.rpc_bind),
+        http_addr: fix(config.http_advertise(), config.http_bind),
+        name: config.node_name.clone(),
+    }
+}
+
+/// Routes evaluations applied as pending or blocked into the broker (a no-op off the leader).
+fn connect_broker(sm: &StateMachine, server: &Arc<Server>) {
+    let broker = server.broker.clone();
+    sm.set_eval_sink(Arc::new(move |evals| {
+        let mut pending = Vec::new();
+        for eval in evals {
+            if eval.status == EVAL_STATUS_BLOCKED {
+                broker.block(eval.as_ref().clone());
+            } else {
+                pending.push(eval.as_ref().clone());
+            }
+        }
+        broker.enqueue_all(pending);
+    }));
+}
+
+async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener, ServerError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })
+}
+
+/// Runs a server until `shutdown` resolves, then stops every task it started.
+pub async fn run(
+    config: ServerConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let dir = config.data_dir.join("server");
+    std::fs::create_dir_all(&dir).map_err(|source| ServerError::DataDir {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let node_id = load_or_create_node_id(&dir)?;
+    let state = StateStore::new();
+    let (log, sm) = open_storage(&dir.join("raft"), state.clone())
+        .map_err(|e| ServerError::Raft(e.to_string()))?;
+    let raft = Raft::new(
+        node_id,
+        raft_config(&config)?,
+        Network::default(),
+        log,
+        sm.clone(),
+    )
+    .await
+    .map_err(|e| ServerError::Raft(e.to_string()))?;
+    let rpc_listener = bind(config.rpc_bind).await?;
+    let http_listener = bind(config.http_bind).await?;
+    let me = advertise(&config);
+    let server = Arc::new(Server::new(config, node_id, Arc::new(raft), state));
+    connect_broker(&sm, &server);
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let raft_grpc = RaftGrpc::new(server.raft.clone(), server.last_leader_contact.clone());
+    let grpc = tonic::transport::Server::builder()
+        .add_service(
+            NodeServiceServer::new(NodeGrpc::new(server.clone()))
+                .max_decoding_message_size(MAX_GRPC_MESSAGE)
+                .max_encoding_message_size(MAX_GRPC_MESSAGE),
+        )
+        .add_service(
+            RaftServiceServer::new(raft_grpc)
+                .max_decoding_message_size(MAX_GRPC_MESSAGE)
+                .max_encoding_message_size(MAX_GRPC_MESSAGE),
+        )
+        .add_service(
+            ClusterServiceServer::new(ClusterGrpc::new(server.clone()))
+                .max_decoding_message_size(MAX_GRPC_MESSAGE)
+                .max_encoding_message_size(MAX_GRPC_MESSAGE),
+        )
+        .serve_with_incoming_shutdown(
+            TcpListenerStream::new(rpc_listener),
+            stopped(stop_rx.clone()),
+        );
+    let grpc_task = tokio::spawn(grpc);
+    let http_task = tokio::spawn(crate::http::serve(
+        http_listener,
+        server.clone(),
+        stopped(stop_rx.clone()),
+    ));
+    let leader_task = tokio::spawn(crate::leader::run_leadership(
+        server.clone(),
+        stop_rx.clone(),
+    ));
+    let join_task = tokio::spawn(form_cluster(server.clone(), me, stop_rx.clone()));
+    tracing::info!(node_id, rpc = %server.config.rpc_bind, http = %server.config.http_bind, "server started");
+
+    shutdown.await;
+    tracing::info!("server shutting down");
+    let _ = stop_tx.send(true);
+    let _ = join_task.await;
+    let _ = leader_task.await;
+    let _ = http_task.await;
+    let _ = grpc_task.await;
+    server
+        .raft
+        .shutdown()
+        .await
+        .map_err(|e| ServerError::Raft(e.to_string()))?;
+    Ok(())
+}
+
+/// Bootstraps a single-server cluster, or joins the servers in `retry_join` until one
+/// accepts (as a learner, promoted to voter once caught up).
+async fn form_cluster(server: Arc<Server>, me: ServerNode, mut stop: watch::Receiver<bool>) {
+    let initialized = server.raft.is_initialized().await.unwrap_or(false);
+    if initialized {
+        return;
+    }
+    if server.config.bootstrap_expect <= 1 && server.config.retry_join.is_empty() {
+        let members = BTreeMap::from([(server.node_id, me)]);
+        if let Err(e) = server.raft.initialize(members).await {
+            tracing::warn!(error = %e, "bootstrap failed");
+        }
+        return;
+    }
+    loop {
+        for addr in &server.config.retry_join {
+            match try_join(&server, addr, &me).await {
+                Ok(()) => {
+                    tracing::info!(%addr, "joined the cluster");
+                    return;
+                }
+                Err(e) => tracing::debug!(%addr, error = %e, "join attempt failed"),
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(JOIN_RETRY) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn try_join(server: &Server, addr: &str, me: &ServerNode) -> Result<(), String> {
+    let channel = crate::grpc_channel(addr, None, JOIN_RETRY)
+        .await
+        .map_err(|e| e.to_string())?;
+    let req = JoinRequest {
+        node_id: server.node_id,
+        rpc_addr: me.rpc_addr.clone(),
+        http_addr: me.http_addr.clone(),
+        name: me.name.clone(),
+    };
+    ClusterServiceClient::new(channel)
+        .join(req)
+        .await
+        .map_err(|s| s.message().to_string())?;
+    Ok(())
+}

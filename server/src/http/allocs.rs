@@ -1,0 +1,146 @@
+//! Allocation, evaluation and node endpoints.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use nomadish_proto::model::{AllocListStub, Allocation, Evaluation, NodeListStub};
+
+use super::query::{read_view, reply};
+use super::{AppState, HttpError, QueryOptions};
+
+type Params = Query<HashMap<String, String>>;
+
+/// `GET /v1/allocations?prefix=`.
+pub async fn list(
+    State(server): State<AppState>,
+    Query(params): Params,
+) -> Result<Response, HttpError> {
+    let opts = QueryOptions::parse(params)?;
+    let view = read_view(&server, &opts, |v| v.tables.allocs).await?;
+    let stubs: Vec<AllocListStub> = view
+        .allocs_by_prefix(&opts.namespace, &opts.prefix)
+        .iter()
+        .map(|a| a.stub())
+        .collect();
+    Ok(reply(&server, &opts, view.tables.allocs, &stubs))
+}
+
+/// `GET /v1/allocation/:id`.
+pub async fn get(
+    State(server): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> Result<Response, HttpError> {
+    let opts = QueryOptions::parse(params)?;
+    let view = read_view(&server, &opts, |v| v.tables.allocs).await?;
+    let alloc = view
+        .allocs
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| HttpError::not_found("alloc not found"))?;
+    Ok(reply(&server, &opts, view.tables.allocs, &*alloc))
+}
+
+/// `GET /v1/evaluations?prefix=`.
+pub async fn list_evals(
+    State(server): State<AppState>,
+    Query(params): Params,
+) -> Result<Response, HttpError> {
+    let opts = QueryOptions::parse(params)?;
+    let view = read_view(&server, &opts, |v| v.tables.evals).await?;
+    let evals: Vec<Evaluation> = view
+        .evals_by_prefix(&opts.namespace, &opts.prefix)
+        .iter()
+        .map(|e| e.as_ref().clone())
+        .collect();
+    Ok(reply(&server, &opts, view.tables.evals, &evals))
+}
+
+/// `GET /v1/evaluation/:id`.
+pub async fn get_eval(
+    State(server): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> Result<Response, HttpError> {
+    let opts = QueryOptions::parse(params)?;
+    let view = read_view(&server, &opts, |v| v.tables.evals).await?;
+    let eval = view
+        .evals
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| HttpError::not_found("eval not found"))?;
+    Ok(reply(&server, &opts, view.tables.evals, &*eval))
+}
+
+/// `GET /v1/evaluation/:id/allocations`.
+pub async fn eval_allocs(
+    State(server): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> Result<Response, HttpError> {
+    let opts = QueryOptions::parse(params)?;
+    let view = read_view(&server, &opts, |v| v.tables.allocs.max(v.tables.evals)).await?;
+    let eval = view
+        .evals
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| HttpError::not_found("eval not found"))?;
+    let stubs: Vec<AllocListStub> = view.eval_allocs(&eval).iter().map(|a| a.stub()).collect();
+    Ok(reply(
+        &server,
+        &opts,
+        view.tables.allocs.max(view.tables.evals),
+        &stubs,
+    ))
+}
+
+/// `GET /v1/nodes?prefix=`.
+pub async fn list_nodes(
+    State(server): State<AppState>,
+    Query(params): Params,
+) -> Result<Response, HttpError> {
+    let opts = QueryOptions::parse(params)?;
+    let view = read_view(&server, &opts, |v| v.tables.nodes).await?;
+    let stubs: Vec<NodeListStub> = view
+        .nodes_by_prefix(&opts.prefix)
+        .iter()
+        .map(|n| n.stub())
+        .collect();
+    Ok(reply(&server, &opts, view.tables.nodes, &stubs))
+}
+
+/// `GET /v1/node/:id` (the node's secret is never returned).
+pub async fn get_node(
+    State(server): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> Result<Response, HttpError> {
+    let opts = QueryOptions::parse(params)?;
+    let view = read_view(&server, &opts, |v| v.tables.nodes).await?;
+    let node = view
+        .nodes
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| HttpError::not_found("node not found"))?;
+    Ok(reply(&server, &opts, view.tables.nodes, &node.sanitized()))
+}
+
+/// `GET /v1/node/:id/allocations`.
+pub async fn node_allocs(
+    State(server): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> Result<Response, HttpError> {
+    let opts = QueryOptions::parse(params)?;
+    let view = read_view(&server, &opts, |v| v.tables.allocs).await?;
+    if !view.nodes.contains_key(&id) {
+        return Err(HttpError::not_found("node not found"));
+    }
+    let allocs: Vec<Allocation> = view
+        .node_allocs(&id)
+        .iter()
+        .map(|a| a.as_ref().clone())
+        .collect();
+    Ok(reply(&server, &opts, view.tables.allocs, &allocs))
+}

@@ -1,0 +1,273 @@
+//! Job endpoints: list, register, parse, read, update, deregister and sub-resources.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use nomadish_proto::model::{
+    AllocListStub, DEFAULT_NAMESPACE, Job, JobRegisterRequest, JobRegisterResponse,
+    JobVersionsResponse, JobsParseRequest, now_ns, strip_nulls, trigger,
+};
+use serde::de::DeserializeOwned;
+
+use super::query::{read_view, reply};
+use super::{AppState, HttpError, QueryOptions};
+use crate::evals::job_eval;
+use crate::fsm::Command;
+
+type Params = Query<HashMap<String, String>>;
+
+/// Decodes a JSON body the way Nomad's clients send it (unset fields as `null`).
+pub(super) fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, HttpError> {
+    let mut value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| HttpError::bad_request(format!("Failed to decode request body: {e}")))?;
+    strip_nulls(&mut value);
+    serde_json::from_value(value)
+        .map_err(|e| HttpError::bad_request(format!("Failed to decode request body: {e}")))
+}
+
+/// `GET /v1/jobs`: job stubs with their summaries.
+pub async fn list(
+    State(server): State<AppState>,
+    Query(params): Params,
+) -> Result<Response, HttpError> {
+    let opts = QueryOptions::parse(params)?;
+    let view = read_view(&server, &opts, |v| v.tables.jobs.max(v.tables.allocs)).await?;
+    let stubs: Vec<_> = view
+        .jobs_by_prefix(&opts.namespace, &opts.prefix)
+        .iter()
+        .map(|j| j.stub(Some(view.job_summary(j))))
+        .collect();
+    Ok(reply(
+        &server,
+        &opts,
+        view.tables.jobs.max(view.tables.allocs),
+        &stubs,
+    ))
+}
+
+/// Canonicalizes and validates a submitted job, settling its namespace against the request's.
+fn prepare_job(mut job: Job, opts: &QueryOptions) -> Result<Job, HttpError> {
+    if job.namespace.is_empty() {
+        job.namespace = opts.namespace.clone();
+    } else if opts.namespace_given && job.namespace != opts.namespace {
+        return Err(HttpError::bad_request(format!(
+            "job namespace {:?} does not match request namespace {:?}",
+            job.namespace, opts.namespace
+        )));
+    }
+    if job.namespace == "*" {
+        job.namespace = DEFAULT_NAMESPACE.to_string();
+    }
+    job.canonicalize();
+    nomadish_jobspecs::validate_job(&job).map_err(|errors| {
+        let list: Vec<String> = errors.iter().map(|e| format!("* {e}")).collect();
+        HttpError::bad_request(format!(
+            "{} error(s) occurred:\n\n{}",
+            errors.len(),
+            list.join("\n")
+        ))
+    })?;
+    Ok(job)
+}
+
+async fn register_job(
+    server: &crate::server::Server,
+    opts: &QueryOptions,
+    req: JobRegisterRequest,
+    path_id: Option<&str>,
+) -> Result<Response, HttpError> {
+    let job = req
+        .job
+        .ok_or_else(|| HttpError::bad_request("Job must be specified"))?;
+    if let Some(id) = path_id
+        && job.id != id
+    {
+        return Err(HttpError::bad_request("Job ID does not match name"));
+    }
+    let job = prepare_job(job, opts)?;
+    let now = now_ns();
+    let eval = (!job.is_parent()).then(|| {
+        let mut eval = job_eval(&job, trigger::JOB_REGISTER, now);
+        if req.eval_priority > 0 {
+            eval.priority = req.eval_priority;
+        }
+        eval
+    });
+    let eval_id = eval.as_ref().map(|e| e.id.clone()).unwrap_or_default();
+    let resp = server
+        .write(Command::UpsertJob {
+            job: Box::new(job),
+            eval,
+            enforce_index: req.enforce_index.then_some(req.job_modify_index),
+            now,
+        })
+        .await?;
+    let body = JobRegisterResponse {
+        eval_create_index: if eval_id.is_empty() { 0 } else { resp.index },
+        eval_id,
+        job_modify_index: resp.job_modify_index,
+        warnings: String::new(),
+        index: resp.index,
+        last_contact: 0,
+        known_leader: true,
+    };
+    Ok(reply(server, opts, resp.index, &body))
+}
+
+/// `PUT|POST /v1/jobs`: register a job.
+pub async fn register(
+    State(server): State<AppState>,
+    Query(params): Params,
+    body: Bytes,
+) -> Result<Response, HttpError> {
+    let opts = QueryOptions::parse(params)?;
+    let req: JobRegisterRequest = decode_body(&body)?;
+    register_job(&server, &opts, req, None).await
+}
+
+/// `POST /v1/job/:id`: update a job (the body's job ID must match).
+pub async fn update(
+    State(server): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Params,
+    body: Bytes,
+) -> Result<Response, HttpError> {
+    let opts = QueryOptions::parse(params)?;
+    let req: JobRegisterRequest = decode_body(&body)?;
+    register_job(&server, &opts, req, Some(&id)).await
+}
+
+/// `POST /v1/jobs/parse`: HCL to JSON.
+pub async fn parse(
+    State(server): State<AppState>,
+    Query(params): Params,
+    body: Bytes,
+) -> Result<Response, HttpError> {
+    let opts = QueryOptions::parse(params)?;
+    let req: JobsParseRequest = decode_body(&body)?;
+    let job = nomadish_jobspecs::parse(&req.job_hcl, "input.hcl")
+        .map_err(|e| HttpError::bad_request(e.to_string()))?;
+    Ok(reply(&server, &opts, server.state.index(), &job))
+}
+
+/// `GET /v1/job/:id`.
+pub async fn get(
+    State(server): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> Result<Response, HttpError> {
+    let opts = QueryOptions::parse(params)?;
+    let view = read_view(&server, &opts, |v| v.tables.jobs).await?;
+    let job = view
+        .job(&opts.namespace, &id)
+        .ok_or_else(|| HttpError::not_found("job not found"))?;
+    Ok(reply(&server, &opts, view.tables.jobs, &*job))
+}
+
+/// `DELETE /v1/job/:id?purge=`: stop (or purge) a job.
+pub async fn deregister(
+    State(server): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> Result<Response, HttpError> {
+    let opts = QueryOptions::parse(params)?;
+    let view = server.consistent_view().await?;
+    let job = view
+        .job(&opts.namespace, &id)
+        .ok_or_else(|| HttpError::not_found("job not found"))?;
+    let now = now_ns();
+    let eval = (!job.is_parent()).then(|| job_eval(&job, trigger::JOB_DEREGISTER, now));
+    let eval_id = eval.as_ref().map(|e| e.id.clone()).unwrap_or_default();
+    let resp = server
+        .write(Command::DeregisterJob {
+            namespace: job.namespace.clone(),
+            job_id: job.id.clone(),
+            purge: opts.flag("purge"),
+            eval,
+            now,
+        })
+        .await?;
+    let body = JobRegisterResponse {
+        eval_create_index: if eval_id.is_empty() { 0 } else { resp.index },
+        eval_id,
+        job_modify_index: resp.job_modify_index,
+        index: resp.index,
+        known_leader: true,
+        ..JobRegisterResponse::default()
+    };
+    Ok(reply(&server, &opts, resp.index, &body))
+}
+
+/// `GET /v1/job/:id/allocations`.
+pub async fn allocations(
+    State(server): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> Result<Response, HttpError> {
+    let opts = QueryOptions::parse(params)?;
+    let view = read_view(&server, &opts, |v| v.tables.allocs).await?;
+    let stubs: Vec<AllocListStub> = view
+        .job_allocs(&opts.namespace, &id)
+        .iter()
+        .map(|a| a.stub())
+        .collect();
+    Ok(reply(&server, &opts, view.tables.allocs, &stubs))
+}
+
+/// `GET /v1/job/:id/evaluations`.
+pub async fn evaluations(
+    State(server): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> Result<Response, HttpError> {
+    let opts = QueryOptions::parse(params)?;
+    let view = read_view(&server, &opts, |v| v.tables.evals).await?;
+    let evals: Vec<_> = view
+        .job_evals(&opts.namespace, &id)
+        .iter()
+        .map(|e| e.as_ref().clone())
+        .collect();
+    Ok(reply(&server, &opts, view.tables.evals, &evals))
+}
+
+/// `GET /v1/job/:id/versions`.
+pub async fn versions(
+    State(server): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> Result<Response, HttpError> {
+    let opts = QueryOptions::parse(params)?;
+    let view = read_view(&server, &opts, |v| v.tables.jobs).await?;
+    let versions: Vec<Job> = view
+        .job_versions(&opts.namespace, &id)
+        .iter()
+        .map(|j| j.as_ref().clone())
+        .collect();
+    if versions.is_empty() {
+        return Err(HttpError::not_found("job versions not found"));
+    }
+    let body = JobVersionsResponse {
+        versions,
+        index: view.tables.jobs,
+        known_leader: true,
+        ..JobVersionsResponse::default()
+    };
+    Ok(reply(&server, &opts, view.tables.jobs, &body))
+}
+
+/// `GET /v1/job/:id/summary`.
+pub async fn summary(
+    State(server): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> Result<Response, HttpError> {
+    let opts = QueryOptions::parse(params)?;
+    let view = read_view(&server, &opts, |v| v.tables.jobs.max(v.tables.allocs)).await?;
+    let job = view
+        .job(&opts.namespace, &id)
+        .ok_or_else(|| HttpError::not_found("job not found"))?;
+    let index = view.tables.jobs.max(view.tables.allocs);
+    Ok(reply(&server, &opts, index, &view.job_summary(&job)))
+}

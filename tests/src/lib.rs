@@ -1,1 +1,24 @@
+//! Fixtures for nomadish's integration suites: real agent processes on loopback ports, the
+//! HTTP API, and the CLI.
+//!
+//! ```text
+//!   Agent::dev / Agent::server / Agent::client ──spawn──> target/<profile>/nomadish agent ...
+//!        │  kill9 / stop / pause (SIGSTOP) / resume / restart on the same data dir
+//!        └─ Api (reqwest) and cli(...) (the binary with NOMAD_ADDR) talk to it
+//! ```
+//!
+//! Every wait is bounded: helpers poll with a deadline and fail with what they last saw.
 #![forbid(unsafe_code)]
+
+mod agent;
+mod api;
+
+pub use agent::{Agent, AgentKind, cli, nomadish_bin, wait_until};
+pub use api::Api;
+
+/// Writes `text` to `dir/name` and returns the path.
+pub fn write_file(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write test file");
+    path
+}

@@ -122,7 +122,11 @@ impl Node {
             name: self.name.clone(),
             node_class: self.node_class.clone(),
             node_pool: self.node_pool.clone(),
-            version: self.attributes.get("nomad.version").cloned().unwrap_or_default(),
+            version: self
+                .attributes
+                .get("nomad.version")
+                .cloned()
+                .unwrap_or_default(),
             drain: self.drain_strategy.is_some(),
             scheduling_eligibility: self.scheduling_eligibility.clone(),
             status: self.status.clone(),

@@ -49,7 +49,12 @@ impl Plan {
     }
 
     /// Adds a stop of `alloc` with this desired description and, optionally, client status.
-    pub fn append_stop(&mut self, alloc: &Allocation, description: &str, client_status: Option<&str>) {
+    pub fn append_stop(
+        &mut self,
+        alloc: &Allocation,
+        description: &str,
+        client_status: Option<&str>,
+    ) {
         let mut stopped = alloc.clone();
         stopped.desired_status = super::ALLOC_DESIRED_STOP.to_string();
         stopped.desired_description = description.to_string();

@@ -71,7 +71,10 @@ mod tests {
 
     #[test]
     fn durations_round_trip() {
-        assert_eq!(ns_duration(duration_ns(Duration::from_millis(1500))), Duration::from_millis(1500));
+        assert_eq!(
+            ns_duration(duration_ns(Duration::from_millis(1500))),
+            Duration::from_millis(1500)
+        );
         assert_eq!(ns_duration(-5), Duration::ZERO);
     }
 }

@@ -1,0 +1,254 @@
+//! Agent processes under test.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+/// How long an agent may take to answer its health endpoint.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a stopped agent may take to exit.
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The `nomadish` binary: `$NOMADISH_BIN`, else next to the test executable's `deps/` dir.
+pub fn nomadish_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("NOMADISH_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("current exe");
+    // Test binaries live in target/<profile>/deps, tool binaries in target/<profile>.
+    let candidates: Vec<PathBuf> = exe
+        .ancestors()
+        .skip(1)
+        .take(2)
+        .map(|dir| dir.join("nomadish"))
+        .collect();
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .unwrap_or_else(|| {
+            panic!(
+                "nomadish binary not found in {candidates:?}: build it first (cargo build --bins), or set NOMADISH_BIN"
+            )
+        })
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// Polls `check` every 50 ms until it returns `Some` or `timeout` passes.
+pub async fn wait_until<T>(
+    what: &str,
+    timeout: Duration,
+    mut check: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// What an agent runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentKind {
+    /// `-dev`: server and client in one process.
+    Dev,
+    /// `-server`.
+    Server,
+    /// `-client` joined to these server RPC addresses.
+    Client(Vec<String>),
+}
+
+/// A running agent process.
+pub struct Agent {
+    child: Option<Child>,
+    /// What it runs.
+    pub kind: AgentKind,
+    /// Its data dir (kept across restarts).
+    pub data_dir: PathBuf,
+    /// `http://127.0.0.1:<port>` (servers and dev agents).
+    pub http: String,
+    /// `127.0.0.1:<port>` of the gRPC listener.
+    pub rpc: String,
+    /// The node name.
+    pub name: String,
+    config: PathBuf,
+    log: PathBuf,
+}
+
+impl Agent {
+    fn config_text(kind: &AgentKind, name: &str, http: u16, rpc: u16, extra: &str) -> String {
+        let mut text = format!(
+            "name = \"{name}\"\nbind_addr = \"127.0.0.1\"\nports {{\n  http = {http}\n  rpc = {rpc}\n}}\n"
+        );
+        if *kind != AgentKind::Dev && !matches!(kind, AgentKind::Client(_)) {
+            text.push_str("server {\n  enabled = true\n  bootstrap_expect = 1\n  heartbeat_grace = \"1s\"\n  min_heartbeat_ttl = \"1s\"\n}\n");
+        }
+        if let AgentKind::Client(servers) = kind {
+            let list: Vec<String> = servers.iter().map(|s| format!("\"{s}\"")).collect();
+            text.push_str(&format!(
+                "client {{\n  enabled = true\n  servers = [{}]\n}}\nplugin \"raw_exec\" {{\n  config {{\n    enabled = true\n  }}\n}}\n",
+                list.join(", ")
+            ));
+        }
+        text.push_str(extra);
+        text
+    }
+
+    /// Starts an agent storing its state under `dir/<name>`; `extra` is appended to its config.
+    pub async fn start(dir: &Path, name: &str, kind: AgentKind, extra: &str) -> Agent {
+        let data_dir = dir.join(name);
+        std::fs::create_dir_all(&data_dir).expect("data dir");
+        let (http, rpc) = (free_port(), free_port());
+        let config = dir.join(format!("{name}.hcl"));
+        std::fs::write(&config, Self::config_text(&kind, name, http, rpc, extra)).expect("config");
+        let mut agent = Agent {
+            child: None,
+            kind,
+            data_dir,
+            http: format!("http://127.0.0.1:{http}"),
+            rpc: format!("127.0.0.1:{rpc}"),
+            name: name.to_string(),
+            config,
+            log: dir.join(format!("{name}.log")),
+        };
+        agent.spawn().await;
+        agent
+    }
+
+    async fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("agent log");
+        let mut cmd = Command::new(nomadish_bin());
+        cmd.arg("agent");
+        match &self.kind {
+            AgentKind::Dev => cmd.arg("-dev"),
+            AgentKind::Server => cmd.arg("-server"),
+            AgentKind::Client(_) => cmd.arg("-client"),
+        };
+        cmd.arg("-data-dir")
+            .arg(&self.data_dir)
+            .arg("-config")
+            .arg(&self.config)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log fd"))
+            .stderr(log);
+        self.child = Some(cmd.spawn().expect("spawn agent"));
+        if matches!(self.kind, AgentKind::Client(_)) {
+            return;
+        }
+        let url = format!("{}/v1/agent/health", self.http);
+        let client = reqwest::Client::new();
+        let log = self.log.clone();
+        wait_until(
+            &format!("agent health (log: {})", log.display()),
+            START_TIMEOUT,
+            async || match client.get(&url).send().await {
+                Ok(r) if r.status().is_success() => Some(()),
+                _ => None,
+            },
+        )
+        .await;
+    }
+
+    /// The agent's process ID.
+    pub fn pid(&self) -> Pid {
+        Pid::from_raw(self.child.as_ref().expect("running").id() as i32)
+    }
+
+    fn signal(&self, sig: Signal) {
+        kill(self.pid(), sig).expect("signal agent");
+    }
+
+    /// `kill -9`.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGSTOP: the process freezes without closing its sockets.
+    pub fn pause(&self) {
+        self.signal(Signal::SIGSTOP);
+    }
+
+    /// SIGCONT.
+    pub fn resume(&self) {
+        self.signal(Signal::SIGCONT);
+    }
+
+    /// Ctrl-C (SIGINT) and wait for a clean exit; returns the exit status code.
+    pub fn stop(&mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGINT);
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("agent {} did not stop within {STOP_TIMEOUT:?}", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts the agent again on the same data dir, ports and config.
+    pub async fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop or kill the agent first");
+        self.spawn().await;
+    }
+
+    /// The agent's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// An API client for this agent.
+    pub fn api(&self) -> crate::Api {
+        crate::Api::new(&self.http)
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        if let Some(child) = &self.child {
+            let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGCONT);
+        }
+        self.stop();
+    }
+}
+
+/// Runs the CLI against `agent` (`NOMAD_ADDR` set) and returns its output.
+pub fn cli(agent: &Agent, args: &[&str]) -> Output {
+    Command::new(nomadish_bin())
+        .args(args)
+        .env("NOMAD_ADDR", &agent.http)
+        .env_remove("NOMAD_TOKEN")
+        .env_remove("NOMAD_NAMESPACE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run cli")
+}

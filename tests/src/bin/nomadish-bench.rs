@@ -1,0 +1,160 @@
+//! nomadish-bench: benchmark scenarios against real agent processes.
+//!
+//! ```text
+//! cargo run --release -p nomadish-tests --bin nomadish-bench -- start-latency [-runs N]
+//! ```
+//!
+//! `start-latency`: a dev agent; N times, `nomadish job run -detach` of a raw_exec batch job,
+//! then the time until its task is `running` (blocking queries on the job's allocations).
+//! Prints a markdown table and writes JSON to `target/bench/`.
+
+use std::time::{Duration, Instant};
+
+use nomadish_tests::{Agent, AgentKind, cli, write_file};
+use serde_json::{Value, json};
+
+/// Longest wait for one job's task to start.
+const RUN_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn job_spec(i: usize) -> String {
+    format!(
+        r#"job "bench-{i}" {{
+  type = "batch"
+  group "g" {{
+    task "t" {{
+      driver = "raw_exec"
+      config {{
+        command = "/bin/sleep"
+        args    = ["30"]
+      }}
+      resources {{
+        cpu    = 10
+        memory = 10
+      }}
+    }}
+  }}
+}}
+"#
+    )
+}
+
+async fn wait_running(api: &nomadish_tests::Api, job: &str) -> bool {
+    let deadline = Instant::now() + RUN_TIMEOUT;
+    let mut index = 0;
+    while Instant::now() < deadline {
+        let path = format!("/v1/job/{job}/allocations?index={index}&wait=5s");
+        let (_, idx, body) = api.get(&path).await;
+        index = idx;
+        let running = body.as_array().is_some_and(|allocs| {
+            allocs.iter().any(|a| {
+                a["TaskStates"]
+                    .as_object()
+                    .is_some_and(|ts| ts.values().any(|t| t["State"] == "running"))
+            })
+        });
+        if running {
+            return true;
+        }
+    }
+    false
+}
+
+async fn start_latency(runs: usize) -> Value {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
+    let api = agent.api();
+    let mut totals = Vec::with_capacity(runs);
+    let mut cli_times = Vec::with_capacity(runs);
+    for i in 0..runs {
+        let spec = write_file(dir.path(), &format!("bench-{i}.hcl"), &job_spec(i));
+        let started = Instant::now();
+        let out = cli(
+            &agent,
+            &["job", "run", "-detach", spec.to_str().expect("utf-8")],
+        );
+        let cli_done = started.elapsed();
+        assert!(
+            out.status.success(),
+            "job run failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            wait_running(&api, &format!("bench-{i}")).await,
+            "bench-{i} never ran"
+        );
+        totals.push(started.elapsed().as_secs_f64() * 1000.0);
+        cli_times.push(cli_done.as_secs_f64() * 1000.0);
+        let _ = cli(
+            &agent,
+            &["job", "stop", "-purge", "-detach", &format!("bench-{i}")],
+        );
+    }
+    totals.sort_by(f64::total_cmp);
+    cli_times.sort_by(f64::total_cmp);
+    json!({
+        "scenario": "start-latency",
+        "driver": "raw_exec",
+        "runs": runs,
+        "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "median_ms": percentile(&totals, 0.5),
+        "p99_ms": percentile(&totals, 0.99),
+        "max_ms": percentile(&totals, 1.0),
+        "cli_median_ms": percentile(&cli_times, 0.5),
+    })
+}
+
+fn report(result: &Value) {
+    println!("| scenario | runs | median ms | p99 ms | max ms | `job run -detach` median ms |");
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| {} ({}) | {} | {:.1} | {:.1} | {:.1} | {:.1} |",
+        result["scenario"].as_str().unwrap_or_default(),
+        result["driver"].as_str().unwrap_or_default(),
+        result["runs"],
+        result["median_ms"].as_f64().unwrap_or_default(),
+        result["p99_ms"].as_f64().unwrap_or_default(),
+        result["max_ms"].as_f64().unwrap_or_default(),
+        result["cli_median_ms"].as_f64().unwrap_or_default(),
+    );
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+    if std::fs::create_dir_all(&dir).is_ok() {
+        let file = dir.join(format!(
+            "{}.json",
+            result["scenario"].as_str().unwrap_or("bench")
+        ));
+        let _ = std::fs::write(&file, serde_json::to_vec_pretty(result).unwrap_or_default());
+        println!("\nwritten to {}", file.display());
+    }
+}
+
+fn usage() -> ! {
+    eprintln!("usage: nomadish-bench start-latency [-runs N]");
+    std::process::exit(2);
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(scenario) = args.first() else {
+        usage()
+    };
+    let runs = args
+        .iter()
+        .position(|a| a == "-runs" || a == "--runs")
+        .and_then(|i| args.get(i + 1))
+        .map(|v| v.parse().unwrap_or_else(|_| usage()))
+        .unwrap_or(50);
+    let result = match scenario.as_str() {
+        "start-latency" => start_latency(runs).await,
+        _ => usage(),
+    };
+    report(&result);
+}

@@ -1,9 +1,11 @@
 //! `job run`, `job validate`, `job inspect`, `job stop`, and the pieces other commands share:
 //! [`register`] (also used by `agent -run`) and [`find_job`] (job ID prefixes).
 
-use nomadish_proto::model::{Job, JobListStub, JobRegisterRequest, JobRegisterResponse};
+use nomadish_proto::model::{
+    DEFAULT_NAMESPACE, DEFAULT_REGION, Job, JobListStub, JobRegisterRequest, JobRegisterResponse,
+};
 
-use super::api::{ApiClient, ApiError, escape_segment};
+use super::api::{ApiClient, ApiConfig, ApiError, escape_segment};
 use super::args::{JobInspectArgs, JobRunArgs, JobStopArgs, JobValidateArgs};
 use super::format::{format_list, format_unix_nanos, id_length, pretty_json};
 use super::jobspec::load_job;
@@ -44,9 +46,24 @@ pub fn client_for_job(api: &ApiClient, job: &Job) -> ApiClient {
     client
 }
 
+/// Puts the job in the `-namespace` / `-region` of the flags when its file named none
+/// (canonicalization fills in `default` and `global`, which the flags then override).
+pub fn apply_flag_scope(job: &mut Job, config: &ApiConfig) {
+    if let Some(ns) = &config.namespace
+        && (job.namespace.is_empty() || job.namespace == DEFAULT_NAMESPACE)
+    {
+        job.namespace = ns.clone();
+    }
+    if let Some(region) = &config.region
+        && (job.region.is_empty() || job.region == DEFAULT_REGION)
+    {
+        job.region = region.clone();
+    }
+}
+
 /// `job run`.
 pub async fn run(args: JobRunArgs) -> i32 {
-    let job = match load_job(&args.file, args.json) {
+    let mut job = match load_job(&args.file, args.json) {
         Ok(job) => job,
         Err(e) => {
             eprintln!("Error getting job struct: {e}");
@@ -60,6 +77,7 @@ pub async fn run(args: JobRunArgs) -> i32 {
     let Some(api) = client_or_exit(&args.api) else {
         return EXIT_ERROR;
     };
+    apply_flag_scope(&mut job, api.config());
     let api = client_for_job(&api, &job);
     let resp = match register(&api, &job, args.check_index).await {
         Ok(resp) => resp,
@@ -190,7 +208,7 @@ pub async fn inspect(args: JobInspectArgs) -> i32 {
     };
     let api = api.with_namespace(&stub.namespace);
     let path = format!("/v1/job/{}", escape_segment(&stub.id));
-    match api.get::<serde_json::Value>(&path, &[]).await {
+    match api.get::<Job>(&path, &[]).await {
         Ok(resp) if args.json => println!("{}", pretty_json(&resp.body)),
         Ok(resp) => println!("{}", pretty_json(&serde_json::json!({ "Job": resp.body }))),
         Err(e) => {
@@ -218,7 +236,9 @@ pub async fn stop(args: JobStopArgs) -> i32 {
         match confirm(&format!(
             "Are you sure you want to stop job {:?}? [y/N]",
             stub.id
-        )) {
+        ))
+        .await
+        {
             Confirm::Yes => {}
             Confirm::No(code) => return code,
         }
@@ -244,19 +264,31 @@ pub async fn stop(args: JobStopArgs) -> i32 {
 }
 
 /// The answer to a confirmation question.
+#[derive(Debug, PartialEq, Eq)]
 enum Confirm {
     Yes,
     No(i32),
 }
 
-/// Asks on stdin; only an exact `y` confirms, as in Nomad.
-fn confirm(question: &str) -> Confirm {
+/// Asks on stdin (read off the async runtime); only an exact `y` confirms, as in Nomad.
+async fn confirm(question: &str) -> Confirm {
     println!("{question}");
-    let mut answer = String::new();
-    if std::io::stdin().read_line(&mut answer).is_err() {
-        eprintln!("Failed to parse answer");
-        return Confirm::No(EXIT_ERROR);
+    let read = tokio::task::spawn_blocking(|| {
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).map(|_| answer)
+    })
+    .await;
+    match read {
+        Ok(Ok(answer)) => judge_answer(&answer),
+        _ => {
+            eprintln!("Failed to parse answer");
+            Confirm::No(EXIT_ERROR)
+        }
     }
+}
+
+/// Nomad's reading of a confirmation answer.
+fn judge_answer(answer: &str) -> Confirm {
     match answer.trim() {
         "y" => Confirm::Yes,
         a if a.is_empty() || a.to_lowercase().starts_with('n') => {
@@ -321,8 +353,49 @@ nightly  batch/periodic  70        dead (stopped)  <none>";
     }
 
     #[test]
+    fn only_an_exact_y_confirms() {
+        assert_eq!(judge_answer("y\n"), Confirm::Yes);
+        assert_eq!(judge_answer("\n"), Confirm::No(EXIT_OK));
+        assert_eq!(judge_answer("no"), Confirm::No(EXIT_OK));
+        assert_eq!(judge_answer("yes"), Confirm::No(EXIT_OK));
+        assert_eq!(judge_answer("maybe"), Confirm::No(EXIT_ERROR));
+    }
+
+    #[test]
+    fn flags_fill_in_a_default_scope_only() {
+        let flags = ApiConfig {
+            namespace: Some("prod".into()),
+            region: Some("eu".into()),
+            ..Default::default()
+        };
+        let mut job = Job {
+            namespace: "default".into(),
+            region: "global".into(),
+            ..Default::default()
+        };
+        apply_flag_scope(&mut job, &flags);
+        assert_eq!(
+            (job.namespace.as_str(), job.region.as_str()),
+            ("prod", "eu")
+        );
+        let mut job = Job {
+            namespace: "team-a".into(),
+            region: "us".into(),
+            ..Default::default()
+        };
+        apply_flag_scope(&mut job, &flags);
+        assert_eq!(
+            (job.namespace.as_str(), job.region.as_str()),
+            ("team-a", "us")
+        );
+        let mut job = Job::default();
+        apply_flag_scope(&mut job, &ApiConfig::default());
+        assert_eq!(job.namespace, "");
+    }
+
+    #[test]
     fn job_namespace_and_region_win_over_flags() {
-        let api = ApiClient::new(crate::cli::api::ApiConfig {
+        let api = ApiClient::new(ApiConfig {
             address: "http://127.0.0.1:4646".into(),
             namespace: Some("flag-ns".into()),
             region: Some("flag-region".into()),

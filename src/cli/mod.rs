@@ -15,6 +15,8 @@ pub mod api;
 mod api_tests;
 pub mod args;
 pub mod argv;
+#[cfg(test)]
+mod command_tests;
 pub mod eval;
 pub mod format;
 pub mod job;

@@ -18,8 +18,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use nomadish_proto::model::{
-    ALLOC_CLIENT_PENDING, ALLOC_DESIRED_RUN, AllocListStub, AllocMetric, EVAL_STATUS_PENDING,
-    Evaluation,
+    ALLOC_DESIRED_RUN, AllocListStub, AllocMetric, EVAL_STATUS_PENDING, Evaluation,
 };
 
 use super::api::{ApiClient, escape_segment};
@@ -168,7 +167,7 @@ pub fn diff_states(old: &EvalView, new: &EvalView, length: usize) -> Vec<String>
             Some(_) => {}
         }
     }
-    if !old.status.is_empty() && new.status != ALLOC_CLIENT_PENDING && old.status != new.status {
+    if !old.status.is_empty() && new.status != EVAL_STATUS_PENDING && old.status != new.status {
         out.push(format!(
             "Evaluation status changed: {:?} -> {:?}",
             old.status, new.status

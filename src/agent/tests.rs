@@ -155,3 +155,21 @@ async fn run_without_a_local_server_is_refused() {
     .await;
     assert_eq!(code, 1);
 }
+
+#[tokio::test]
+async fn invalid_run_file_stops_before_starting() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("job.json");
+    std::fs::write(&file, "{\"ID\": 5}").unwrap();
+    let code = run(args(&["-dev", "-run", file.to_str().unwrap(), "-run-json"])).await;
+    assert_eq!(code, 1);
+    let missing = dir.path().join("missing.json");
+    let code = run(args(&[
+        "-dev",
+        "-run",
+        missing.to_str().unwrap(),
+        "-run-json",
+    ]))
+    .await;
+    assert_eq!(code, 1);
+}

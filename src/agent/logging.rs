@@ -1,0 +1,58 @@
+//! Agent logging: tracing-subscriber to stderr, text or JSON lines, at `-log-level`
+//! (`RUST_LOG` directives, when set, refine it per module).
+
+use std::io::IsTerminal;
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
+
+use super::config::LogSettings;
+
+/// Errors installing the subscriber.
+#[derive(Debug, thiserror::Error)]
+pub enum LoggingError {
+    /// A global subscriber was already installed.
+    #[error("cannot install the log subscriber: {0}")]
+    Install(String),
+}
+
+/// The level filter for an upper-case Nomad log level (`INFO`).
+pub fn level_filter(level: &str) -> LevelFilter {
+    match level.to_ascii_uppercase().as_str() {
+        "TRACE" => LevelFilter::TRACE,
+        "DEBUG" => LevelFilter::DEBUG,
+        "WARN" => LevelFilter::WARN,
+        "ERROR" => LevelFilter::ERROR,
+        "OFF" => LevelFilter::OFF,
+        _ => LevelFilter::INFO,
+    }
+}
+
+/// Installs the global subscriber writing to stderr.
+pub fn init(settings: &LogSettings) -> Result<(), LoggingError> {
+    let filter = EnvFilter::builder()
+        .with_default_directive(level_filter(&settings.level).into())
+        .from_env_lossy();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    let result = if settings.json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+    result.map_err(|e| LoggingError::Install(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_map_case_insensitively() {
+        assert_eq!(level_filter("debug"), LevelFilter::DEBUG);
+        assert_eq!(level_filter("WARN"), LevelFilter::WARN);
+        assert_eq!(level_filter("INFO"), LevelFilter::INFO);
+    }
+}

@@ -1,0 +1,374 @@
+//! The command line, as clap derive structs. Flags are written here as clap sees them
+//! (`--detach`); users type them Nomad-style (`-detach`) and [`super::argv`] translates.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use super::api::{ApiConfig, DEFAULT_ADDRESS};
+use crate::agent::args::AgentArgs;
+
+/// nomadish: a Nomad-style cluster scheduler.
+#[derive(Debug, Parser)]
+#[command(name = "nomadish", version, disable_help_subcommand = true)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs a nomadish agent (server, client, or both with -dev).
+    Agent(AgentArgs),
+    /// Interact with jobs.
+    #[command(subcommand)]
+    Job(JobCommand),
+    /// Interact with allocations.
+    #[command(subcommand)]
+    Alloc(AllocCommand),
+    /// Interact with evaluations.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+    /// Interact with nodes.
+    #[command(subcommand)]
+    Node(NodeCommand),
+    /// Interact with servers.
+    #[command(subcommand)]
+    Server(ServerCommand),
+    /// Lists jobs, or shows the status of the job, allocation, node or evaluation given.
+    Status(StatusArgs),
+    /// Prints the version.
+    Version,
+}
+
+/// Connection flags every API command takes.
+#[derive(Debug, Clone, Args)]
+pub struct ApiOpts {
+    /// The address of the nomadish agent's HTTP API.
+    #[arg(long, env = "NOMAD_ADDR", default_value = DEFAULT_ADDRESS)]
+    pub address: String,
+    /// The ACL token (SecretID), sent as X-Nomad-Token.
+    #[arg(long, env = "NOMAD_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// The namespace of the objects acted on.
+    #[arg(long, env = "NOMAD_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// The region to forward the request to.
+    #[arg(long, env = "NOMAD_REGION")]
+    pub region: Option<String>,
+}
+
+impl ApiOpts {
+    /// The client settings these flags describe.
+    pub fn config(&self) -> ApiConfig {
+        let non_empty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+        ApiConfig {
+            address: self.address.clone(),
+            token: non_empty(&self.token),
+            namespace: non_empty(&self.namespace),
+            region: non_empty(&self.region),
+        }
+    }
+}
+
+/// `job` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum JobCommand {
+    /// Submits a job file and monitors its evaluation.
+    Run(JobRunArgs),
+    /// Lists jobs, or shows one job's status.
+    Status(JobStatusArgs),
+    /// Prints a registered job as JSON.
+    Inspect(JobInspectArgs),
+    /// Checks a job file without submitting it.
+    Validate(JobValidateArgs),
+    /// Stops (deregisters) a job.
+    Stop(JobStopArgs),
+}
+
+/// `job run`.
+#[derive(Debug, Args)]
+pub struct JobRunArgs {
+    #[command(flatten)]
+    pub api: ApiOpts,
+    /// Return right after submitting, printing the evaluation ID.
+    #[arg(long)]
+    pub detach: bool,
+    /// Print the JSON the job would be submitted as, and submit nothing.
+    #[arg(long)]
+    pub output: bool,
+    /// Submit only if the job's modify index equals this (0: only if the job is new).
+    #[arg(long, value_name = "INDEX")]
+    pub check_index: Option<u64>,
+    /// Print full IDs.
+    #[arg(long)]
+    pub verbose: bool,
+    /// The file holds the job as JSON instead of HCL.
+    #[arg(long)]
+    pub json: bool,
+    /// The job file.
+    pub file: PathBuf,
+}
+
+/// `job status` (and `status`).
+#[derive(Debug, Args)]
+pub struct JobStatusArgs {
+    #[command(flatten)]
+    pub api: ApiOpts,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Print full IDs.
+    #[arg(long)]
+    pub verbose: bool,
+    /// A job ID or prefix; without it, every job is listed.
+    pub job: Option<String>,
+}
+
+/// `job inspect`.
+#[derive(Debug, Args)]
+pub struct JobInspectArgs {
+    #[command(flatten)]
+    pub api: ApiOpts,
+    /// Print the job itself rather than `{"Job": ...}`.
+    #[arg(long)]
+    pub json: bool,
+    /// A job ID or prefix.
+    pub job: String,
+}
+
+/// `job validate`.
+#[derive(Debug, Args)]
+pub struct JobValidateArgs {
+    /// The file holds the job as JSON instead of HCL.
+    #[arg(long)]
+    pub json: bool,
+    /// The job file.
+    pub file: PathBuf,
+}
+
+/// `job stop`.
+#[derive(Debug, Args)]
+pub struct JobStopArgs {
+    #[command(flatten)]
+    pub api: ApiOpts,
+    /// Remove the job from the servers' state entirely.
+    #[arg(long)]
+    pub purge: bool,
+    /// Return right after submitting, printing the evaluation ID.
+    #[arg(long)]
+    pub detach: bool,
+    /// Do not ask for confirmation when the job was given as a prefix.
+    #[arg(long)]
+    pub yes: bool,
+    /// Print full IDs.
+    #[arg(long)]
+    pub verbose: bool,
+    /// A job ID or prefix.
+    pub job: String,
+}
+
+/// `alloc` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AllocCommand {
+    /// Shows an allocation and its tasks.
+    Status(AllocStatusArgs),
+    /// Prints (or follows) a task's stdout or stderr.
+    Logs(AllocLogsArgs),
+}
+
+/// `alloc status`.
+#[derive(Debug, Args)]
+pub struct AllocStatusArgs {
+    #[command(flatten)]
+    pub api: ApiOpts,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Print full IDs and times.
+    #[arg(long)]
+    pub verbose: bool,
+    /// An allocation ID or prefix.
+    pub alloc: String,
+}
+
+/// `alloc logs`.
+#[derive(Debug, Args)]
+pub struct AllocLogsArgs {
+    #[command(flatten)]
+    pub api: ApiOpts,
+    /// Keep following the log as it grows, until interrupted.
+    #[arg(short = 'f')]
+    pub follow: bool,
+    /// Print stderr instead of stdout.
+    #[arg(long)]
+    pub stderr: bool,
+    /// Print stdout (the default); with -f, follow only stdout.
+    #[arg(long)]
+    pub stdout: bool,
+    /// Print the end of the log (10 lines unless -n or -c says otherwise).
+    #[arg(long)]
+    pub tail: bool,
+    /// With -tail: how many lines.
+    #[arg(short = 'n', value_name = "LINES")]
+    pub lines: Option<u64>,
+    /// With -tail: how many bytes.
+    #[arg(short = 'c', value_name = "BYTES")]
+    pub bytes: Option<u64>,
+    /// The task (defaults to the allocation's only task).
+    #[arg(long = "task", value_name = "TASK")]
+    pub task_flag: Option<String>,
+    /// Print full IDs.
+    #[arg(long)]
+    pub verbose: bool,
+    /// An allocation ID or prefix.
+    pub alloc: String,
+    /// The task (same as -task).
+    pub task: Option<String>,
+}
+
+/// `eval` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Shows an evaluation.
+    Status(EvalStatusArgs),
+}
+
+/// `eval status`.
+#[derive(Debug, Args)]
+pub struct EvalStatusArgs {
+    #[command(flatten)]
+    pub api: ApiOpts,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Print full IDs and times.
+    #[arg(long)]
+    pub verbose: bool,
+    /// An evaluation ID or prefix.
+    pub eval: String,
+}
+
+/// `node` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum NodeCommand {
+    /// Lists nodes, or shows one node.
+    Status(NodeStatusArgs),
+}
+
+/// `node status`.
+#[derive(Debug, Args)]
+pub struct NodeStatusArgs {
+    #[command(flatten)]
+    pub api: ApiOpts,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Print full IDs.
+    #[arg(long)]
+    pub verbose: bool,
+    /// A node ID or prefix; without it, every node is listed.
+    pub node: Option<String>,
+}
+
+/// `server` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ServerCommand {
+    /// Lists the servers of the cluster.
+    Members(ServerMembersArgs),
+}
+
+/// `server members`.
+#[derive(Debug, Args)]
+pub struct ServerMembersArgs {
+    #[command(flatten)]
+    pub api: ApiOpts,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Also print protocol versions and every tag.
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+/// `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub api: ApiOpts,
+    /// Print full IDs.
+    #[arg(long)]
+    pub verbose: bool,
+    /// A job, allocation, node or evaluation ID (or prefix).
+    pub id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::argv::translate_args;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(translate_args(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn job_run_flags_parse_nomad_style() {
+        let cli = parse(&[
+            "nomadish",
+            "job",
+            "run",
+            "-detach",
+            "-check-index",
+            "7",
+            "-address=http://10.1.2.3:4646",
+            "-token",
+            "s3cret",
+            "web.hcl",
+        ]);
+        let Command::Job(JobCommand::Run(args)) = cli.command else {
+            panic!("not job run");
+        };
+        assert!(args.detach);
+        assert_eq!(args.check_index, Some(7));
+        assert_eq!(args.file, PathBuf::from("web.hcl"));
+        let cfg = args.api.config();
+        assert_eq!(cfg.address, "http://10.1.2.3:4646");
+        assert_eq!(cfg.token.as_deref(), Some("s3cret"));
+    }
+
+    #[test]
+    fn alloc_logs_short_flags() {
+        let cli = parse(&[
+            "nomadish", "alloc", "logs", "-f", "-stderr", "-tail", "-n", "5", "abcd", "web",
+        ]);
+        let Command::Alloc(AllocCommand::Logs(args)) = cli.command else {
+            panic!("not alloc logs");
+        };
+        assert!(args.follow && args.stderr && args.tail);
+        assert_eq!(args.lines, Some(5));
+        assert_eq!(args.alloc, "abcd");
+        assert_eq!(args.task.as_deref(), Some("web"));
+    }
+
+    #[test]
+    fn read_commands_take_json() {
+        for argv in [
+            &["nomadish", "job", "status", "-json"][..],
+            &["nomadish", "node", "status", "-json"],
+            &["nomadish", "eval", "status", "-json", "abcd"],
+            &["nomadish", "alloc", "status", "-json", "abcd"],
+            &["nomadish", "server", "members", "-json"],
+        ] {
+            parse(argv);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The command-line interface: Nomad's verbs and flags over the HTTP API.
+//!
+//! ```text
+//! argv -> argv::translate_args (-flag -> --flag) -> clap (args::Cli) -> run() -> exit code
+//!                                                                      |
+//!                                  job / alloc / eval / node / server / status commands
+//!                                  each: ApiClient -> GET/PUT/DELETE -> format -> stdout
+//! ```
+//!
+//! Exit codes: 0 ok, 1 error, 2 for `job run` when some placements failed.
+
+pub mod alloc;
+pub mod api;
+#[cfg(test)]
+mod api_tests;
+pub mod args;
+pub mod argv;
+#[cfg(test)]
+mod command_tests;
+pub mod eval;
+pub mod format;
+pub mod job;
+pub mod job_status;
+pub mod jobspec;
+pub mod logs;
+pub mod monitor;
+pub mod node;
+pub mod prefix;
+pub mod server;
+pub mod status;
+#[cfg(test)]
+pub mod test_server;
+
+use api::ApiClient;
+use args::{
+    AllocCommand, ApiOpts, Cli, Command, EvalCommand, JobCommand, NodeCommand, ServerCommand,
+};
+
+/// Success.
+pub const EXIT_OK: i32 = 0;
+/// Any error.
+pub const EXIT_ERROR: i32 = 1;
+
+/// Runs a parsed command line; returns the process exit code.
+pub async fn run(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Agent(args) => crate::agent::run(args).await,
+        Command::Job(cmd) => run_job(cmd).await,
+        Command::Alloc(AllocCommand::Status(args)) => alloc::status(args).await,
+        Command::Alloc(AllocCommand::Logs(args)) => logs::run(args).await,
+        Command::Eval(EvalCommand::Status(args)) => eval::status(args).await,
+        Command::Node(NodeCommand::Status(args)) => node::status(args).await,
+        Command::Server(ServerCommand::Members(args)) => server::members(args).await,
+        Command::Status(args) => status::run(args).await,
+        Command::Version => {
+            println!("Nomadish v{}", env!("CARGO_PKG_VERSION"));
+            EXIT_OK
+        }
+    }
+}
+
+async fn run_job(cmd: JobCommand) -> i32 {
+    match cmd {
+        JobCommand::Run(args) => job::run(args).await,
+        JobCommand::Status(args) => job_status::run(args).await,
+        JobCommand::Inspect(args) => job::inspect(args).await,
+        JobCommand::Validate(args) => job::validate(args),
+        JobCommand::Stop(args) => job::stop(args).await,
+    }
+}
+
+/// The API client the flags describe, or `None` after printing why it cannot be built.
+pub fn client_or_exit(opts: &ApiOpts) -> Option<ApiClient> {
+    match ApiClient::new(opts.config()) {
+        Ok(client) => Some(client),
+        Err(e) => {
+            eprintln!("Error initializing client: {e}");
+            None
+        }
+    }
+}

@@ -3,16 +3,12 @@
 //! HCL files go through the jobspecs crate (`nomadish_jobspecs::parse_file`, which
 //! canonicalizes and validates). With `-json`, the file holds the job as JSON, either bare
 //! or wrapped as `{"Job": {...}}` (what `job run -output` and `job inspect` print).
-//!
-//! ADAPTER: until `nomadish_jobspecs::{parse_file, JobspecError}` lands on this branch,
-//! [`parse_hcl`] calls the local stand-in [`shim`]; swap the `use` below for
-//! `nomadish_jobspecs::{parse_file, JobspecError}` and delete the shim.
 
 use std::path::{Path, PathBuf};
 
 use nomadish_proto::model::Job;
 
-use shim::{JobspecError, parse_file};
+use nomadish_jobspecs::{JobspecError, parse_file};
 
 /// Why a job file could not be turned into a job.
 #[derive(Debug, thiserror::Error)]
@@ -75,39 +71,6 @@ pub fn parse_json_job(text: &str) -> Result<Job, serde_json::Error> {
         return serde_json::from_value(inner);
     }
     serde_json::from_value(value)
-}
-
-/// Stand-in for `nomadish_jobspecs` until it is merged; same signatures.
-mod shim {
-    use std::path::Path;
-
-    use nomadish_proto::model::Job;
-
-    /// Stand-in for `nomadish_jobspecs::JobspecError` (`FILE:LINE:COL: message`).
-    #[derive(Debug, thiserror::Error)]
-    #[error("{file}:{line}:{column}: {message}")]
-    pub struct JobspecError {
-        /// The file.
-        pub file: String,
-        /// 1-based line.
-        pub line: usize,
-        /// 1-based column.
-        pub column: usize,
-        /// What is wrong.
-        pub message: String,
-    }
-
-    /// Stand-in for `nomadish_jobspecs::parse_file`: refuses, since the parser is not linked.
-    pub fn parse_file(path: &Path) -> Result<Job, JobspecError> {
-        Err(JobspecError {
-            file: path.display().to_string(),
-            line: 1,
-            column: 1,
-            message: "HCL jobspecs need the nomadish-jobspecs parser, not linked into this \
-                      build yet; use -json with a JSON job"
-                .to_string(),
-        })
-    }
 }
 
 #[cfg(test)]

@@ -28,11 +28,23 @@ pub fn level_filter(level: &str) -> LevelFilter {
     }
 }
 
+/// Dependencies whose INFO lines are internal detail (raft elections, snapshot steps, sled
+/// housekeeping): they log at WARN unless `-log-level` asks for DEBUG or TRACE.
+const CHATTY_DEPENDENCIES: [&str; 3] = ["openraft", "sled", "h2"];
+
 /// Installs the global subscriber writing to stderr.
 pub fn init(settings: &LogSettings) -> Result<(), LoggingError> {
-    let filter = EnvFilter::builder()
-        .with_default_directive(level_filter(&settings.level).into())
+    let level = level_filter(&settings.level);
+    let mut filter = EnvFilter::builder()
+        .with_default_directive(level.into())
         .from_env_lossy();
+    if level <= LevelFilter::INFO && std::env::var_os("RUST_LOG").is_none() {
+        for dep in CHATTY_DEPENDENCIES {
+            if let Ok(directive) = format!("{dep}=warn").parse() {
+                filter = filter.add_directive(directive);
+            }
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())

@@ -15,6 +15,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use nomadish_proto::model::Node;
 use tokio::sync::watch;
 
 use crate::allocrunner::AllocRunnerDeps;
@@ -39,40 +40,14 @@ pub async fn run(
     config: ClientConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ClientError> {
-    let config = absolute_data_dir(config)?;
-    let (client_dir, alloc_root) = (config.client_dir(), config.alloc_root());
-    for dir in [&client_dir, &alloc_root] {
-        std::fs::create_dir_all(dir).map_err(|e| ClientError::io("create", dir, e))?;
-    }
-    let pool = ServerPool::new(config.servers.clone())?;
-    let identity = NodeIdentity::load_or_create(&client_dir)?;
-    let (state, recovered) = StateStore::open(&client_dir).await?;
-    if !recovered.killed.is_empty() {
-        tracing::warn!(
-            groups = recovered.killed.len(),
-            "killed task processes left by a previous client run"
-        );
-    }
-    let node = fingerprint::fingerprint(&config, &identity);
-    tracing::info!(node_id = %node.id, name = %node.name, servers = ?config.servers, "client starting");
-
-    let updater = Updater::default();
-    let registry = AllocRegistry::default();
-    let deps = Arc::new(AllocRunnerDeps {
-        alloc_root: alloc_root.clone(),
-        tasks: Arc::new(TaskRunnerDeps {
-            drivers: DriverContext {
-                raw_exec_enabled: config.raw_exec_enabled,
-            },
-            node: Arc::new(node.clone()),
-            region: config.region.clone(),
-            max_kill_timeout: config.max_kill_timeout,
-            state,
-        }),
-        updater: updater.clone(),
-    });
-    let mut manager = AllocManager::new(deps, registry.clone(), recovered.allocs);
-
+    let Prepared {
+        pool,
+        identity,
+        node,
+        mut manager,
+        updater,
+        tunnel_deps,
+    } = prepare(config).await?;
     let loops = StopSource::new();
     let updates_stop = StopSource::new();
     let (registered_tx, registered) = watch::channel(false);
@@ -88,12 +63,6 @@ pub async fn run(
         identity.clone(),
         updates_stop.subscribe(),
     ));
-    let tunnel_deps = TunnelDeps {
-        pool: pool.clone(),
-        identity: identity.clone(),
-        registry,
-        alloc_root,
-    };
     let tunnel = tokio::spawn(tunnel::run(
         tunnel_deps,
         registered.clone(),
@@ -119,6 +88,65 @@ pub async fn run(
     }
     tracing::info!("client stopped");
     Ok(())
+}
+
+/// Everything the loops need, ready before any of them starts.
+struct Prepared {
+    pool: ServerPool,
+    identity: NodeIdentity,
+    node: Node,
+    manager: AllocManager,
+    updater: Updater,
+    tunnel_deps: TunnelDeps,
+}
+
+/// Creates the directories, loads the identity, recovers from a previous run and
+/// fingerprints the node.
+async fn prepare(config: ClientConfig) -> Result<Prepared, ClientError> {
+    let config = absolute_data_dir(config)?;
+    let (client_dir, alloc_root) = (config.client_dir(), config.alloc_root());
+    for dir in [&client_dir, &alloc_root] {
+        std::fs::create_dir_all(dir).map_err(|e| ClientError::io("create", dir, e))?;
+    }
+    let pool = ServerPool::new(config.servers.clone())?;
+    let identity = NodeIdentity::load_or_create(&client_dir)?;
+    let (state, recovered) = StateStore::open(&client_dir).await?;
+    if !recovered.killed.is_empty() {
+        tracing::warn!(
+            groups = recovered.killed.len(),
+            "killed task processes left by a previous client run"
+        );
+    }
+    let node = fingerprint::fingerprint(&config, &identity);
+    tracing::info!(node_id = %node.id, name = %node.name, servers = ?config.servers, "client starting");
+    let updater = Updater::default();
+    let registry = AllocRegistry::default();
+    let deps = Arc::new(AllocRunnerDeps {
+        alloc_root: alloc_root.clone(),
+        tasks: Arc::new(TaskRunnerDeps {
+            drivers: DriverContext {
+                raw_exec_enabled: config.raw_exec_enabled,
+            },
+            node: Arc::new(node.clone()),
+            region: config.region.clone(),
+            max_kill_timeout: config.max_kill_timeout,
+            state,
+        }),
+        updater: updater.clone(),
+    });
+    Ok(Prepared {
+        manager: AllocManager::new(deps, registry.clone(), recovered.allocs),
+        tunnel_deps: TunnelDeps {
+            pool: pool.clone(),
+            identity: identity.clone(),
+            registry,
+            alloc_root,
+        },
+        pool,
+        identity,
+        node,
+        updater,
+    })
 }
 
 /// Makes the data dir absolute, so task environments and working directories are too.

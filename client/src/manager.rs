@@ -126,10 +126,11 @@ impl AllocManager {
                 runner.send(AllocCommand::Stop);
                 let _ = runner.join.await;
             }
-            if let Some(dir) = dir {
-                if let Err(e) = dir.destroy().await {
-                    tracing::warn!(error = %e, "removing allocation directory failed");
-                }
+            if let Some(Err(e)) = match dir {
+                Some(dir) => Some(dir.destroy().await),
+                None => None,
+            } {
+                tracing::warn!(error = %e, "removing allocation directory failed");
             }
         });
     }

@@ -138,67 +138,67 @@ async fn serve_logs(
     tx: mpsc::Sender<TunnelFromClient>,
 ) -> u64 {
     let id = req.stream_id;
-    let send = |chunk: StreamChunk| {
-        let tx = tx.clone();
-        async move {
-            tx.send(TunnelFromClient {
-                msg: Some(tunnel_from_client::Msg::Chunk(chunk)),
-            })
-            .await
-            .is_ok()
-        }
-    };
-    let request = match resolve(&deps, &req) {
+    let (dir, request) = match resolve(&deps, &req) {
         Ok(r) => r,
         Err((error, not_found)) => {
-            send(StreamChunk {
+            let end = StreamChunk {
                 stream_id: id,
                 error,
                 not_found,
                 eof: true,
                 ..StreamChunk::default()
-            })
-            .await;
+            };
+            send_chunk(&tx, end).await;
             return id;
         }
     };
-    let (dir, request) = request;
-    let (chunks_tx, mut chunks_rx) = mpsc::channel::<LogChunk>(STREAM_BUFFER);
+    let (chunks_tx, chunks_rx) = mpsc::channel::<LogChunk>(STREAM_BUFFER);
     let read = async move {
         let result = stream_log(&dir, &request, &chunks_tx, &mut stop).await;
         drop(chunks_tx);
         result
     };
-    let forward = async {
-        while let Some(c) = chunks_rx.recv().await {
-            let chunk = StreamChunk {
-                stream_id: id,
-                data: c.data.to_vec(),
-                file: format!("{LOGS_PREFIX}/{}", c.file),
-                offset: i64::try_from(c.offset).unwrap_or(i64::MAX),
-                ..StreamChunk::default()
-            };
-            if !send(chunk).await {
-                return;
-            }
-        }
-    };
-    let (result, ()) = tokio::join!(read, forward);
-    let end = match result {
-        Ok(()) => StreamChunk {
+    let (result, ()) = tokio::join!(read, forward(id, chunks_rx, &tx));
+    let error = result.err().map(|e| e.to_string()).unwrap_or_default();
+    send_chunk(
+        &tx,
+        StreamChunk {
             stream_id: id,
             eof: true,
+            error,
             ..StreamChunk::default()
         },
-        Err(e) => StreamChunk {
-            stream_id: id,
-            eof: true,
-            error: e.to_string(),
-            ..StreamChunk::default()
-        },
-    };
-    send(end).await;
+    )
+    .await;
     id
+}
+
+/// Forwards a stream's log chunks to the server until the reader is done.
+async fn forward(
+    id: u64,
+    mut chunks: mpsc::Receiver<LogChunk>,
+    tx: &mpsc::Sender<TunnelFromClient>,
+) {
+    while let Some(c) = chunks.recv().await {
+        let chunk = StreamChunk {
+            stream_id: id,
+            data: c.data.to_vec(),
+            file: format!("{LOGS_PREFIX}/{}", c.file),
+            offset: i64::try_from(c.offset).unwrap_or(i64::MAX),
+            ..StreamChunk::default()
+        };
+        if !send_chunk(tx, chunk).await {
+            return;
+        }
+    }
+}
+
+/// Sends a chunk toward the server; false once the tunnel is gone.
+async fn send_chunk(tx: &mpsc::Sender<TunnelFromClient>, chunk: StreamChunk) -> bool {
+    let msg = TunnelFromClient {
+        msg: Some(tunnel_from_client::Msg::Chunk(chunk)),
+    };
+    tx.send(msg).await.is_ok()
 }
 
 /// Checks the request against what the client knows: `(logs dir, request)`, or

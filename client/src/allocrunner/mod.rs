@@ -108,7 +108,7 @@ async fn run_group(
     group: &TaskGroup,
     dir: AllocDir,
     deps: &Arc<AllocRunnerDeps>,
-    mut commands: mpsc::UnboundedReceiver<AllocCommand>,
+    commands: mpsc::UnboundedReceiver<AllocCommand>,
 ) {
     let leaders: BTreeSet<String> = group
         .tasks
@@ -119,19 +119,15 @@ async fn run_group(
     let mut tracker = AllocTracker::new(initial_states(&alloc, group, restarted), leaders);
     report(&alloc.id, &tracker, &deps.updater);
     if let Err(e) = dir.build().await {
-        let msg = format!("failed to build alloc directory: {e}");
-        for task in &group.tasks {
-            let mut s = tracker.states()[&task.name].clone();
-            events::push(&mut s, events::setup_failure(now_ns(), &msg));
-            s.state = TASK_STATE_DEAD.to_string();
-            s.finished_at = Some(rfc3339(now_ns()));
-            tracker.task_updated(&task.name, s);
-        }
+        fail_setup(
+            &mut tracker,
+            &format!("failed to build alloc directory: {e}"),
+        );
         return report(&alloc.id, &tracker, &deps.updater);
     }
     let (alloc_tx, alloc_rx) = watch::channel(alloc.clone());
-    let (task_tx, mut task_rx) = mpsc::unbounded_channel::<TaskUpdate>();
-    let mut runners: BTreeMap<String, TaskRunnerHandle> = BTreeMap::new();
+    let (task_tx, task_rx) = mpsc::unbounded_channel::<TaskUpdate>();
+    let mut runners = BTreeMap::new();
     for task in &group.tasks {
         let initial = tracker.states()[&task.name].clone();
         if initial.state == TASK_STATE_DEAD {
@@ -148,39 +144,78 @@ async fn run_group(
         runners.insert(task.name.clone(), handle);
     }
     drop(task_tx);
-    let mut commands_open = true;
-    while !tracker.all_dead() {
-        let actions = tokio::select! {
-            update = task_rx.recv() => match update {
-                Some(u) => {
-                    let actions = tracker.task_updated(&u.task, u.state);
-                    report(&alloc.id, &tracker, &deps.updater);
-                    actions
+    let mut group_run = GroupRun {
+        alloc_id: alloc.id.clone(),
+        tracker,
+        runners,
+        alloc_tx,
+        updater: deps.updater.clone(),
+    };
+    group_run.supervise(task_rx, commands).await;
+    for (_, runner) in group_run.runners {
+        let _ = runner.join.await;
+    }
+    report(&alloc.id, &group_run.tracker, &deps.updater);
+}
+
+/// A group whose task runners are running.
+struct GroupRun {
+    alloc_id: String,
+    tracker: AllocTracker,
+    runners: BTreeMap<String, TaskRunnerHandle>,
+    alloc_tx: watch::Sender<Arc<Allocation>>,
+    updater: Updater,
+}
+
+impl GroupRun {
+    /// Folds task updates and watcher commands into the tracker until every task is dead.
+    async fn supervise(
+        &mut self,
+        mut task_rx: mpsc::UnboundedReceiver<TaskUpdate>,
+        mut commands: mpsc::UnboundedReceiver<AllocCommand>,
+    ) {
+        let mut commands_open = true;
+        while !self.tracker.all_dead() {
+            let actions = tokio::select! {
+                update = task_rx.recv() => match update {
+                    Some(u) => {
+                        let actions = self.tracker.task_updated(&u.task, u.state);
+                        report(&self.alloc_id, &self.tracker, &self.updater);
+                        actions
+                    }
+                    None => break,
+                },
+                command = commands.recv(), if commands_open => match command {
+                    Some(AllocCommand::Update(new)) => {
+                        self.alloc_tx.send_replace(new);
+                        Vec::new()
+                    }
+                    Some(AllocCommand::Stop) => self.tracker.stop(),
+                    None => {
+                        commands_open = false;
+                        self.tracker.stop()
+                    }
+                },
+            };
+            for Action::Kill { task, reason } in actions {
+                if let Some(runner) = self.runners.get(&task) {
+                    runner.kill(reason);
                 }
-                None => break,
-            },
-            command = commands.recv(), if commands_open => match command {
-                Some(AllocCommand::Update(new)) => {
-                    alloc_tx.send_replace(new);
-                    Vec::new()
-                }
-                Some(AllocCommand::Stop) => tracker.stop(),
-                None => {
-                    commands_open = false;
-                    tracker.stop()
-                }
-            },
-        };
-        for Action::Kill { task, reason } in actions {
-            if let Some(runner) = runners.get(&task) {
-                runner.kill(reason);
             }
         }
     }
-    for (_, runner) in runners {
-        let _ = runner.join.await;
+}
+
+/// Marks every task dead and failed with a `Setup Failure`.
+fn fail_setup(tracker: &mut AllocTracker, msg: &str) {
+    let names: Vec<String> = tracker.states().keys().cloned().collect();
+    for name in names {
+        let mut s = tracker.states()[&name].clone();
+        events::push(&mut s, events::setup_failure(now_ns(), msg));
+        s.state = TASK_STATE_DEAD.to_string();
+        s.finished_at = Some(rfc3339(now_ns()));
+        tracker.task_updated(&name, s);
     }
-    report(&alloc.id, &tracker, &deps.updater);
 }
 
 /// Task states to start from: fresh ones with `Received`, or after a client restart the

@@ -174,11 +174,16 @@ fn healthy_driver() -> DriverInfo {
 }
 
 /// Free and total bytes of the filesystem holding `path` (zeros when unknown).
+// statvfs field widths differ between platforms (u32 on some 32-bit targets).
+#[allow(clippy::useless_conversion)]
 fn storage_bytes(path: &Path) -> (u64, u64) {
     match nix::sys::statvfs::statvfs(path) {
         Ok(s) => {
-            let frag = s.fragment_size() as u64;
-            (s.blocks_available() as u64 * frag, s.blocks() as u64 * frag)
+            let frag = u64::from(s.fragment_size());
+            (
+                u64::from(s.blocks_available()) * frag,
+                u64::from(s.blocks()) * frag,
+            )
         }
         Err(_) => (0, 0),
     }

@@ -36,6 +36,11 @@ pub struct Recorded {
     pub tunnels_opened: u64,
     /// When set, heartbeats answer NotFound (the server "forgot" the node).
     pub forget_node: bool,
+    /// `min_index` of every WatchAllocations call.
+    pub watch_requests: Vec<u64>,
+    /// How many UpdateAllocations calls to refuse (Unavailable) before accepting again.
+    pub reject_updates: u32,
+    pub rejected_updates: u32,
 }
 
 impl Recorded {
@@ -52,6 +57,8 @@ type TunnelSender = mpsc::Sender<Result<TunnelToClient, Status>>;
 struct FakeNode {
     state: Arc<Mutex<Recorded>>,
     alloc_changes: watch::Sender<u64>,
+    /// Bumped to end every open WatchAllocations stream.
+    stream_generation: watch::Sender<u64>,
     tunnel: Arc<Mutex<Option<TunnelSender>>>,
 }
 
@@ -71,6 +78,7 @@ impl FakeServer {
         let node = FakeNode {
             state: Arc::default(),
             alloc_changes: watch::channel(0).0,
+            stream_generation: watch::channel(0).0,
             tunnel: Arc::default(),
         };
         let (shutdown, rx) = oneshot::channel();
@@ -123,6 +131,26 @@ impl FakeServer {
         let mut alloc = self.with(|s| s.allocs[alloc_id].clone());
         alloc.desired_status = desired.to_string();
         self.upsert_alloc(alloc);
+    }
+
+    /// Removes an allocation (as server GC would); the client sees its ID disappear.
+    pub fn remove_alloc(&self, alloc_id: &str) {
+        let index = self.modify(|s| {
+            s.allocs.remove(alloc_id);
+            s.index += 1;
+            s.index
+        });
+        self.node.alloc_changes.send_replace(index);
+    }
+
+    /// Ends every open WatchAllocations stream (the client must reconnect).
+    pub fn break_watch_streams(&self) {
+        self.node.stream_generation.send_modify(|g| *g += 1);
+    }
+
+    /// Closes the tunnel from the server side (the client must reopen it).
+    pub fn close_tunnel(&self) {
+        *self.node.tunnel.lock().unwrap() = None;
     }
 
     /// Sends a log request through the tunnel (the client must have opened it).
@@ -230,13 +258,19 @@ impl NodeService for FakeNode {
         req: Request<WatchAllocationsRequest>,
     ) -> Result<Response<Self::WatchAllocationsStream>, Status> {
         let req = req.into_inner();
-        check_secret(&self.state.lock().unwrap(), &req.node_id, &req.secret_id)?;
+        {
+            let mut s = self.state.lock().unwrap();
+            check_secret(&s, &req.node_id, &req.secret_id)?;
+            s.watch_requests.push(req.min_index);
+        }
         let (tx, rx) = mpsc::channel(16);
         let state = self.state.clone();
         let mut changes = self.alloc_changes.subscribe();
+        let mut generation = self.stream_generation.subscribe();
+        generation.mark_unchanged();
         tokio::spawn(async move {
             let mut sent = req.min_index;
-            let mut first = true;
+            let mut sent_ids: Option<Vec<String>> = None;
             loop {
                 let update = {
                     let s = state.lock().unwrap();
@@ -245,21 +279,24 @@ impl NodeService for FakeNode {
                         .values()
                         .filter(|a| a.alloc_modify_index > sent)
                         .collect();
-                    (first || !changed.is_empty()).then(|| AllocationsUpdate {
+                    let ids: Vec<String> = s.allocs.keys().cloned().collect();
+                    let ids_changed = sent_ids.as_ref() != Some(&ids);
+                    sent_ids = Some(ids.clone());
+                    (ids_changed || !changed.is_empty()).then(|| AllocationsUpdate {
                         index: s.index,
                         allocs_json: serde_json::to_vec(&changed).unwrap(),
-                        alloc_ids: s.allocs.keys().cloned().collect(),
+                        alloc_ids: ids,
                     })
                 };
-                first = false;
                 if let Some(update) = update {
                     sent = update.index;
                     if tx.send(Ok(update)).await.is_err() {
                         return;
                     }
                 }
-                if changes.changed().await.is_err() {
-                    return;
+                tokio::select! {
+                    r = changes.changed() => if r.is_err() { return },
+                    _ = generation.changed() => return,
                 }
             }
         });
@@ -275,6 +312,11 @@ impl NodeService for FakeNode {
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
         let mut s = self.state.lock().unwrap();
         check_secret(&s, &req.node_id, &req.secret_id)?;
+        if s.reject_updates > 0 {
+            s.reject_updates -= 1;
+            s.rejected_updates += 1;
+            return Err(Status::unavailable("not now"));
+        }
         s.index += 1;
         for u in updates {
             if let Some(a) = s.allocs.get_mut(&u.id) {

@@ -7,3 +7,4 @@ mod harness;
 mod recovery;
 mod restarts;
 mod stop;
+mod sync;

@@ -79,6 +79,7 @@ pub struct RawExecHandle {
     pgid: i32,
     copiers: Vec<JoinHandle<()>>,
     exit: Option<ExitResult>,
+    group_killed: bool,
 }
 
 /// Starts the task.
@@ -129,6 +130,7 @@ pub async fn start(spec: &TaskSpec) -> Result<RawExecHandle, DriverError> {
         pgid,
         copiers,
         exit: None,
+        group_killed: false,
     })
 }
 
@@ -138,30 +140,34 @@ impl RawExecHandle {
         self.pgid
     }
 
-    /// Waits for the main process to exit, then cleans up its group and logs. Cancel-safe.
+    /// Waits for the main process to exit, then cleans up its group and logs. Cancel-safe:
+    /// a cancelled call leaves the rest of the cleanup to the next `wait` or `stop`.
     pub async fn wait(&mut self) -> ExitResult {
-        if let Some(exit) = self.exit {
-            return exit;
-        }
-        let exit = match self.child.wait().await {
-            Ok(status) => ExitResult::from(status),
-            Err(e) => {
-                tracing::warn!(pgid = self.pgid, error = %e, "waiting for task failed");
-                ExitResult {
-                    code: -1,
-                    signal: 0,
-                }
+        let exit = match self.exit {
+            Some(exit) => exit,
+            None => {
+                let exit = match self.child.wait().await {
+                    Ok(status) => ExitResult::from(status),
+                    Err(e) => {
+                        tracing::warn!(pgid = self.pgid, error = %e, "waiting for task failed");
+                        ExitResult {
+                            code: -1,
+                            signal: 0,
+                        }
+                    }
+                };
+                self.exit = Some(exit);
+                exit
             }
         };
-        self.exit = Some(exit);
         self.finish().await;
         exit
     }
 
     /// Signals the group, escalates to SIGKILL after `timeout`, and waits for the exit.
     pub async fn stop(&mut self, signal: Signal, timeout: Duration) -> ExitResult {
-        if let Some(exit) = self.exit {
-            return exit;
+        if self.exit.is_some() {
+            return self.wait().await;
         }
         signal_group(self.pgid, signal);
         if let Ok(exit) = tokio::time::timeout(timeout, self.wait()).await {
@@ -174,15 +180,21 @@ impl RawExecHandle {
 
     /// Kills what the main process left in its group and lets the log copiers drain.
     async fn finish(&mut self) {
-        signal_group(self.pgid, Signal::SIGKILL);
-        for mut copier in std::mem::take(&mut self.copiers) {
-            if tokio::time::timeout(LOG_DRAIN_TIMEOUT, &mut copier)
+        if !self.group_killed {
+            // Only once: after this the group ID may be reused by an unrelated process.
+            signal_group(self.pgid, Signal::SIGKILL);
+            self.group_killed = true;
+        }
+        // Each copier stays in the list until it is done, so a cancelled call loses none.
+        while let Some(copier) = self.copiers.last_mut() {
+            if tokio::time::timeout(LOG_DRAIN_TIMEOUT, &mut *copier)
                 .await
                 .is_err()
             {
                 // Something outside the group still holds the pipe; stop copying.
                 copier.abort();
             }
+            self.copiers.pop();
         }
     }
 }

@@ -95,3 +95,39 @@ async fn a_task_that_fails_for_good_kills_its_sibling() {
     agent.stop().await;
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_exec_tasks_fail_at_once_when_the_driver_is_disabled() {
+    let server = FakeServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        nomadish_client::ClientConfig::new(dir.path().to_path_buf(), vec![server.addr.to_string()]);
+    assert!(!config.raw_exec_enabled, "raw_exec is off by default");
+    let agent = Agent::start_with(config);
+    wait_until("registration", || {
+        server.with(|s| !s.registrations.is_empty())
+    })
+    .await;
+    assert!(server.with(|s| !s.registrations[0].has_driver("raw_exec")));
+    let a = alloc("batch", vec![sh_task("t", "echo never")], quick_restarts(3));
+    server.upsert_alloc(a.clone());
+    wait_until("the alloc to fail", || {
+        server.with(|s| s.latest(&a.id).is_some_and(|u| u.client_status == "failed"))
+    })
+    .await;
+    let update = server.with(|s| s.latest(&a.id).unwrap().clone());
+    let t = &update.task_states["t"];
+    assert_eq!(
+        event_types(t),
+        ["Received", "Task Setup", "Driver Failure", "Not Restarting"]
+    );
+    assert!(
+        t.events[2].driver_error.contains("disabled"),
+        "{:?}",
+        t.events[2]
+    );
+    assert_eq!(t.events[3].display_message, "Error was unrecoverable");
+    assert_eq!(t.restarts, 0);
+    agent.stop().await;
+    server.stop().await;
+}

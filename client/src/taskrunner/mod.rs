@@ -18,9 +18,9 @@
 //!    pending -> Killed -> dead
 //! ```
 //!
-//! Each step is a small hook in its own file: [`prestart`] builds the task directory,
-//! [`start`] builds the environment and starts the driver, [`exited`] applies the restart
-//! policy, and [`stop`] kills the task.
+//! Each step is a small hook in its own file: `prestart` builds the task directory,
+//! `start` builds the environment and starts the driver, `exited` applies the restart
+//! policy, and `stop` kills the task.
 
 pub mod events;
 mod exited;

@@ -131,3 +131,39 @@ async fn raw_exec_tasks_fail_at_once_when_the_driver_is_disabled() {
     agent.stop().await;
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_leader_finishes_the_other_tasks_are_killed() {
+    let server = FakeServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::start(&server, dir.path());
+    let mut leader = sh_task("main", "sleep 0.3");
+    leader.leader = true;
+    let a = alloc(
+        "batch",
+        vec![leader, sh_task("side", "sleep 300")],
+        quick_restarts(2),
+    );
+    server.upsert_alloc(a.clone());
+    wait_until("the alloc to complete", || {
+        server.with(|s| {
+            s.latest(&a.id)
+                .is_some_and(|u| u.client_status == "complete")
+        })
+    })
+    .await;
+    let update = server.with(|s| s.latest(&a.id).unwrap().clone());
+    let side = &update.task_states["side"];
+    assert!(!side.failed);
+    let types = event_types(side);
+    assert!(
+        types.ends_with(&["Leader Task Dead", "Killing", "Terminated", "Killed"]),
+        "{types:?}"
+    );
+    assert_eq!(
+        event_types(&update.task_states["main"]).last(),
+        Some(&"Terminated")
+    );
+    agent.stop().await;
+    server.stop().await;
+}

@@ -1,0 +1,158 @@
+//! The client agent's top level: prepare the data directory, recover from a previous run,
+//! fingerprint, then run the heartbeat, watcher, updater and tunnel loops until shutdown.
+//!
+//! ```text
+//! run(config, shutdown)
+//!   ├─ identity (node.json), state recovery (kill leftover task groups), fingerprint
+//!   ├─ spawn heartbeat ──registered──> watcher (in this task) ──> alloc manager ──> runners
+//!   ├─ spawn updater  <── runners push AllocClientUpdates
+//!   ├─ spawn tunnel   ──> log streams from alloc dirs
+//!   └─ on shutdown: stop heartbeat/tunnel/watcher, kill every task and wait,
+//!                   flush final updates (bounded), wait for every loop
+//! ```
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use nomadish_proto::model::Node;
+use tokio::sync::watch;
+
+use crate::allocrunner::AllocRunnerDeps;
+use crate::config::ClientConfig;
+use crate::driver::DriverContext;
+use crate::error::ClientError;
+use crate::identity::NodeIdentity;
+use crate::manager::AllocManager;
+use crate::registry::AllocRegistry;
+use crate::servers::ServerPool;
+use crate::shutdown::StopSource;
+use crate::state::StateStore;
+use crate::taskrunner::TaskRunnerDeps;
+use crate::tunnel::TunnelDeps;
+use crate::updates::Updater;
+use crate::{fingerprint, heartbeat, tunnel, updates, watcher};
+
+/// Runs the client agent until `shutdown` resolves, then kills every task it runs, reports
+/// their final states if a server is reachable, and returns once everything it spawned has
+/// finished.
+pub async fn run(
+    config: ClientConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ClientError> {
+    let Prepared {
+        pool,
+        identity,
+        node,
+        mut manager,
+        updater,
+        tunnel_deps,
+    } = prepare(config).await?;
+    let loops = StopSource::new();
+    let updates_stop = StopSource::new();
+    let (registered_tx, registered) = watch::channel(false);
+    let heartbeat = tokio::spawn(heartbeat::run(
+        pool.clone(),
+        node,
+        registered_tx,
+        loops.subscribe(),
+    ));
+    let updates = tokio::spawn(updates::run(
+        updater,
+        pool.clone(),
+        identity.clone(),
+        updates_stop.subscribe(),
+    ));
+    let tunnel = tokio::spawn(tunnel::run(
+        tunnel_deps,
+        registered.clone(),
+        loops.subscribe(),
+    ));
+
+    tokio::select! {
+        () = watcher::run(pool, identity, &mut manager, registered, loops.subscribe()) => {}
+        () = shutdown => {}
+    }
+    tracing::info!("client shutting down: stopping tasks");
+    loops.stop();
+    manager.shutdown().await;
+    updates_stop.stop();
+    for (name, handle) in [
+        ("heartbeat", heartbeat),
+        ("updates", updates),
+        ("tunnel", tunnel),
+    ] {
+        if let Err(e) = handle.await {
+            tracing::error!(task = name, error = %e, "client loop ended abnormally");
+        }
+    }
+    tracing::info!("client stopped");
+    Ok(())
+}
+
+/// Everything the loops need, ready before any of them starts.
+struct Prepared {
+    pool: ServerPool,
+    identity: NodeIdentity,
+    node: Node,
+    manager: AllocManager,
+    updater: Updater,
+    tunnel_deps: TunnelDeps,
+}
+
+/// Creates the directories, loads the identity, recovers from a previous run and
+/// fingerprints the node.
+async fn prepare(config: ClientConfig) -> Result<Prepared, ClientError> {
+    let config = absolute_data_dir(config)?;
+    let (client_dir, alloc_root) = (config.client_dir(), config.alloc_root());
+    for dir in [&client_dir, &alloc_root] {
+        std::fs::create_dir_all(dir).map_err(|e| ClientError::io("create", dir, e))?;
+    }
+    let pool = ServerPool::new(config.servers.clone())?;
+    let identity = NodeIdentity::load_or_create(&client_dir)?;
+    let (state, recovered) = StateStore::open(&client_dir).await?;
+    if !recovered.killed.is_empty() {
+        tracing::warn!(
+            groups = recovered.killed.len(),
+            "killed task processes left by a previous client run"
+        );
+    }
+    let node = fingerprint::fingerprint(&config, &identity);
+    tracing::info!(node_id = %node.id, name = %node.name, servers = ?config.servers, "client starting");
+    let updater = Updater::default();
+    let registry = AllocRegistry::default();
+    let deps = Arc::new(AllocRunnerDeps {
+        alloc_root: alloc_root.clone(),
+        tasks: Arc::new(TaskRunnerDeps {
+            drivers: DriverContext {
+                raw_exec_enabled: config.raw_exec_enabled,
+            },
+            node: Arc::new(node.clone()),
+            region: config.region.clone(),
+            max_kill_timeout: config.max_kill_timeout,
+            state,
+        }),
+        updater: updater.clone(),
+    });
+    Ok(Prepared {
+        manager: AllocManager::new(deps, registry.clone(), recovered.allocs),
+        tunnel_deps: TunnelDeps {
+            pool: pool.clone(),
+            identity: identity.clone(),
+            registry,
+            alloc_root,
+        },
+        pool,
+        identity,
+        node,
+        updater,
+    })
+}
+
+/// Makes the data dir absolute, so task environments and working directories are too.
+fn absolute_data_dir(mut config: ClientConfig) -> Result<ClientConfig, ClientError> {
+    let dir: PathBuf = std::path::absolute(&config.data_dir)
+        .map_err(|e| ClientError::io("resolve", &config.data_dir, e))?;
+    config.data_dir = dir;
+    Ok(config)
+}

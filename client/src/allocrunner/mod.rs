@@ -1,0 +1,281 @@
+//! The alloc runner: runs one allocation's task group. It builds the allocation directory,
+//! starts a task runner per task, folds their state changes into the allocation's client
+//! status, kills the other tasks when one fails for good or the leader dies, stops
+//! everything when the server says so, and hands every change to the updater.
+//!
+//! ```text
+//!   watcher ── Stop / Update(alloc) ──> AllocRunner ── AllocClientUpdate ──> updater
+//!                                         │   ^
+//!                               kill(reason)  │ TaskUpdate (state + events)
+//!                                         v   │
+//!                                    TaskRunner × tasks
+//! ```
+//!
+//! The decisions (status derivation, who to kill) are the sans-IO [`AllocTracker`].
+
+mod allocdir;
+mod status;
+
+pub use allocdir::AllocDir;
+pub use status::{Action, AllocTracker, KillReason, client_status};
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use nomadish_proto::model::{
+    ALLOC_CLIENT_FAILED, AllocClientUpdate, Allocation, TASK_STATE_DEAD, TASK_STATE_PENDING,
+    TaskGroup, TaskState, now_ns, rfc3339,
+};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::taskrunner::{
+    self, TaskRunnerArgs, TaskRunnerDeps, TaskRunnerHandle, TaskUpdate, events,
+};
+use crate::updates::Updater;
+
+/// What every alloc runner shares.
+#[derive(Debug)]
+pub struct AllocRunnerDeps {
+    /// `data_dir/alloc`.
+    pub alloc_root: PathBuf,
+    pub tasks: Arc<TaskRunnerDeps>,
+    pub updater: Updater,
+}
+
+/// Instructions from the watcher.
+#[derive(Debug, Clone)]
+pub enum AllocCommand {
+    /// Kill every task (the server stopped the allocation, or the agent shuts down).
+    Stop,
+    /// The allocation changed in place (e.g. a new job version); tasks pick it up on restart.
+    Update(Arc<Allocation>),
+}
+
+/// The watcher's handle on a running allocation.
+#[derive(Debug)]
+pub struct AllocRunnerHandle {
+    commands: mpsc::UnboundedSender<AllocCommand>,
+    pub join: JoinHandle<()>,
+}
+
+impl AllocRunnerHandle {
+    /// Sends a command; a finished runner ignores it.
+    pub fn send(&self, command: AllocCommand) {
+        let _ = self.commands.send(command);
+    }
+}
+
+/// Starts the runner. `restarted` says the client agent restarted while the allocation was
+/// running: its tasks start again with a `Restarting` event explaining why.
+pub fn spawn(
+    alloc: Arc<Allocation>,
+    restarted: bool,
+    deps: Arc<AllocRunnerDeps>,
+) -> AllocRunnerHandle {
+    let (commands, rx) = mpsc::unbounded_channel();
+    let join = tokio::spawn(run(alloc, restarted, deps, rx));
+    AllocRunnerHandle { commands, join }
+}
+
+async fn run(
+    alloc: Arc<Allocation>,
+    restarted: bool,
+    deps: Arc<AllocRunnerDeps>,
+    commands: mpsc::UnboundedReceiver<AllocCommand>,
+) {
+    let state = deps.tasks.state.clone();
+    state.alloc_started(&alloc.id);
+    let group = alloc
+        .job
+        .as_ref()
+        .and_then(|j| j.group(&alloc.task_group))
+        .cloned();
+    let dir = AllocDir::new(&deps.alloc_root, &alloc.id);
+    match (group, dir) {
+        (Some(group), Some(dir)) if !group.tasks.is_empty() => {
+            run_group(alloc.clone(), restarted, &group, dir, &deps, commands).await;
+        }
+        _ => report_unrunnable(&alloc, &deps.updater),
+    }
+    state.alloc_finished(&alloc.id);
+}
+
+async fn run_group(
+    alloc: Arc<Allocation>,
+    restarted: bool,
+    group: &TaskGroup,
+    dir: AllocDir,
+    deps: &Arc<AllocRunnerDeps>,
+    commands: mpsc::UnboundedReceiver<AllocCommand>,
+) {
+    let leaders: BTreeSet<String> = group
+        .tasks
+        .iter()
+        .filter(|t| t.leader)
+        .map(|t| t.name.clone())
+        .collect();
+    let mut tracker = AllocTracker::new(initial_states(&alloc, group, restarted), leaders);
+    report(&alloc.id, &tracker, &deps.updater);
+    if let Err(e) = dir.build().await {
+        fail_setup(
+            &mut tracker,
+            &format!("failed to build alloc directory: {e}"),
+        );
+        return report(&alloc.id, &tracker, &deps.updater);
+    }
+    let (alloc_tx, alloc_rx) = watch::channel(alloc.clone());
+    let (task_tx, task_rx) = mpsc::unbounded_channel::<TaskUpdate>();
+    let mut runners = BTreeMap::new();
+    for task in &group.tasks {
+        let initial = tracker.states()[&task.name].clone();
+        if initial.state == TASK_STATE_DEAD {
+            continue; // finished before a client restart; stays finished
+        }
+        let handle = taskrunner::spawn(TaskRunnerArgs {
+            task: task.clone(),
+            alloc_dir: dir.clone(),
+            alloc: alloc_rx.clone(),
+            initial,
+            deps: deps.tasks.clone(),
+            updates: task_tx.clone(),
+        });
+        runners.insert(task.name.clone(), handle);
+    }
+    drop(task_tx);
+    let mut group_run = GroupRun {
+        alloc_id: alloc.id.clone(),
+        tracker,
+        runners,
+        alloc_tx,
+        updater: deps.updater.clone(),
+    };
+    group_run.supervise(task_rx, commands).await;
+    for (_, runner) in group_run.runners {
+        let _ = runner.join.await;
+    }
+    report(&alloc.id, &group_run.tracker, &deps.updater);
+}
+
+/// A group whose task runners are running.
+struct GroupRun {
+    alloc_id: String,
+    tracker: AllocTracker,
+    runners: BTreeMap<String, TaskRunnerHandle>,
+    alloc_tx: watch::Sender<Arc<Allocation>>,
+    updater: Updater,
+}
+
+impl GroupRun {
+    /// Folds task updates and watcher commands into the tracker until every task is dead.
+    async fn supervise(
+        &mut self,
+        mut task_rx: mpsc::UnboundedReceiver<TaskUpdate>,
+        mut commands: mpsc::UnboundedReceiver<AllocCommand>,
+    ) {
+        let mut commands_open = true;
+        while !self.tracker.all_dead() {
+            let actions = tokio::select! {
+                update = task_rx.recv() => match update {
+                    Some(u) => {
+                        let actions = self.tracker.task_updated(&u.task, u.state);
+                        report(&self.alloc_id, &self.tracker, &self.updater);
+                        actions
+                    }
+                    None => break,
+                },
+                command = commands.recv(), if commands_open => match command {
+                    Some(AllocCommand::Update(new)) => {
+                        self.alloc_tx.send_replace(new);
+                        Vec::new()
+                    }
+                    Some(AllocCommand::Stop) => self.tracker.stop(),
+                    None => {
+                        commands_open = false;
+                        self.tracker.stop()
+                    }
+                },
+            };
+            for Action::Kill { task, reason } in actions {
+                if let Some(runner) = self.runners.get(&task) {
+                    runner.kill(reason);
+                }
+            }
+        }
+    }
+}
+
+/// Marks every task dead and failed with a `Setup Failure`.
+fn fail_setup(tracker: &mut AllocTracker, msg: &str) {
+    let names: Vec<String> = tracker.states().keys().cloned().collect();
+    for name in names {
+        let mut s = tracker.states()[&name].clone();
+        events::push(&mut s, events::setup_failure(now_ns(), msg));
+        s.state = TASK_STATE_DEAD.to_string();
+        s.finished_at = Some(rfc3339(now_ns()));
+        tracker.task_updated(&name, s);
+    }
+}
+
+/// Task states to start from: fresh ones with `Received`, or after a client restart the
+/// server's last known states with a `Restarting` event (finished tasks stay finished).
+fn initial_states(
+    alloc: &Allocation,
+    group: &TaskGroup,
+    restarted: bool,
+) -> BTreeMap<String, TaskState> {
+    let now = now_ns();
+    group
+        .tasks
+        .iter()
+        .map(|task| {
+            let mut state = if restarted {
+                alloc
+                    .task_states
+                    .get(&task.name)
+                    .cloned()
+                    .unwrap_or_default()
+            } else {
+                TaskState::default()
+            };
+            if state.state == TASK_STATE_DEAD && !state.failed {
+                return (task.name.clone(), state);
+            }
+            if restarted {
+                events::push(&mut state, events::client_restarted(now));
+                state.restarts += 1;
+                state.last_restart = Some(rfc3339(now));
+            } else {
+                events::push(&mut state, events::received(now));
+            }
+            state.state = TASK_STATE_PENDING.to_string();
+            state.failed = false;
+            (task.name.clone(), state)
+        })
+        .collect()
+}
+
+fn report(alloc_id: &str, tracker: &AllocTracker, updater: &Updater) {
+    let (status, description) = tracker.client_status();
+    updater.push(AllocClientUpdate {
+        id: alloc_id.to_string(),
+        client_status: status.to_string(),
+        client_description: description.to_string(),
+        task_states: tracker.states().clone(),
+    });
+}
+
+/// An allocation without a job, group or tasks cannot run: report it failed.
+fn report_unrunnable(alloc: &Allocation, updater: &Updater) {
+    tracing::error!(alloc_id = %alloc.id, group = %alloc.task_group, "allocation has no runnable task group");
+    updater.push(AllocClientUpdate {
+        id: alloc.id.clone(),
+        client_status: ALLOC_CLIENT_FAILED.to_string(),
+        client_description: format!(
+            "allocation has no runnable task group {:?} (missing job, group or tasks, or an invalid ID)",
+            alloc.task_group
+        ),
+        task_states: BTreeMap::new(),
+    });
+}

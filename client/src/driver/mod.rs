@@ -1,0 +1,170 @@
+//! Task drivers: turn a task spec into a running process (or container, or remote command)
+//! and give back a handle to wait for it or stop it. Only `raw_exec` exists so far; Docker
+//! and SSH join as further [`TaskHandle`] variants.
+
+mod raw_exec;
+
+pub use raw_exec::{ENV_DENYLIST, RawExecConfig, signal_group};
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use nomadish_proto::model::LogConfig;
+
+use crate::error::DriverError;
+use crate::fingerprint::RAW_EXEC;
+
+/// Nomad's default kill signal for every driver but Docker.
+pub const DEFAULT_KILL_SIGNAL: Signal = Signal::SIGINT;
+
+/// How a task's process ended: exit code (128 + signal when killed by one) and signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ExitResult {
+    pub code: i64,
+    pub signal: i64,
+}
+
+impl ExitResult {
+    /// Exit code 0 without a signal.
+    pub fn success(&self) -> bool {
+        self.code == 0 && self.signal == 0
+    }
+}
+
+impl From<std::process::ExitStatus> for ExitResult {
+    fn from(status: std::process::ExitStatus) -> Self {
+        use std::os::unix::process::ExitStatusExt;
+        match (status.code(), status.signal()) {
+            (Some(code), _) => Self {
+                code: i64::from(code),
+                signal: 0,
+            },
+            (None, Some(sig)) => Self {
+                code: 128 + i64::from(sig),
+                signal: i64::from(sig),
+            },
+            (None, None) => Self {
+                code: -1,
+                signal: 0,
+            },
+        }
+    }
+}
+
+/// What the client allows its drivers to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DriverContext {
+    pub raw_exec_enabled: bool,
+}
+
+/// A task ready to start: its driver config already interpolated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskSpec {
+    pub driver: String,
+    pub task_name: String,
+    pub config: BTreeMap<String, serde_json::Value>,
+    pub env: BTreeMap<String, String>,
+    /// `data_dir/alloc/<id>/<task>`: the working directory.
+    pub task_dir: PathBuf,
+    /// `data_dir/alloc/<id>/alloc/logs`.
+    pub log_dir: PathBuf,
+    pub log_config: LogConfig,
+}
+
+/// A started task.
+#[derive(Debug)]
+pub enum TaskHandle {
+    RawExec(raw_exec::RawExecHandle),
+}
+
+impl TaskHandle {
+    /// The process group the task runs in (persisted to clean up after a client crash).
+    pub fn pgid(&self) -> i32 {
+        match self {
+            Self::RawExec(h) => h.pgid(),
+        }
+    }
+
+    /// Waits for the task to exit. Cancel-safe: may be raced against a kill request.
+    pub async fn wait(&mut self) -> ExitResult {
+        match self {
+            Self::RawExec(h) => h.wait().await,
+        }
+    }
+
+    /// Sends `signal`, waits up to `timeout`, then kills the task outright.
+    pub async fn stop(&mut self, signal: Signal, timeout: Duration) -> ExitResult {
+        match self {
+            Self::RawExec(h) => h.stop(signal, timeout).await,
+        }
+    }
+}
+
+/// Starts a task with the driver it names.
+pub async fn start(ctx: DriverContext, spec: &TaskSpec) -> Result<TaskHandle, DriverError> {
+    match spec.driver.as_str() {
+        RAW_EXEC if !ctx.raw_exec_enabled => Err(DriverError::Disabled { driver: RAW_EXEC }),
+        RAW_EXEC => raw_exec::start(spec).await.map(TaskHandle::RawExec),
+        other => Err(DriverError::UnknownDriver {
+            driver: other.to_string(),
+        }),
+    }
+}
+
+/// Parses a `kill_signal` (`SIGTERM`, `TERM`, `sigterm`); empty or unknown names give
+/// [`DEFAULT_KILL_SIGNAL`] (unknown ones with a warning).
+pub fn parse_signal(name: &str) -> Signal {
+    let name = name.trim().to_uppercase();
+    if name.is_empty() {
+        return DEFAULT_KILL_SIGNAL;
+    }
+    let full = if name.starts_with("SIG") {
+        name
+    } else {
+        format!("SIG{name}")
+    };
+    Signal::from_str(&full).unwrap_or_else(|_| {
+        tracing::warn!(signal = %full, "unknown kill_signal, using SIGINT");
+        DEFAULT_KILL_SIGNAL
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_parse_with_or_without_prefix() {
+        assert_eq!(parse_signal(""), Signal::SIGINT);
+        assert_eq!(parse_signal("SIGTERM"), Signal::SIGTERM);
+        assert_eq!(parse_signal("hup"), Signal::SIGHUP);
+        assert_eq!(parse_signal("SIGNOPE"), Signal::SIGINT);
+    }
+
+    #[tokio::test]
+    async fn disabled_and_unknown_drivers_are_unrecoverable() {
+        let spec = TaskSpec {
+            driver: "raw_exec".into(),
+            task_name: "t".into(),
+            config: BTreeMap::new(),
+            env: BTreeMap::new(),
+            task_dir: "/nonexistent".into(),
+            log_dir: "/nonexistent".into(),
+            log_config: LogConfig::default(),
+        };
+        let off = DriverContext {
+            raw_exec_enabled: false,
+        };
+        let err = start(off, &spec).await.unwrap_err();
+        assert!(matches!(err, DriverError::Disabled { .. }) && !err.is_recoverable());
+        let docker = TaskSpec {
+            driver: "docker".into(),
+            ..spec
+        };
+        let err = start(off, &docker).await.unwrap_err();
+        assert!(matches!(err, DriverError::UnknownDriver { .. }) && !err.is_recoverable());
+    }
+}

@@ -1,0 +1,233 @@
+//! The task runner: drives one task through its lifecycle with the driver, applying the
+//! restart policy, and reports every state change to its alloc runner.
+//!
+//! ```text
+//!            prestart (Task Setup)          start (Started)
+//!  pending ─────────────────────────> start ───────────────> running
+//!     ^                                 |                       |
+//!     |  Restarting (delay)     Driver Failure            Terminated (exit code, signal)
+//!     |                                 v                       v
+//!     └──────────────────────────── restart policy <────────────┘
+//!                                       |  Not Restarting       |  batch exit 0
+//!                                       v                       v
+//!                                  dead (failed)          dead (complete)
+//!
+//!  kill request (stop, sibling failed, leader dead) at any point:
+//!    running -> Killing -> kill_signal to the group, SIGKILL after kill_timeout
+//!            -> Terminated -> Killed -> dead
+//!    pending -> Killed -> dead
+//! ```
+//!
+//! Each step is a small hook in its own file: `prestart` builds the task directory,
+//! `start` builds the environment and starts the driver, `exited` applies the restart
+//! policy, and `stop` kills the task.
+
+pub mod events;
+mod exited;
+mod prestart;
+pub mod restart;
+mod start;
+
+pub use start::find_task;
+mod stop;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use nomadish_proto::model::{
+    Allocation, Node, TASK_STATE_DEAD, TASK_STATE_RUNNING, Task, TaskEvent, TaskState, now_ns,
+    rfc3339,
+};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::allocrunner::{AllocDir, KillReason};
+use crate::driver::{DriverContext, ExitResult, TaskHandle};
+use crate::state::StateStore;
+
+/// What every task runner of the client shares.
+#[derive(Debug)]
+pub struct TaskRunnerDeps {
+    pub drivers: DriverContext,
+    pub node: Arc<Node>,
+    pub region: String,
+    pub max_kill_timeout: Duration,
+    pub state: StateStore,
+}
+
+/// A task's new state, sent to its alloc runner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskUpdate {
+    pub task: String,
+    pub state: TaskState,
+}
+
+/// Everything a task runner starts with.
+#[derive(Debug)]
+pub struct TaskRunnerArgs {
+    pub task: Task,
+    pub alloc_dir: AllocDir,
+    /// The latest allocation (in-place updates replace it).
+    pub alloc: watch::Receiver<Arc<Allocation>>,
+    pub initial: TaskState,
+    pub deps: Arc<TaskRunnerDeps>,
+    pub updates: mpsc::UnboundedSender<TaskUpdate>,
+}
+
+/// The alloc runner's handle on a task runner.
+#[derive(Debug)]
+pub struct TaskRunnerHandle {
+    kill: watch::Sender<Option<KillReason>>,
+    pub join: JoinHandle<()>,
+}
+
+impl TaskRunnerHandle {
+    /// Asks the task to stop; only the first reason counts.
+    pub fn kill(&self, reason: KillReason) {
+        self.kill.send_if_modified(|current| {
+            if current.is_some() {
+                return false;
+            }
+            *current = Some(reason);
+            true
+        });
+    }
+}
+
+/// Starts a task runner.
+pub fn spawn(args: TaskRunnerArgs) -> TaskRunnerHandle {
+    let (kill, kill_rx) = watch::channel(None);
+    let alloc_id = args.alloc.borrow().id.clone();
+    let runner = TaskRunner {
+        name: args.task.name.clone(),
+        alloc_id,
+        task: args.task,
+        alloc_dir: args.alloc_dir,
+        alloc: args.alloc,
+        state: args.initial,
+        deps: args.deps,
+        updates: args.updates,
+        kill_rx,
+    };
+    TaskRunnerHandle {
+        kill,
+        join: tokio::spawn(runner.run()),
+    }
+}
+
+/// One task's runner.
+struct TaskRunner {
+    name: String,
+    alloc_id: String,
+    task: Task,
+    alloc_dir: AllocDir,
+    alloc: watch::Receiver<Arc<Allocation>>,
+    state: TaskState,
+    deps: Arc<TaskRunnerDeps>,
+    updates: mpsc::UnboundedSender<TaskUpdate>,
+    kill_rx: watch::Receiver<Option<KillReason>>,
+}
+
+impl TaskRunner {
+    async fn run(mut self) {
+        if let Some(reason) = self.kill_reason() {
+            return stop::killed_while_idle(&mut self, reason);
+        }
+        if !prestart::build_task_dir(&mut self).await {
+            return;
+        }
+        let alloc = self.alloc.borrow().clone();
+        let policy = self
+            .task
+            .restart_policy
+            .clone()
+            .or_else(|| {
+                alloc
+                    .job
+                    .as_ref()?
+                    .group(&alloc.task_group)?
+                    .restart_policy
+                    .clone()
+            })
+            .unwrap_or_else(|| restart::default_policy(alloc.job_type()));
+        let mut tracker = restart::RestartTracker::new(
+            &policy,
+            alloc.job_type(),
+            self.task.lifecycle.as_ref(),
+            Instant::now(),
+        );
+        loop {
+            let outcome = match start::start(&mut self).await {
+                Ok(handle) => match self.supervise(handle).await {
+                    Some(exit) => restart::Outcome::Exited {
+                        success: exit.success(),
+                    },
+                    None => return,
+                },
+                Err(err) => start::driver_failed(&mut self, &err),
+            };
+            if !exited::after_exit(&mut self, &mut tracker, outcome).await {
+                return;
+            }
+        }
+    }
+
+    /// Runs the started task until it exits (`Some`) or is killed (`None`).
+    async fn supervise(&mut self, mut handle: TaskHandle) -> Option<ExitResult> {
+        self.deps
+            .state
+            .task_started(&self.alloc_id, &self.name, handle.pgid());
+        self.event(events::started(now_ns()));
+        self.set_state(TASK_STATE_RUNNING);
+        self.emit();
+        let reason = tokio::select! {
+            exit = handle.wait() => {
+                self.deps.state.task_exited(&self.alloc_id, &self.name);
+                self.event(events::terminated(now_ns(), exit));
+                return Some(exit);
+            }
+            reason = self.kill_requested() => reason,
+        };
+        stop::kill_running(self, handle, reason).await;
+        None
+    }
+
+    /// The pending kill request, if any.
+    fn kill_reason(&self) -> Option<KillReason> {
+        self.kill_rx.borrow().clone()
+    }
+
+    /// Resolves when a kill is requested (or the alloc runner went away).
+    async fn kill_requested(&mut self) -> KillReason {
+        match self.kill_rx.wait_for(Option::is_some).await {
+            Ok(reason) => reason.clone().unwrap_or(KillReason::Stop),
+            Err(_) => KillReason::Stop,
+        }
+    }
+
+    fn event(&mut self, event: TaskEvent) {
+        events::push(&mut self.state, event);
+    }
+
+    /// Moves to `state`, stamping `StartedAt` on the first run and `FinishedAt` on death.
+    fn set_state(&mut self, state: &str) {
+        let now = rfc3339(now_ns());
+        if state == TASK_STATE_RUNNING && self.state.started_at.is_none() {
+            self.state.started_at = Some(now.clone());
+        }
+        if state == TASK_STATE_DEAD {
+            self.state.finished_at = Some(now);
+        }
+        self.state.state = state.to_string();
+    }
+
+    /// Reports the current state to the alloc runner.
+    fn emit(&self) {
+        // The alloc runner outlives its task runners; a closed channel means shutdown.
+        let _ = self.updates.send(TaskUpdate {
+            task: self.name.clone(),
+            state: self.state.clone(),
+        });
+    }
+}

@@ -1,0 +1,48 @@
+//! Start hook: build the task's environment and spec from the latest allocation and start
+//! it with its driver.
+
+use nomadish_proto::model::{Allocation, Task, now_ns};
+
+use super::{TaskRunner, events, restart::Outcome};
+use crate::driver::{self, TaskHandle, TaskSpec};
+use crate::error::DriverError;
+use crate::taskenv::{EnvInputs, TaskEnv};
+
+/// Starts the task with the newest definition the allocation carries.
+pub(super) async fn start(tr: &mut TaskRunner) -> Result<TaskHandle, DriverError> {
+    let alloc = tr.alloc.borrow().clone();
+    if let Some(task) = find_task(&alloc, &tr.name) {
+        tr.task = task.clone();
+    }
+    let env = TaskEnv::build(EnvInputs {
+        alloc: &alloc,
+        task: &tr.task,
+        node: &tr.deps.node,
+        region: &tr.deps.region,
+        alloc_dir: tr.alloc_dir.root(),
+    });
+    let spec = TaskSpec {
+        driver: tr.task.driver.clone(),
+        task_name: tr.name.clone(),
+        config: env.interpolate_config(&tr.task.config),
+        env: env.env,
+        task_dir: tr.alloc_dir.task_dir(&tr.name),
+        log_dir: tr.alloc_dir.logs_dir(),
+        log_config: tr.task.log_config.clone().unwrap_or_default(),
+    };
+    driver::start(tr.deps.drivers, &spec).await
+}
+
+/// Records a `Driver Failure` and tells the restart policy what kind of failure it was.
+pub(super) fn driver_failed(tr: &mut TaskRunner, err: &DriverError) -> Outcome {
+    tracing::warn!(alloc_id = %tr.alloc_id, task = %tr.name, error = %err, "task failed to start");
+    tr.event(events::driver_failure(now_ns(), &err.to_string(), false));
+    Outcome::StartFailed {
+        recoverable: err.is_recoverable(),
+    }
+}
+
+/// The task of this name in the allocation's group.
+pub fn find_task<'a>(alloc: &'a Allocation, name: &str) -> Option<&'a Task> {
+    alloc.job.as_ref()?.group(&alloc.task_group)?.task(name)
+}

@@ -1,0 +1,56 @@
+//! Stop hook: kill the task (kill signal to its process group, SIGKILL after the kill
+//! timeout) and record why.
+
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use nomadish_proto::model::{DEFAULT_KILL_TIMEOUT_NS, TASK_STATE_DEAD, now_ns, ns_duration};
+
+use super::{TaskRunner, events};
+use crate::allocrunner::KillReason;
+use crate::driver::{TaskHandle, parse_signal};
+
+/// Kills a running task and waits for it to be gone.
+pub(super) async fn kill_running(tr: &mut TaskRunner, mut handle: TaskHandle, reason: KillReason) {
+    let (signal, timeout) = kill_params(tr);
+    record_reason(tr, &reason);
+    tr.event(events::killing(now_ns(), timeout));
+    tr.emit();
+    let exit = handle.stop(signal, timeout).await;
+    tr.deps.state.task_exited(&tr.alloc_id, &tr.name);
+    tr.event(events::terminated(now_ns(), exit));
+    tr.event(events::killed(now_ns()));
+    tr.set_state(TASK_STATE_DEAD);
+    tr.emit();
+}
+
+/// Marks a task that is not running (not started yet, or waiting to restart) as killed.
+pub(super) fn killed_while_idle(tr: &mut TaskRunner, reason: KillReason) {
+    record_reason(tr, &reason);
+    tr.event(events::killed(now_ns()));
+    tr.set_state(TASK_STATE_DEAD);
+    tr.emit();
+}
+
+fn record_reason(tr: &mut TaskRunner, reason: &KillReason) {
+    let now = now_ns();
+    match reason {
+        KillReason::Stop => {}
+        KillReason::SiblingFailed(sibling) => tr.event(events::sibling_failed(now, sibling)),
+        KillReason::LeaderDead => tr.event(events::leader_dead(now)),
+    }
+}
+
+/// The task's kill signal (default SIGINT) and kill timeout (default 5 s), capped by the
+/// client's `max_kill_timeout`.
+fn kill_params(tr: &TaskRunner) -> (Signal, Duration) {
+    let timeout = if tr.task.kill_timeout > 0 {
+        ns_duration(tr.task.kill_timeout)
+    } else {
+        ns_duration(DEFAULT_KILL_TIMEOUT_NS)
+    };
+    (
+        parse_signal(&tr.task.kill_signal),
+        timeout.min(tr.deps.max_kill_timeout),
+    )
+}

@@ -32,8 +32,10 @@ pub const MAX_PLAN_ATTEMPTS: u32 = 5;
 const DEQUEUE_WAIT: Duration = Duration::from_millis(500);
 /// How long to wait for the local state to reach an evaluation's index.
 const STATE_CATCH_UP: Duration = Duration::from_secs(5);
-/// Delay of the follow-up evaluation created when an evaluation fails.
-const FAILED_FOLLOWUP_DELAY_NS: i64 = 5 * NS_PER_SEC;
+/// Base delay of the follow-up evaluation created when an evaluation fails (Nomad: 1m).
+const FAILED_FOLLOWUP_BASE_NS: i64 = 60 * NS_PER_SEC;
+/// Random extra delay of that follow-up, up to this (Nomad: 5m).
+const FAILED_FOLLOWUP_RANGE_NS: i64 = 300 * NS_PER_SEC;
 
 /// Processes evaluations until `shutdown`.
 pub async fn run_worker(server: Arc<Server>, mut shutdown: watch::Receiver<bool>) {
@@ -83,7 +85,9 @@ pub async fn mark_failed(
         status_description: String::new(),
         triggered_by: trigger::FAILED_FOLLOW_UP.to_string(),
         previous_eval: eval.id.clone(),
-        wait_until: now + FAILED_FOLLOWUP_DELAY_NS,
+        wait_until: now
+            + FAILED_FOLLOWUP_BASE_NS
+            + (rand::random::<f64>() * FAILED_FOLLOWUP_RANGE_NS as f64) as i64,
         failed_tg_allocs: Default::default(),
         queued_allocations: Default::default(),
         create_time: now,

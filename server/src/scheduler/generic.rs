@@ -19,7 +19,7 @@ use super::rank::candidate_limit;
 use super::reconcile::{self, GroupDiff, PlaceKind, Placement, reconcile_group};
 use super::reschedule;
 use super::run::{ByGroup, Run, group_by_name};
-use super::select::{Collisions, Selector};
+use super::select::{Ask, Collisions, Selector};
 use super::util::{alloc_name, allocated_resources};
 use super::{Outcome, State};
 
@@ -130,8 +130,12 @@ impl Run<'_, '_> {
                     .collect(),
                 _ => Vec::new(),
             };
-            let distinct = placer.job_spec.distinct_hosts;
-            match selector.select(&mut self.table, collisions, placer.spec, distinct, &penalty) {
+            let ask = Ask {
+                spec: placer.spec,
+                job_distinct: placer.job_spec.distinct_hosts,
+                penalty: &penalty,
+            };
+            match selector.select(&mut self.table, collisions, &ask) {
                 Some(choice) => {
                     let alloc = self.new_alloc(placer, p, choice.node, choice.metric);
                     self.table.add(choice.node, placer.spec.ask);

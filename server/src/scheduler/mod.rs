@@ -23,6 +23,14 @@
 //!   Nomad's `AllocSubset` rule) even if the node became ineligible.
 //! - `node_update` holds stops made with [`Plan::append_stop`], lost ones with client status
 //!   `lost`.
+//!
+//! Placement metrics (`AllocMetric`): `NodesEvaluated`, `NodesFiltered`, `ClassFiltered` and
+//! `ConstraintFiltered` describe the group's whole feasibility pass over the ready nodes of
+//! the job's pool (computed once per group, not per placement); nodes outside the job's
+//! datacenters are filtered as `"datacenter mismatch"`. On a placed allocation,
+//! `NodesExhausted`/`DimensionExhausted` count the nodes found full during that placement; in
+//! `failed_tg_allocs` they count every feasible node that was full. `Scores` keep the best
+//! [`select::MAX_RECORDED_SCORES`] candidates. `AllocationTime` stays 0 (no clock here).
 
 use std::sync::Arc;
 
@@ -79,7 +87,11 @@ pub struct Outcome {
     pub failed_tg_allocs: BTreeMap<String, AllocMetric>,
     /// Per task group, how many allocations could not be placed.
     pub queued_allocations: BTreeMap<String, i64>,
-    /// Evaluations to create for later (delayed reschedules), with `WaitUntil` set.
+    /// Evaluations to create for later (delayed reschedules), with `WaitUntil` set and
+    /// `TriggeredBy = "failed-follow-up"`. The plan's follow-up markers (allocations whose
+    /// `FollowupEvalID` names one of these) must not outlive them: create these before (or
+    /// atomically with) submitting the plan, on every attempt, as Nomad does; a retry after a
+    /// partial commit does not repeat follow-ups whose markers were already committed.
     pub followup_evals: Vec<Evaluation>,
 }
 

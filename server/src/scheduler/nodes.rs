@@ -42,6 +42,15 @@ impl Amount {
         }
     }
 
+    /// The sum of two amounts.
+    pub(crate) fn plus(self, other: Self) -> Self {
+        Self {
+            cpu: self.cpu + other.cpu,
+            memory: self.memory + other.memory,
+            disk: self.disk + other.disk,
+        }
+    }
+
     fn add(&mut self, other: Self) {
         self.cpu += other.cpu;
         self.memory += other.memory;

@@ -24,7 +24,7 @@ use super::rank::{self, MAX_SKIP, SKIP_SCORE_THRESHOLD, Scored};
 pub const FILTER_DISTINCT_HOSTS: &str = "distinct_hosts";
 
 /// How many of the best candidates have their scores recorded in the metrics.
-pub const MAX_RECORDED_SCORES: usize = 5;
+pub const MAX_RECORDED_SCORES: usize = 3;
 
 /// Proposed allocations of the job per node: the job's and the current group's.
 pub(crate) struct Collisions {
@@ -94,12 +94,24 @@ pub(crate) struct Selector {
     limit: usize,
     base: AllocMetric,
     total: Tally,
+    /// Scratch buffers reused by every placement.
+    seen: Vec<Scored>,
+    skipped: Vec<Scored>,
 }
 
 /// One placement decision: the node and the metric explaining it.
 pub(crate) struct Choice {
     pub node: usize,
     pub metric: AllocMetric,
+}
+
+/// What one placement is looking for.
+pub(crate) struct Ask<'a> {
+    pub spec: &'a GroupSpec<'a>,
+    /// Job-level `distinct_hosts`.
+    pub job_distinct: bool,
+    /// Nodes to penalize (where a rescheduled allocation failed).
+    pub penalty: &'a [usize],
 }
 
 impl Selector {
@@ -110,6 +122,8 @@ impl Selector {
             limit,
             base,
             total: Tally::default(),
+            seen: Vec::with_capacity(limit + MAX_SKIP),
+            skipped: Vec::with_capacity(MAX_SKIP),
         }
     }
 
@@ -126,58 +140,28 @@ impl Selector {
         &mut self,
         table: &mut NodeTable<'_>,
         collisions: &Collisions,
-        spec: &GroupSpec<'_>,
-        job_distinct: bool,
-        penalty: &[usize],
+        ask: &Ask<'_>,
     ) -> Option<Choice> {
         let mut local = Tally::default();
-        let mut seen = Vec::with_capacity(self.limit);
-        let mut skipped: Vec<Scored> = Vec::new();
-        let steps = self.ring.len();
-        for _ in 0..steps {
-            if seen.len() == self.limit || self.ring.is_empty() {
+        self.seen.clear();
+        self.skipped.clear();
+        for _ in 0..self.ring.len() {
+            if self.seen.len() == self.limit || self.ring.is_empty() {
                 break;
             }
-            let idx = self.ring[self.cursor];
-            let node = &table.nodes[idx];
-            let distinct_hit = (job_distinct && collisions.job[idx] > 0)
-                || (spec.distinct_hosts && collisions.group[idx] > 0);
-            if distinct_hit {
-                local.distinct(node);
-                self.total.distinct(node);
-                self.remove_current();
+            let Some(scored) = self.visit(table, collisions, ask, &mut local) else {
                 continue;
-            }
-            let used = table.used(idx);
-            let capacity = table.capacity(idx);
-            if let Some(dim) = used.exhausted_by(spec.ask, capacity) {
-                let node = &table.nodes[idx];
-                local.exhausted(node, dim);
-                self.total.exhausted(node, dim);
-                self.remove_current();
-                continue;
-            }
-            let after = super::nodes::Amount {
-                cpu: used.cpu + spec.ask.cpu,
-                memory: used.memory + spec.ask.memory,
-                disk: used.disk + spec.ask.disk,
             };
-            let scored = Scored::new(
-                idx,
-                rank::binpack(capacity, after),
-                rank::anti_affinity(collisions.group[idx], spec.group.count),
-                penalty.contains(&idx),
-            );
-            self.cursor = (self.cursor + 1) % self.ring.len();
-            if scored.final_score <= SKIP_SCORE_THRESHOLD && skipped.len() < MAX_SKIP {
-                skipped.push(scored);
+            if scored.final_score <= SKIP_SCORE_THRESHOLD && self.skipped.len() < MAX_SKIP {
+                self.skipped.push(scored);
             } else {
-                seen.push(scored);
+                self.seen.push(scored);
             }
         }
-        let room = self.limit.saturating_sub(seen.len());
-        seen.extend(skipped.into_iter().take(room));
-        let best = seen.iter().copied().reduce(|best, s| {
+        let room = self.limit.saturating_sub(self.seen.len());
+        let skipped = self.skipped.len().min(room);
+        self.seen.extend_from_slice(&self.skipped[..skipped]);
+        let best = self.seen.iter().copied().reduce(|best, s| {
             if s.final_score > best.final_score {
                 s
             } else {
@@ -186,11 +170,47 @@ impl Selector {
         })?;
         let mut metric = self.base.clone();
         local.apply(&mut metric);
-        record_scores(&mut metric, table, &mut seen);
+        record_scores(&mut metric, table, &mut self.seen);
         Some(Choice {
             node: best.node,
             metric,
         })
+    }
+
+    /// Looks at the node under the cursor: drops it from the ring if it can no longer take
+    /// the group, else scores it and moves the cursor on.
+    fn visit(
+        &mut self,
+        table: &mut NodeTable<'_>,
+        collisions: &Collisions,
+        ask: &Ask<'_>,
+        local: &mut Tally,
+    ) -> Option<Scored> {
+        let idx = self.ring[self.cursor];
+        let spec = ask.spec;
+        let distinct_hit = (ask.job_distinct && collisions.job[idx] > 0)
+            || (spec.distinct_hosts && collisions.group[idx] > 0);
+        if distinct_hit {
+            local.distinct(&table.nodes[idx]);
+            self.total.distinct(&table.nodes[idx]);
+            self.remove_current();
+            return None;
+        }
+        let used = table.used(idx);
+        let capacity = table.capacity(idx);
+        if let Some(dim) = used.exhausted_by(spec.ask, capacity) {
+            local.exhausted(&table.nodes[idx], dim);
+            self.total.exhausted(&table.nodes[idx], dim);
+            self.remove_current();
+            return None;
+        }
+        self.cursor = (self.cursor + 1) % self.ring.len();
+        Some(Scored::new(
+            idx,
+            rank::binpack(capacity, used.plus(spec.ask)),
+            rank::anti_affinity(collisions.group[idx], spec.group.count),
+            ask.penalty.contains(&idx),
+        ))
     }
 
     fn remove_current(&mut self) {
@@ -201,24 +221,27 @@ impl Selector {
     }
 }
 
-/// Records the component and final scores of the best few candidates, keyed
-/// `<node ID>.<scorer>` as Nomad's `Scores`.
+/// Records the scores of the best few candidates, keyed `<node ID>.<scorer>` as Nomad's
+/// `Scores`: `binpack` and `normalized-score` always, `job-anti-affinity` and
+/// `node-reschedule-penalty` when they applied.
 pub(crate) fn record_scores(metric: &mut AllocMetric, table: &NodeTable<'_>, seen: &mut [Scored]) {
     seen.sort_by(|a, b| b.final_score.total_cmp(&a.final_score));
     for s in seen.iter().take(MAX_RECORDED_SCORES) {
         let id = &table.nodes[s.node].id;
-        metric.scores.insert(format!("{id}.binpack"), s.binpack);
-        metric.scores.insert(
-            format!("{id}.job-anti-affinity"),
-            s.anti_affinity.unwrap_or(0.0),
-        );
-        if s.penalty {
-            metric
-                .scores
-                .insert(format!("{id}.node-reschedule-penalty"), -1.0);
+        let mut key = |scorer: &str, value: f64| {
+            let mut k = String::with_capacity(id.len() + 1 + scorer.len());
+            k.push_str(id);
+            k.push('.');
+            k.push_str(scorer);
+            metric.scores.insert(k, value);
+        };
+        key("binpack", s.binpack);
+        if let Some(a) = s.anti_affinity {
+            key("job-anti-affinity", a);
         }
-        metric
-            .scores
-            .insert(format!("{id}.normalized-score"), s.final_score);
+        if s.penalty {
+            key("node-reschedule-penalty", -1.0);
+        }
+        key("normalized-score", s.final_score);
     }
 }

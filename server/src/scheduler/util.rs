@@ -2,6 +2,7 @@
 //! resources template, and the per-node buckets the plan is assembled from.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::seq::SliceRandom;
@@ -26,10 +27,9 @@ impl Rng {
     pub(crate) fn uuid(&mut self) -> String {
         let mut bytes = [0u8; 16];
         self.0.fill_bytes(&mut bytes);
-        uuid::Builder::from_random_bytes(bytes)
-            .into_uuid()
-            .hyphenated()
-            .to_string()
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let uuid = uuid::Builder::from_random_bytes(bytes).into_uuid();
+        uuid.hyphenated().encode_lower(&mut text).to_string()
     }
 
     /// Shuffles in place (Fisher-Yates).
@@ -109,11 +109,14 @@ impl AllocBuckets {
     /// Moves the buckets into the plan.
     pub(crate) fn into_plan(self, table: &NodeTable<'_>, plan: &mut Plan) {
         for (idx, allocs) in self.by_index.into_iter().enumerate() {
-            if !allocs.is_empty() {
-                plan.node_allocation
-                    .entry(table.nodes[idx].id.clone())
-                    .or_default()
-                    .extend(allocs);
+            if allocs.is_empty() {
+                continue;
+            }
+            match plan.node_allocation.entry(table.nodes[idx].id.clone()) {
+                Entry::Vacant(e) => {
+                    e.insert(allocs);
+                }
+                Entry::Occupied(mut e) => e.get_mut().extend(allocs),
             }
         }
         for (node, allocs) in self.unknown {

@@ -160,11 +160,11 @@ pub(crate) fn stop_all(table: &NodeTable<'_>, allocs: &[Arc<Allocation>], diff: 
 }
 
 fn classify(ctx: &Ctx<'_>, group: &TaskGroup, alloc: &Arc<Allocation>) -> Option<Slot> {
-    if alloc.server_terminal() {
-        return (ctx.batch && ran_successfully(alloc)).then_some(Slot::Keep(Update::Ignore));
-    }
     if ctx.batch && alloc.terminal() && older(alloc, ctx.job) {
         return None;
+    }
+    if alloc.server_terminal() {
+        return (ctx.batch && ran_successfully(alloc)).then_some(Slot::Keep(Update::Ignore));
     }
     if !alloc.client_terminal() {
         if node_lost(ctx.table, alloc) {

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use nomadish_proto::model::{
     ALLOC_CLIENT_COMPLETE, ALLOC_CLIENT_LOST, ALLOC_DESIRED_STOP, Constraint, NODE_STATUS_DOWN,
+    TASK_STATE_DEAD, TaskState,
 };
 
 use super::fixture::*;
@@ -206,4 +207,27 @@ fn removed_groups_are_stopped() {
     let out = run(&state, &v1);
     assert_eq!(stopped(&out)[0].id, "alloc-web-0");
     assert_eq!(placed(&out)[0].name, "web.api[0]");
+}
+
+#[test]
+fn batch_allocations_stopped_after_success_still_count() {
+    let mut state = MemState::with_nodes(nodes(2));
+    let v0 = state.put_job(batch_job("report", 1));
+    let mut a = alloc(&v0, 0, "node-0000");
+    a.desired_status = ALLOC_DESIRED_STOP.into();
+    a.task_states.insert(
+        "srv".into(),
+        TaskState {
+            state: TASK_STATE_DEAD.into(),
+            ..Default::default()
+        },
+    );
+    state.put_alloc(a);
+    assert!(run(&state, &v0).plan.is_no_op());
+    let v1 = state.put_job(next_version(&v0));
+    assert_eq!(
+        placed(&run(&state, &v1)).len(),
+        1,
+        "a new version runs again"
+    );
 }

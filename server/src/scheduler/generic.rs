@@ -6,6 +6,10 @@
 //!   in-place / follow-up ──> plan.node_allocation (same alloc ID)
 //!   placements ──feasible ring + select──> plan.node_allocation, or failed_tg_allocs + queued
 //! ```
+//!
+//! When the replacement of a destructively updated or rescheduled allocation finds no node,
+//! its stop is taken back out of the plan: the old allocation keeps running (or, if failed,
+//! stays eligible for the next evaluation) instead of leaving its slot empty.
 
 use std::sync::Arc;
 
@@ -122,6 +126,7 @@ impl Run<'_, '_> {
             if let Some(metric) = failed.as_mut() {
                 metric.coalesced_failures += 1;
                 queued += 1;
+                self.keep_previous_of(p, collisions);
                 continue;
             }
             let penalty: Vec<usize> = match (&p.previous, p.kind) {
@@ -146,6 +151,7 @@ impl Run<'_, '_> {
                 None => {
                     failed = Some(selector.failure_metric());
                     queued += 1;
+                    self.keep_previous_of(p, collisions);
                 }
             }
         }
@@ -153,6 +159,15 @@ impl Run<'_, '_> {
             self.out.failed_tg_allocs.insert(name.clone(), metric);
         }
         self.out.queued_allocations.insert(name.clone(), queued);
+    }
+
+    /// Keeps the allocation a failed placement would have replaced (see
+    /// [`Run::keep_previous`]); it counts again for anti-affinity and `distinct_hosts`.
+    fn keep_previous_of(&mut self, p: &Placement, collisions: &mut Collisions) {
+        if let Some(idx) = self.keep_previous(p) {
+            collisions.job[idx] += 1;
+            collisions.group[idx] += 1;
+        }
     }
 
     /// A new allocation of the group on the node, `pending`, with its placement metric.

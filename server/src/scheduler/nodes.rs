@@ -167,6 +167,25 @@ impl<'s> NodeTable<'s> {
         total
     }
 
+    /// Takes back a recorded stop (its replacement could not be placed), if the allocation
+    /// still fits on its node next to what the plan placed there. Returns whether it did.
+    pub(crate) fn unstop(&mut self, alloc: &Allocation) -> bool {
+        let amount = if alloc.terminal() {
+            Amount::default()
+        } else {
+            Amount::of_alloc(alloc)
+        };
+        if let Some(idx) = self.position(&alloc.node_id) {
+            let used = self.used(idx);
+            if used.exhausted_by(amount, self.capacity[idx]).is_some() {
+                return false;
+            }
+            self.used[idx] = Some(used.plus(amount));
+        }
+        self.stopped.remove(&alloc.id);
+        true
+    }
+
     /// Adds a placement to the node's usage.
     pub(crate) fn add(&mut self, idx: usize, ask: Amount) {
         let mut u = self.used(idx);

@@ -11,7 +11,7 @@ use nomadish_proto::model::{
 };
 
 use super::nodes::NodeTable;
-use super::reconcile::{GroupDiff, stop_all};
+use super::reconcile::{GroupDiff, PlaceKind, Placement, stop_all};
 use super::reschedule;
 use super::util::{AllocBuckets, Rng};
 use super::{Outcome, State};
@@ -147,6 +147,27 @@ impl<'s, 'e> Run<'s, 'e> {
             }
         }
         counts
+    }
+
+    /// When the replacement of a destructively updated or rescheduled allocation cannot be
+    /// placed, keeps the previous allocation instead of stopping it (as Nomad does), if it
+    /// still fits on its node. Returns the node it stays on, when it holds resources there.
+    pub(crate) fn keep_previous(&mut self, p: &Placement) -> Option<usize> {
+        let prev = p.previous.as_ref()?;
+        if !matches!(p.kind, PlaceKind::Destructive | PlaceKind::Reschedule) {
+            return None;
+        }
+        if !self.table.unstop(prev) {
+            return None;
+        }
+        if let Some(stops) = self.out.plan.node_update.get_mut(&prev.node_id) {
+            stops.retain(|s| s.id != prev.id);
+            if stops.is_empty() {
+                self.out.plan.node_update.remove(&prev.node_id);
+            }
+        }
+        let idx = self.table.position(&prev.node_id)?;
+        (!prev.terminal()).then_some(idx)
     }
 
     /// Records the group's desired changes when the evaluation asks for annotations.

@@ -205,6 +205,7 @@ impl Run<'_, '_> {
                 }
                 tally.exhausted(&self.table.nodes[idx], dim);
                 queued += 1;
+                self.keep_previous(&p);
                 continue;
             }
             let after = super::nodes::Amount {

@@ -231,3 +231,40 @@ fn batch_allocations_stopped_after_success_still_count() {
         "a new version runs again"
     );
 }
+
+#[test]
+fn unplaceable_destructive_update_keeps_the_old_allocation() {
+    let mut state = MemState::with_nodes(nodes(2));
+    let v0 = state.put_job(job("web", 2));
+    state.put_alloc(alloc(&v0, 0, "node-0000"));
+    state.put_alloc(alloc(&v0, 1, "node-0001"));
+    let mut v1 = next_version(&v0);
+    v1.task_groups[0].tasks[0].resources.memory_mb = 9000;
+    let v1 = state.put_job(v1);
+    let out = run(&state, &v1);
+    assert!(out.plan.is_no_op(), "{:?}", out.plan);
+    assert_eq!(out.queued_allocations["web"], 2);
+    let m = &out.failed_tg_allocs["web"];
+    assert_eq!(m.dimension_exhausted["memory"], 2);
+    assert_eq!(m.coalesced_failures, 1);
+}
+
+#[test]
+fn partly_placeable_destructive_update_replaces_what_fits() {
+    let mut state = MemState::with_nodes(nodes(1));
+    let v0 = state.put_job(job("web", 2));
+    state.put_alloc(alloc(&v0, 0, "node-0000"));
+    state.put_alloc(alloc(&v0, 1, "node-0000"));
+    let mut v1 = next_version(&v0);
+    v1.task_groups[0].tasks[0].resources.memory_mb = 5000;
+    let v1 = state.put_job(v1);
+    let out = run(&state, &v1);
+    assert_eq!(placed(&out).len(), 1);
+    assert_eq!(
+        stopped(&out).len(),
+        1,
+        "the other old allocation keeps running"
+    );
+    assert_eq!(placed(&out)[0].previous_allocation, stopped(&out)[0].id);
+    assert_eq!(out.queued_allocations["web"], 1);
+}

@@ -249,3 +249,15 @@ fn trackers_keep_recent_events_only() {
     let prev = with_delays(&[1, 2, 4, 8, 16, 32, 64]);
     assert_eq!(next_tracker(&prev, Some(&unlimited), NOW).events.len(), 6);
 }
+
+#[test]
+fn unplaceable_reschedule_keeps_the_failed_allocation_for_later() {
+    let mut state = MemState::with_nodes(nodes(1));
+    state.edit_node("node-0000", |n| n.status = "initializing".into());
+    let job = state.put_job(job("web", 1));
+    failed(&mut state, &job, 0, "node-0000", 60);
+    let out = run(&state, &job);
+    assert!(out.plan.is_no_op(), "{:?}", out.plan);
+    assert_eq!(out.queued_allocations["web"], 1);
+    assert!(out.failed_tg_allocs.contains_key("web"));
+}

@@ -9,11 +9,58 @@
 //!
 //! Nothing in this module touches tokio, the clock, the network or the disk: the same
 //! snapshot, evaluation, time and seed give the same plan.
+//!
+//! Files: [`reconcile`] (per-group diff), [`reschedule`] (failed allocations), `update`
+//! (in-place vs destructive), [`feasible`] (datacenter, pool, drivers, constraints),
+//! `constraint` and `version` (operators), `rank` (scores), [`select`] (candidate walk),
+//! `generic` (service and batch), `system` (system and sysbatch), `nodes` (usage).
+//!
+//! Plan conventions the plan applier and the worker rely on:
+//! - `node_allocation` holds new allocations, in-place updates (same ID, new `Job`) and
+//!   follow-up markers: a failed allocation whose reschedule is delayed comes back unchanged
+//!   except for `FollowupEvalID` (and `ModifyTime`); it is client-terminal, so it holds no
+//!   resources. The applier should accept entries whose IDs already exist on the node (as
+//!   Nomad's `AllocSubset` rule) even if the node became ineligible.
+//! - `node_update` holds stops made with [`Plan::append_stop`], lost ones with client status
+//!   `lost`.
+//!
+//! Placement metrics (`AllocMetric`): `NodesEvaluated`, `NodesFiltered`, `ClassFiltered` and
+//! `ConstraintFiltered` describe the group's whole feasibility pass over the ready nodes of
+//! the job's pool (computed once per group, not per placement); nodes outside the job's
+//! datacenters are filtered as `"datacenter mismatch"`. On a placed allocation,
+//! `NodesExhausted`/`DimensionExhausted` count the nodes found full during that placement; in
+//! `failed_tg_allocs` they count every feasible node that was full. `Scores` keep the best
+//! [`select::MAX_RECORDED_SCORES`] candidates. `AllocationTime` stays 0 (no clock here).
 
 use std::sync::Arc;
 
-use nomadish_proto::model::{AllocMetric, Allocation, Evaluation, Job, Node, Plan};
+use nomadish_proto::model::{
+    AllocMetric, Allocation, Evaluation, JOB_TYPE_BATCH, JOB_TYPE_SERVICE, JOB_TYPE_SYSBATCH,
+    JOB_TYPE_SYSTEM, Job, Node, Plan,
+};
 use std::collections::BTreeMap;
+
+mod constraint;
+pub mod feasible;
+mod generic;
+mod nodes;
+mod rank;
+pub mod reconcile;
+pub mod reschedule;
+mod run;
+pub mod select;
+mod system;
+mod update;
+mod util;
+mod version;
+
+#[cfg(test)]
+mod tests;
+
+pub use constraint::operand;
+pub use reconcile::{
+    ALLOC_LOST, ALLOC_MIGRATING, ALLOC_NOT_NEEDED, ALLOC_RESCHEDULED, ALLOC_UPDATING,
+};
 
 /// Read access to a point-in-time snapshot of the cluster state.
 pub trait State {
@@ -40,7 +87,11 @@ pub struct Outcome {
     pub failed_tg_allocs: BTreeMap<String, AllocMetric>,
     /// Per task group, how many allocations could not be placed.
     pub queued_allocations: BTreeMap<String, i64>,
-    /// Evaluations to create for later (delayed reschedules), with `WaitUntil` set.
+    /// Evaluations to create for later (delayed reschedules), with `WaitUntil` set and
+    /// `TriggeredBy = "failed-follow-up"`. The plan's follow-up markers (allocations whose
+    /// `FollowupEvalID` names one of these) must not outlive them: create these before (or
+    /// atomically with) submitting the plan, on every attempt, as Nomad does; a retry after a
+    /// partial commit does not repeat follow-ups whose markers were already committed.
     pub followup_evals: Vec<Evaluation>,
 }
 
@@ -65,8 +116,11 @@ pub fn schedule(
     now_ns: i64,
     seed: u64,
 ) -> Result<Outcome, SchedulerError> {
-    let _ = (state, eval, now_ns, seed);
-    Err(SchedulerError::UnknownType {
-        eval_type: eval.eval_type.clone(),
-    })
+    match eval.eval_type.as_str() {
+        JOB_TYPE_SERVICE | JOB_TYPE_BATCH => Ok(generic::run(state, eval, now_ns, seed)),
+        JOB_TYPE_SYSTEM | JOB_TYPE_SYSBATCH => Ok(system::run(state, eval, now_ns, seed)),
+        other => Err(SchedulerError::UnknownType {
+            eval_type: other.to_string(),
+        }),
+    }
 }

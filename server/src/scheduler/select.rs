@@ -1,0 +1,247 @@
+//! Selecting a node for one placement: walk the group's ring of feasible nodes from where the
+//! previous placement stopped, drop nodes that can no longer fit (or that `distinct_hosts`
+//! now forbids), score up to `limit` candidates and keep the best.
+//!
+//! ```text
+//!   ring (feasible, shuffled) ──cursor──> distinct_hosts? ──> fits? ──> score ──> limit ──> max
+//!                                            │ no               │ no              (skip up to 3
+//!                                            └── removed ───────┘                  scores <= 0)
+//! ```
+//!
+//! Within one group every placement asks for the same resources and usage only grows, so a
+//! node that cannot fit now never will during this call: removing it keeps later placements
+//! cheap, and once the ring is empty every remaining placement of the group fails.
+
+use std::collections::BTreeMap;
+
+use nomadish_proto::model::{AllocMetric, Node};
+
+use super::feasible::GroupSpec;
+use super::nodes::{Dimension, NodeTable};
+use super::rank::{self, MAX_SKIP, SKIP_SCORE_THRESHOLD, Scored};
+
+/// Filter reason recorded when `distinct_hosts` rules a node out.
+pub const FILTER_DISTINCT_HOSTS: &str = "distinct_hosts";
+
+/// How many of the best candidates have their scores recorded in the metrics.
+pub const MAX_RECORDED_SCORES: usize = 3;
+
+/// Proposed allocations of the job per node: the job's and the current group's.
+pub(crate) struct Collisions {
+    pub job: Vec<u32>,
+    pub group: Vec<u32>,
+}
+
+/// Why nodes dropped out of the ring: tallied for the group's failure metric.
+#[derive(Default)]
+pub(crate) struct Tally {
+    exhausted: i64,
+    dimensions: BTreeMap<&'static str, i64>,
+    classes: BTreeMap<String, i64>,
+    distinct_filtered: i64,
+    distinct_classes: BTreeMap<String, i64>,
+}
+
+impl Tally {
+    /// A node that cannot fit the ask, and the first dimension it runs out of.
+    pub(crate) fn exhausted(&mut self, node: &Node, dim: Dimension) {
+        self.exhausted += 1;
+        *self.dimensions.entry(dim.key()).or_insert(0) += 1;
+        if !node.node_class.is_empty() {
+            *self.classes.entry(node.node_class.clone()).or_insert(0) += 1;
+        }
+    }
+
+    fn distinct(&mut self, node: &Node) {
+        self.distinct_filtered += 1;
+        if !node.node_class.is_empty() {
+            *self
+                .distinct_classes
+                .entry(node.node_class.clone())
+                .or_insert(0) += 1;
+        }
+    }
+
+    /// Adds the tallies to a metric.
+    pub(crate) fn apply(&self, metric: &mut AllocMetric) {
+        metric.nodes_exhausted += self.exhausted;
+        for (k, v) in &self.dimensions {
+            *metric
+                .dimension_exhausted
+                .entry((*k).to_string())
+                .or_insert(0) += v;
+        }
+        for (k, v) in &self.classes {
+            *metric.class_exhausted.entry(k.clone()).or_insert(0) += v;
+        }
+        if self.distinct_filtered > 0 {
+            metric.nodes_filtered += self.distinct_filtered;
+            *metric
+                .constraint_filtered
+                .entry(FILTER_DISTINCT_HOSTS.to_string())
+                .or_insert(0) += self.distinct_filtered;
+            for (k, v) in &self.distinct_classes {
+                *metric.class_filtered.entry(k.clone()).or_insert(0) += v;
+            }
+        }
+    }
+}
+
+/// Node selection state for one task group.
+pub(crate) struct Selector {
+    ring: Vec<usize>,
+    cursor: usize,
+    limit: usize,
+    base: AllocMetric,
+    total: Tally,
+    /// Scratch buffers reused by every placement.
+    seen: Vec<Scored>,
+    skipped: Vec<Scored>,
+}
+
+/// One placement decision: the node and the metric explaining it.
+pub(crate) struct Choice {
+    pub node: usize,
+    pub metric: AllocMetric,
+}
+
+/// What one placement is looking for.
+pub(crate) struct Ask<'a> {
+    pub spec: &'a GroupSpec<'a>,
+    /// Job-level `distinct_hosts`.
+    pub job_distinct: bool,
+    /// Nodes to penalize (where a rescheduled allocation failed).
+    pub penalty: &'a [usize],
+}
+
+impl Selector {
+    pub(crate) fn new(ring: Vec<usize>, limit: usize, base: AllocMetric) -> Self {
+        Self {
+            ring,
+            cursor: 0,
+            limit,
+            base,
+            total: Tally::default(),
+            seen: Vec::with_capacity(limit + MAX_SKIP),
+            skipped: Vec::with_capacity(MAX_SKIP),
+        }
+    }
+
+    /// The metric explaining why the group's placements fail: the static filters plus every
+    /// node that dropped out of the ring.
+    pub(crate) fn failure_metric(&self) -> AllocMetric {
+        let mut metric = self.base.clone();
+        self.total.apply(&mut metric);
+        metric
+    }
+
+    /// Picks a node for one allocation of the group; `None` when no node can take it.
+    pub(crate) fn select(
+        &mut self,
+        table: &mut NodeTable<'_>,
+        collisions: &Collisions,
+        ask: &Ask<'_>,
+    ) -> Option<Choice> {
+        let mut local = Tally::default();
+        self.seen.clear();
+        self.skipped.clear();
+        for _ in 0..self.ring.len() {
+            if self.seen.len() == self.limit || self.ring.is_empty() {
+                break;
+            }
+            let Some(scored) = self.visit(table, collisions, ask, &mut local) else {
+                continue;
+            };
+            if scored.final_score <= SKIP_SCORE_THRESHOLD && self.skipped.len() < MAX_SKIP {
+                self.skipped.push(scored);
+            } else {
+                self.seen.push(scored);
+            }
+        }
+        let room = self.limit.saturating_sub(self.seen.len());
+        let skipped = self.skipped.len().min(room);
+        self.seen.extend_from_slice(&self.skipped[..skipped]);
+        let best = self.seen.iter().copied().reduce(|best, s| {
+            if s.final_score > best.final_score {
+                s
+            } else {
+                best
+            }
+        })?;
+        let mut metric = self.base.clone();
+        local.apply(&mut metric);
+        record_scores(&mut metric, table, &mut self.seen);
+        Some(Choice {
+            node: best.node,
+            metric,
+        })
+    }
+
+    /// Looks at the node under the cursor: drops it from the ring if it can no longer take
+    /// the group, else scores it and moves the cursor on.
+    fn visit(
+        &mut self,
+        table: &mut NodeTable<'_>,
+        collisions: &Collisions,
+        ask: &Ask<'_>,
+        local: &mut Tally,
+    ) -> Option<Scored> {
+        let idx = self.ring[self.cursor];
+        let spec = ask.spec;
+        let distinct_hit = (ask.job_distinct && collisions.job[idx] > 0)
+            || (spec.distinct_hosts && collisions.group[idx] > 0);
+        if distinct_hit {
+            local.distinct(&table.nodes[idx]);
+            self.total.distinct(&table.nodes[idx]);
+            self.remove_current();
+            return None;
+        }
+        let used = table.used(idx);
+        let capacity = table.capacity(idx);
+        if let Some(dim) = used.exhausted_by(spec.ask, capacity) {
+            local.exhausted(&table.nodes[idx], dim);
+            self.total.exhausted(&table.nodes[idx], dim);
+            self.remove_current();
+            return None;
+        }
+        self.cursor = (self.cursor + 1) % self.ring.len();
+        Some(Scored::new(
+            idx,
+            rank::binpack(capacity, used.plus(spec.ask)),
+            rank::anti_affinity(collisions.group[idx], spec.group.count),
+            ask.penalty.contains(&idx),
+        ))
+    }
+
+    fn remove_current(&mut self) {
+        self.ring.remove(self.cursor);
+        if self.cursor >= self.ring.len() {
+            self.cursor = 0;
+        }
+    }
+}
+
+/// Records the scores of the best few candidates, keyed `<node ID>.<scorer>` as Nomad's
+/// `Scores`: `binpack` and `normalized-score` always, `job-anti-affinity` and
+/// `node-reschedule-penalty` when they applied.
+pub(crate) fn record_scores(metric: &mut AllocMetric, table: &NodeTable<'_>, seen: &mut [Scored]) {
+    seen.sort_by(|a, b| b.final_score.total_cmp(&a.final_score));
+    for s in seen.iter().take(MAX_RECORDED_SCORES) {
+        let id = &table.nodes[s.node].id;
+        let mut key = |scorer: &str, value: f64| {
+            let mut k = String::with_capacity(id.len() + 1 + scorer.len());
+            k.push_str(id);
+            k.push('.');
+            k.push_str(scorer);
+            metric.scores.insert(k, value);
+        };
+        key("binpack", s.binpack);
+        if let Some(a) = s.anti_affinity {
+            key("job-anti-affinity", a);
+        }
+        if s.penalty {
+            key("node-reschedule-penalty", -1.0);
+        }
+        key("normalized-score", s.final_score);
+    }
+}

@@ -1,0 +1,235 @@
+//! The system scheduler, for `system` and `sysbatch` evaluations: one allocation of each
+//! group on every ready node that satisfies the job (`<job>.<group>[0]` on each).
+//!
+//! ```text
+//!   per group, per existing allocation:
+//!     node down/gone ──> stop (lost)        node draining ──> stop (tainted)
+//!     node no longer matches the job ──> stop          second one on a node ──> stop
+//!     older job version ──> in place, or stop + replace on the same node
+//!   every feasible ready node without one ──> place (if it fits; else failed_tg_allocs)
+//! ```
+//!
+//! Finished allocations of `system` jobs are not counted, so the next evaluation places a
+//! fresh one on the node; `sysbatch` allocations that completed for the current job version
+//! count as done. Nodes that are ineligible but still run an allocation keep it unchanged.
+
+use std::sync::Arc;
+
+use nomadish_proto::model::{ALLOC_CLIENT_COMPLETE, AllocMetric, Allocation, Evaluation, Job};
+
+use super::feasible::{Candidates, GroupSpec, JobSpec, group_ring, infeasible_reason};
+use super::generic::GroupPlacer;
+use super::rank::{self, Scored};
+use super::reconcile::{
+    ALLOC_LOST, ALLOC_NODE_TAINTED, ALLOC_NOT_NEEDED, ALLOC_UPDATING, GroupDiff, PlaceKind,
+    Placement, Stop, node_lost, older, ran_successfully,
+};
+use super::run::{ByGroup, Run, group_by_name};
+use super::select::{Tally, record_scores};
+use super::update::{same_job, tasks_updated};
+use super::util::allocated_resources;
+use super::{Outcome, State};
+
+/// Schedules a system or sysbatch evaluation.
+pub(crate) fn run(state: &dyn State, eval: &Evaluation, now: i64, seed: u64) -> Outcome {
+    let (mut run, job, allocs) = Run::load(state, eval, now, seed);
+    let by_group = group_by_name(&allocs);
+    match job.filter(|j| !j.stop && !j.is_parent()) {
+        Some(job) => run.schedule_system(&job, &by_group),
+        None => run.stop_everything(&by_group),
+    }
+    run.finish()
+}
+
+/// One group's reconciliation on a system job.
+struct SystemDiff {
+    diff: GroupDiff,
+    /// Nodes that keep (or finished) an allocation of the group.
+    covered: Vec<bool>,
+    /// Destructive replacements, on the node of the allocation they replace.
+    replace: Vec<(usize, Placement)>,
+}
+
+impl Run<'_, '_> {
+    fn schedule_system(&mut self, job: &Arc<Job>, by_group: &ByGroup<'_>) {
+        let job_spec = JobSpec::new(job);
+        let specs: Vec<GroupSpec<'_>> = job.task_groups.iter().map(GroupSpec::new).collect();
+        for (name, allocs) in by_group {
+            if job.group(name).is_none() {
+                self.stop_group(name, allocs);
+            }
+        }
+        let diffs: Vec<SystemDiff> = specs
+            .iter()
+            .map(|spec| {
+                let allocs = by_group
+                    .get(spec.group.name.as_str())
+                    .map_or(&[][..], Vec::as_slice);
+                self.system_diff(job, &job_spec, spec, allocs)
+            })
+            .collect();
+        for (spec, d) in specs.iter().zip(&diffs) {
+            self.apply_stops(&d.diff);
+            self.apply_updates(job, &d.diff);
+            self.annotate(&spec.group.name, &d.diff);
+        }
+        self.table.freeze_stops();
+        let candidates = Candidates::new(&self.table, &job_spec, &mut self.rng);
+        for (spec, d) in specs.iter().zip(diffs) {
+            let placer = GroupPlacer {
+                job,
+                job_spec: &job_spec,
+                spec,
+                resources: allocated_resources(spec.group),
+            };
+            let (ring, base) = group_ring(&self.table, &candidates, &job_spec, spec);
+            let mut targets = d.replace;
+            targets.extend(ring.into_iter().filter(|&i| !d.covered[i]).map(|i| {
+                let p = Placement {
+                    index: 0,
+                    previous: None,
+                    kind: PlaceKind::New,
+                };
+                (i, p)
+            }));
+            targets.sort_by_key(|(i, _)| *i);
+            self.place_on_nodes(&placer, targets, base);
+        }
+    }
+
+    fn system_diff(
+        &self,
+        job: &Arc<Job>,
+        job_spec: &JobSpec,
+        spec: &GroupSpec<'_>,
+        allocs: &[Arc<Allocation>],
+    ) -> SystemDiff {
+        let mut d = SystemDiff {
+            diff: GroupDiff::default(),
+            covered: vec![false; self.table.nodes.len()],
+            replace: Vec::new(),
+        };
+        let mut sorted: Vec<&Arc<Allocation>> = allocs.iter().collect();
+        sorted.sort_by(|a, b| (&a.node_id, &a.id).cmp(&(&b.node_id, &b.id)));
+        for alloc in sorted {
+            self.system_alloc(job, job_spec, spec, alloc, &mut d);
+        }
+        d
+    }
+
+    fn system_alloc(
+        &self,
+        job: &Arc<Job>,
+        job_spec: &JobSpec,
+        spec: &GroupSpec<'_>,
+        alloc: &Arc<Allocation>,
+        d: &mut SystemDiff,
+    ) {
+        let idx = self.table.position(&alloc.node_id);
+        let done = self.batch
+            && !older(alloc, job)
+            && (alloc.client_status == ALLOC_CLIENT_COMPLETE || ran_successfully(alloc));
+        if alloc.terminal() {
+            if let (true, Some(i)) = (done, idx) {
+                d.covered[i] = true;
+            }
+            return;
+        }
+        let stop = |d: &mut SystemDiff, description, lost| {
+            d.diff.stops.push(Stop {
+                alloc: alloc.clone(),
+                description,
+                lost,
+            });
+            d.diff.desired.stop += 1;
+        };
+        let (Some(i), false) = (idx, node_lost(&self.table, alloc)) else {
+            return stop(d, ALLOC_LOST, true);
+        };
+        let node = &self.table.nodes[i];
+        if node
+            .drain_strategy
+            .as_ref()
+            .is_some_and(|s| !s.ignore_system_jobs)
+        {
+            return stop(d, ALLOC_NODE_TAINTED, false);
+        }
+        let fits = job_spec.pool_matches(node) && infeasible_reason(job_spec, spec, node).is_none();
+        if !fits || d.covered[i] {
+            return stop(d, ALLOC_NOT_NEEDED, false);
+        }
+        d.covered[i] = true;
+        if same_job(alloc.job.as_ref(), job) || !node.is_schedulable() {
+            d.diff.desired.ignore += 1;
+        } else if alloc
+            .job
+            .as_deref()
+            .is_none_or(|old| tasks_updated(old, job, &spec.group.name))
+        {
+            d.diff.desired.destructive_update += 1;
+            d.diff.stops.push(Stop {
+                alloc: alloc.clone(),
+                description: ALLOC_UPDATING,
+                lost: false,
+            });
+            let p = Placement {
+                index: 0,
+                previous: Some(alloc.clone()),
+                kind: PlaceKind::Destructive,
+            };
+            d.replace.push((i, p));
+        } else {
+            d.diff.desired.in_place_update += 1;
+            d.diff.inplace.push(alloc.clone());
+        }
+    }
+
+    /// Places one allocation of the group on each target node that can fit it.
+    fn place_on_nodes(
+        &mut self,
+        placer: &GroupPlacer<'_, '_>,
+        targets: Vec<(usize, Placement)>,
+        base: AllocMetric,
+    ) {
+        let ask = placer.spec.ask;
+        let mut failed: Option<(AllocMetric, Tally)> = None;
+        let mut queued = 0;
+        for (idx, p) in targets {
+            let used = self.table.used(idx);
+            let capacity = self.table.capacity(idx);
+            if let Some(dim) = used.exhausted_by(ask, capacity) {
+                let (metric, tally) =
+                    failed.get_or_insert_with(|| (base.clone(), Tally::default()));
+                if queued > 0 {
+                    metric.coalesced_failures += 1;
+                }
+                tally.exhausted(&self.table.nodes[idx], dim);
+                queued += 1;
+                self.keep_previous(&p);
+                continue;
+            }
+            let after = super::nodes::Amount {
+                cpu: used.cpu + ask.cpu,
+                memory: used.memory + ask.memory,
+                disk: used.disk + ask.disk,
+            };
+            let mut metric = base.clone();
+            let mut scored = [Scored::new(
+                idx,
+                rank::binpack(capacity, after),
+                None,
+                false,
+            )];
+            record_scores(&mut metric, &self.table, &mut scored);
+            let alloc = self.new_alloc(placer, &p, idx, metric);
+            self.table.add(idx, ask);
+            self.buckets.push(idx, alloc);
+        }
+        let name = placer.spec.group.name.clone();
+        if let Some((mut metric, tally)) = failed {
+            tally.apply(&mut metric);
+            self.out.failed_tg_allocs.insert(name.clone(), metric);
+        }
+        self.out.queued_allocations.insert(name, queued);
+    }
+}

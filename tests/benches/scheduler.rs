@@ -1,0 +1,202 @@
+//! Scheduler throughput: one evaluation placing many allocations on many nodes.
+//!
+//! Run with `cargo bench -p nomadish-tests --bench scheduler`. Cases:
+//! - 10,000 allocations (cpu 100 / mem 128) of one service group on 1,000 nodes
+//!   (4000 MHz / 8192 MB each), and the same as a batch job;
+//! - 1,000 allocations on 5,000 nodes.
+//!
+//! Timings exclude dropping the returned outcome (criterion's `iter_with_large_drop`), except
+//! in the `_with_drop` case.
+#![forbid(unsafe_code)]
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+
+use nomadish_proto::model::{
+    Allocation, DriverInfo, EphemeralDisk, Evaluation, JOB_TYPE_BATCH, JOB_TYPE_SERVICE, Job,
+    NODE_ELIGIBLE, NODE_STATUS_READY, Node, NodeCpuResources, NodeDiskResources,
+    NodeMemoryResources, NodeResources, Resources, Task, TaskGroup,
+};
+use nomadish_server::scheduler::{State, schedule};
+
+/// A read-only snapshot with per-node and per-job allocation indexes.
+struct BenchState {
+    job: Arc<Job>,
+    nodes: Vec<Arc<Node>>,
+    by_node: HashMap<String, Vec<Arc<Allocation>>>,
+}
+
+impl State for BenchState {
+    fn index(&self) -> u64 {
+        1
+    }
+
+    fn job(&self, namespace: &str, id: &str) -> Option<Arc<Job>> {
+        (self.job.namespace == namespace && self.job.id == id).then(|| self.job.clone())
+    }
+
+    fn allocs_by_job(&self, _namespace: &str, _job_id: &str) -> Vec<Arc<Allocation>> {
+        Vec::new()
+    }
+
+    fn allocs_by_node(&self, node_id: &str) -> Vec<Arc<Allocation>> {
+        self.by_node.get(node_id).cloned().unwrap_or_default()
+    }
+
+    fn node(&self, id: &str) -> Option<Arc<Node>> {
+        self.nodes.iter().find(|n| n.id == id).cloned()
+    }
+
+    fn nodes(&self) -> Vec<Arc<Node>> {
+        self.nodes.clone()
+    }
+}
+
+fn node(i: usize) -> Node {
+    let mut n = Node {
+        id: format!("{i:08x}-0000-4000-8000-000000000000"),
+        name: format!("client-{i}"),
+        datacenter: format!("dc{}", i % 3),
+        status: NODE_STATUS_READY.into(),
+        scheduling_eligibility: NODE_ELIGIBLE.into(),
+        node_resources: NodeResources {
+            cpu: NodeCpuResources {
+                cpu_shares: 4000,
+                ..Default::default()
+            },
+            memory: NodeMemoryResources { memory_mb: 8192 },
+            disk: NodeDiskResources { disk_mb: 200_000 },
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    n.drivers.insert(
+        "docker".into(),
+        DriverInfo {
+            detected: true,
+            healthy: true,
+            ..Default::default()
+        },
+    );
+    n.attributes.insert("kernel.name".into(), "linux".into());
+    n
+}
+
+fn job(kind: &str, count: i64) -> Job {
+    Job {
+        id: "bench".into(),
+        name: "bench".into(),
+        namespace: "default".into(),
+        job_type: kind.into(),
+        priority: 50,
+        datacenters: vec!["*".into()],
+        task_groups: vec![TaskGroup {
+            name: "app".into(),
+            count,
+            tasks: vec![Task {
+                name: "srv".into(),
+                driver: "docker".into(),
+                resources: Resources {
+                    cpu: 100,
+                    memory_mb: 128,
+                    ..Default::default()
+                },
+                ..Default::default()
+            }],
+            ephemeral_disk: Some(EphemeralDisk::default()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+fn state(kind: &str, count: i64, nodes: usize) -> (BenchState, Evaluation) {
+    let job = Arc::new(job(kind, count));
+    let eval = Evaluation {
+        id: "00000000-0000-4000-8000-000000000001".into(),
+        namespace: "default".into(),
+        priority: 50,
+        eval_type: kind.into(),
+        triggered_by: "job-register".into(),
+        job_id: job.id.clone(),
+        ..Default::default()
+    };
+    let nodes = (0..nodes).map(|i| Arc::new(node(i))).collect();
+    let state = BenchState {
+        job,
+        nodes,
+        by_node: HashMap::new(),
+    };
+    (state, eval)
+}
+
+fn bench_case(c: &mut Criterion, name: &str, kind: &str, count: i64, nodes: usize) {
+    let (state, eval) = state(kind, count, nodes);
+    let check = schedule(&state, &eval, 1, 1).expect("schedules");
+    let placed: usize = check.plan.node_allocation.values().map(Vec::len).sum();
+    assert_eq!(placed as i64, count, "every allocation placed");
+    let mut seed = 0u64;
+    c.bench_function(name, |b| {
+        b.iter_with_large_drop(|| {
+            seed += 1;
+            black_box(schedule(&state, &eval, 1, seed).expect("schedules"))
+        })
+    });
+}
+
+/// The same, also timing the drop of the outcome (what the worker pays after submitting).
+fn bench_with_drop(c: &mut Criterion, name: &str, kind: &str, count: i64, nodes: usize) {
+    let (state, eval) = state(kind, count, nodes);
+    let mut seed = 0u64;
+    c.bench_function(name, |b| {
+        b.iter(|| {
+            seed += 1;
+            black_box(schedule(&state, &eval, 1, seed).expect("schedules"))
+        })
+    });
+}
+
+fn scheduler(c: &mut Criterion) {
+    bench_case(
+        c,
+        "service_10k_allocs_1k_nodes",
+        JOB_TYPE_SERVICE,
+        10_000,
+        1_000,
+    );
+    bench_case(
+        c,
+        "batch_10k_allocs_1k_nodes",
+        JOB_TYPE_BATCH,
+        10_000,
+        1_000,
+    );
+    bench_case(
+        c,
+        "service_1k_allocs_5k_nodes",
+        JOB_TYPE_SERVICE,
+        1_000,
+        5_000,
+    );
+    bench_with_drop(
+        c,
+        "service_10k_allocs_1k_nodes_with_drop",
+        JOB_TYPE_SERVICE,
+        10_000,
+        1_000,
+    );
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+    targets = scheduler
+}
+criterion_main!(benches);

@@ -67,7 +67,8 @@ fn node_accepts(view: &StateView, node: &Node, plan: &Plan, allocs: &[Allocation
     let live = existing.iter().map(|a| a.as_ref()).filter(|a| {
         !a.terminal() && !stopping.contains(a.id.as_str()) && !updating.contains(a.id.as_str())
     });
-    for a in live.chain(allocs.iter()) {
+    // Client-terminal entries (follow-up markers on failed allocations) hold nothing.
+    for a in live.chain(allocs.iter().filter(|a| !a.terminal())) {
         cpu += a.allocated_resources.cpu();
         mem += a.allocated_resources.memory_mb();
         disk += a.allocated_resources.disk_mb();

@@ -137,3 +137,19 @@ fn all_at_once_refuses_everything_when_one_node_fails() {
     assert!(v.accepted.is_empty());
     assert_eq!(v.refused.len(), 2);
 }
+
+#[test]
+fn client_terminal_entries_hold_no_resources() {
+    let mut failed = alloc("f", "n1", 900);
+    failed.client_status = "failed".into();
+    let mut marker = failed.clone();
+    marker.followup_eval_id = "later".into();
+    let view = view_with(&[node("n1", NODE_STATUS_READY)], &[failed]);
+    let plan = plan_with(vec![marker, alloc("a", "n1", 900)]);
+    let v = evaluate_plan(&view, &plan);
+    assert_eq!(
+        v.accepted,
+        vec!["n1".to_string()],
+        "the marker does not count against the node"
+    );
+}

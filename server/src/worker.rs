@@ -158,6 +158,11 @@ async fn process(server: &Server, eval: &Evaluation) -> Result<(), WriteError> {
             };
         let mut plan = outcome.plan.clone();
         let mut refused = false;
+        // Follow-up evaluations exist before any plan entry that names them.
+        if !outcome.followup_evals.is_empty() {
+            let evals = outcome.followup_evals.clone();
+            server.write(Command::UpsertEvals { evals }).await?;
+        }
         if !plan.is_no_op() {
             if plan.eval_id.is_empty() {
                 plan.eval_id = eval.id.clone();
@@ -230,7 +235,6 @@ async fn finish(
         }
     }
     evals.insert(0, done);
-    evals.extend(outcome.followup_evals);
     server
         .write(Command::UpsertEvals { evals })
         .await

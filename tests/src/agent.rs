@@ -157,6 +157,7 @@ impl Agent {
             return;
         }
         let url = format!("{}/v1/agent/health", self.http);
+        crate::install_crypto();
         let client = reqwest::Client::new();
         let log = self.log.clone();
         wait_until(
@@ -168,6 +169,18 @@ impl Agent {
             },
         )
         .await;
+        if self.kind == AgentKind::Dev {
+            let api = self.api();
+            let what = format!("the dev agent's node ready (log: {})", log.display());
+            wait_until(&what, START_TIMEOUT, async || {
+                let nodes = api.get_ok("/v1/nodes").await;
+                let ready = nodes
+                    .as_array()
+                    .is_some_and(|n| n.iter().any(|n| n["Status"] == "ready"));
+                ready.then_some(())
+            })
+            .await;
+        }
     }
 
     /// The agent's process ID.

@@ -13,6 +13,7 @@ pub struct Api {
 impl Api {
     /// A client for `base` (`http://host:port`).
     pub fn new(base: &str) -> Self {
+        crate::install_crypto();
         Self {
             base: base.trim_end_matches('/').to_string(),
             http: reqwest::Client::new(),

@@ -16,6 +16,12 @@ mod api;
 pub use agent::{Agent, AgentKind, cli, nomadish_bin, wait_until};
 pub use api::Api;
 
+/// Installs ring as rustls's process-wide crypto provider (the workspace builds rustls with
+/// no default provider); safe to call many times.
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Writes `text` to `dir/name` and returns the path.
 pub fn write_file(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
     let path = dir.join(name);

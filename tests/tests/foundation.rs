@@ -412,6 +412,8 @@ async fn api_rejects_bad_input_and_changes_nothing() {
     let huge = vec![b' '; 11 * 1024 * 1024];
     let (code, _) = api.send(reqwest::Method::PUT, "/v1/jobs", huge).await;
     assert_eq!(code, StatusCode::PAYLOAD_TOO_LARGE);
+    // The server closes a connection whose body it refused to read; start a fresh one.
+    let api = agent.api();
 
     for path in [
         "/v1/job/nope",
@@ -434,4 +436,5 @@ async fn api_rejects_bad_input_and_changes_nothing() {
         "no rejected request changed the state"
     );
     assert_eq!(api.get_ok("/v1/jobs").await, Value::Array(vec![]));
+    assert_eq!(api.get_ok("/v1/evaluations").await, Value::Array(vec![]));
 }

@@ -51,7 +51,11 @@ async fn wait_running(api: &nomadish_tests::Api, job: &str) -> bool {
     let mut index = 0;
     while Instant::now() < deadline {
         let path = format!("/v1/job/{job}/allocations?index={index}&wait=5s");
+        let t = Instant::now();
         let (_, idx, body) = api.get(&path).await;
+        if std::env::var_os("BENCH_TRACE").is_some() {
+            eprintln!("GET {path} -> {idx} in {:?}", t.elapsed());
+        }
         index = idx;
         let running = body.as_array().is_some_and(|allocs| {
             allocs.iter().any(|a| {

@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::evals::{job_eval, node_job_evals};
+use crate::evals::{job_eval, node_ready_evals};
 use crate::fsm::Command;
 use crate::server::{Server, WriteError};
 use crate::state::StateView;
@@ -139,10 +139,8 @@ impl NodeService for NodeGrpc {
         let now = now_ns();
         node.status = NODE_STATUS_READY.to_string();
         let evals = match &existing {
-            Some(old) if old.status != NODE_STATUS_READY => {
-                node_job_evals(&view, &node.id, trigger::NODE_UPDATE, now)
-            }
-            _ => Vec::new(),
+            Some(old) if old.status == NODE_STATUS_READY => Vec::new(),
+            _ => node_ready_evals(&view, &node.id, existing.is_some(), now),
         };
         let node_id = node.id.clone();
         let resp = self
@@ -179,7 +177,7 @@ impl NodeService for NodeGrpc {
                     timestamp: now,
                     ..NodeEvent::default()
                 }),
-                evals: node_job_evals(&view, &node.id, trigger::NODE_UPDATE, now),
+                evals: node_ready_evals(&view, &node.id, true, now),
                 now,
             };
             index = self.server.write(cmd).await.map_err(write_status)?.index;

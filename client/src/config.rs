@@ -40,6 +40,8 @@ pub struct ClientConfig {
     pub http_addr: String,
     /// Upper bound on any task's `kill_timeout`; default 30 s.
     pub max_kill_timeout: Duration,
+    /// TLS for the connections to servers (plaintext when `None`).
+    pub tls: Option<nomadish_proto::tls::TlsConfig>,
 }
 
 impl ClientConfig {
@@ -57,6 +59,7 @@ impl ClientConfig {
             raw_exec_enabled: false,
             http_addr: String::new(),
             max_kill_timeout: DEFAULT_MAX_KILL_TIMEOUT,
+            tls: None,
         }
     }
 

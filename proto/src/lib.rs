@@ -3,15 +3,27 @@
 #![forbid(unsafe_code)]
 
 pub mod model;
+pub mod tls;
 
-/// Generated gRPC code for the node service (client agents -> servers).
-pub mod node_v1 {
-    #![allow(missing_docs, clippy::all, clippy::pedantic)]
-    tonic::include_proto!("nomadish.node.v1");
+/// Generated gRPC code, nested by protobuf package so cross-package references resolve.
+pub mod nomadish {
+    /// `nomadish.node.*`.
+    pub mod node {
+        /// The node service (client agents -> servers).
+        pub mod v1 {
+            #![allow(missing_docs, clippy::all, clippy::pedantic)]
+            tonic::include_proto!("nomadish.node.v1");
+        }
+    }
+    /// `nomadish.raft.*`.
+    pub mod raft {
+        /// The server-to-server services (Raft, cluster).
+        pub mod v1 {
+            #![allow(missing_docs, clippy::all, clippy::pedantic)]
+            tonic::include_proto!("nomadish.raft.v1");
+        }
+    }
 }
 
-/// Generated gRPC code for the server-to-server services (Raft, cluster).
-pub mod raft_v1 {
-    #![allow(missing_docs, clippy::all, clippy::pedantic)]
-    tonic::include_proto!("nomadish.raft.v1");
-}
+pub use nomadish::node::v1 as node_v1;
+pub use nomadish::raft::v1 as raft_v1;

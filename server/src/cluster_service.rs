@@ -4,10 +4,19 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use nomadish_proto::raft_v1::cluster_service_server::ClusterService;
+use std::pin::Pin;
+
+use futures::Stream;
+use nomadish_proto::node_v1::StreamChunk;
 use nomadish_proto::raft_v1::{
-    ApplyReply, ApplyRequest, JoinReply, JoinRequest, ReadIndexReply, ReadIndexRequest,
+    ApplyReply, ApplyRequest, DiscoverReply, DiscoverRequest, ForwardLogsRequest, JoinReply,
+    JoinRequest, ReadIndexReply, ReadIndexRequest, ServerInfo,
 };
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
+
+use crate::tunnel::TunnelError;
 
 use crate::fsm::Command;
 use crate::raft::ServerNode;
@@ -33,6 +42,18 @@ impl ClusterGrpc {
         }
     }
 }
+
+fn info(id: u64, node: &ServerNode) -> ServerInfo {
+    ServerInfo {
+        node_id: id,
+        rpc_addr: node.rpc_addr.clone(),
+        http_addr: node.http_addr.clone(),
+        name: node.name.clone(),
+    }
+}
+
+/// Chunks buffered per forwarded log stream.
+const FORWARD_BUFFER: usize = 16;
 
 #[tonic::async_trait]
 impl ClusterService for ClusterGrpc {
@@ -105,5 +126,68 @@ impl ClusterService for ClusterGrpc {
             leader_id: leader.as_ref().map_or(0, |(id, _)| *id),
             leader_addr: leader.map(|(_, n)| n.rpc_addr).unwrap_or_default(),
         }))
+    }
+
+    async fn discover(
+        &self,
+        req: Request<DiscoverRequest>,
+    ) -> Result<Response<DiscoverReply>, Status> {
+        let caller = req
+            .into_inner()
+            .caller
+            .ok_or_else(|| Status::invalid_argument("caller is required"))?;
+        let known: Vec<ServerInfo> = {
+            let mut known = self
+                .server
+                .known_servers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            known.insert(
+                caller.node_id,
+                ServerNode {
+                    rpc_addr: caller.rpc_addr,
+                    http_addr: caller.http_addr,
+                    name: caller.name,
+                },
+            );
+            known.iter().map(|(id, n)| info(*id, n)).collect()
+        };
+        let initialized = self.server.raft.is_initialized().await.unwrap_or(false);
+        Ok(Response::new(DiscoverReply {
+            known,
+            initialized,
+            leader_addr: self
+                .server
+                .leader()
+                .map(|(_, n)| n.rpc_addr)
+                .unwrap_or_default(),
+        }))
+    }
+
+    type StreamLogsStream = Pin<Box<dyn Stream<Item = Result<StreamChunk, Status>> + Send>>;
+
+    async fn stream_logs(
+        &self,
+        req: Request<ForwardLogsRequest>,
+    ) -> Result<Response<Self::StreamLogsStream>, Status> {
+        let req = req.into_inner();
+        let log_req = req
+            .request
+            .ok_or_else(|| Status::invalid_argument("request is required"))?;
+        let mut stream = match self.server.tunnels.open_logs(&req.node_id, log_req).await {
+            Ok(s) => s,
+            Err(e @ TunnelError::NotConnected(_)) => return Err(Status::not_found(e.to_string())),
+            Err(e) => return Err(Status::unavailable(e.to_string())),
+        };
+        let (tx, rx) = mpsc::channel(FORWARD_BUFFER);
+        tokio::spawn(async move {
+            while let Some(chunk) = stream.next().await {
+                let end = chunk.eof || !chunk.error.is_empty();
+                if tx.send(Ok(chunk)).await.is_err() || end {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 }

@@ -71,6 +71,8 @@ pub struct ServerConfig {
     pub snapshot_threshold: u64,
     /// Dev mode: single server, relaxed defaults.
     pub dev_mode: bool,
+    /// TLS for the RPC and HTTP listeners and outgoing RPC (plaintext when `None`).
+    pub tls: Option<nomadish_proto::tls::TlsConfig>,
 }
 
 impl ServerConfig {
@@ -92,6 +94,7 @@ impl ServerConfig {
             num_schedulers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             snapshot_threshold: 8192,
             dev_mode: false,
+            tls: None,
         }
     }
 

@@ -81,6 +81,8 @@ pub struct Server {
     pub started: Instant,
     /// Unix ns of the last append-entries call from a leader (set by the raft service).
     pub last_leader_contact: Arc<std::sync::atomic::AtomicI64>,
+    /// Servers this one has heard of (itself included), for forming a new cluster.
+    pub known_servers: Mutex<std::collections::BTreeMap<NodeId, ServerNode>>,
 }
 
 impl Server {
@@ -97,6 +99,7 @@ impl Server {
             plans: Mutex::new(None),
             started: Instant::now(),
             last_leader_contact: Arc::default(),
+            known_servers: Mutex::default(),
         }
     }
 

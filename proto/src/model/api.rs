@@ -138,3 +138,65 @@ pub struct AgentHealth {
     #[serde(rename = "message")]
     pub message: String,
 }
+
+/// The first line of a snapshot file (`GET /v1/operator/snapshot`), as JSON; the encoded state
+/// follows after a newline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct SnapshotHeader {
+    /// Always `nomadish-snapshot`.
+    pub format: String,
+    /// Format version.
+    pub version: u32,
+    /// The raft index the state reflects.
+    pub index: u64,
+    /// The raft term of that index.
+    pub term: u64,
+    /// When the snapshot was taken (Unix ns).
+    pub create_time: i64,
+    /// Number of jobs.
+    pub jobs: u64,
+    /// Number of evaluations.
+    pub evaluations: u64,
+    /// Number of allocations.
+    pub allocations: u64,
+    /// Number of nodes.
+    pub nodes: u64,
+}
+
+/// The value of [`SnapshotHeader::format`].
+pub const SNAPSHOT_FORMAT: &str = "nomadish-snapshot";
+
+/// One server in `GET /v1/operator/raft/configuration`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct RaftServer {
+    /// The raft node ID (decimal).
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// The server's name.
+    #[serde(rename = "Node")]
+    pub node: String,
+    /// Its RPC address.
+    #[serde(rename = "Address")]
+    pub address: String,
+    /// Whether it leads.
+    #[serde(rename = "Leader")]
+    pub leader: bool,
+    /// Whether it votes (false for learners).
+    #[serde(rename = "Voter")]
+    pub voter: bool,
+    /// Always "3".
+    #[serde(rename = "RaftProtocol")]
+    pub raft_protocol: String,
+}
+
+/// `GET /v1/operator/raft/configuration`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct RaftConfiguration {
+    /// The servers.
+    pub servers: Vec<RaftServer>,
+    /// The raft index of the configuration.
+    pub index: u64,
+}

@@ -11,15 +11,11 @@
 //!   shutdown -> stop listeners, revoke leadership, stop raft
 //! ```
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use nomadish_proto::model::EVAL_STATUS_BLOCKED;
 use nomadish_proto::node_v1::node_service_server::NodeServiceServer;
-use nomadish_proto::raft_v1::JoinRequest;
-use nomadish_proto::raft_v1::cluster_service_client::ClusterServiceClient;
 use nomadish_proto::raft_v1::cluster_service_server::ClusterServiceServer;
 use nomadish_proto::raft_v1::raft_service_server::RaftServiceServer;
 use openraft::SnapshotPolicy;
@@ -38,13 +34,11 @@ use crate::state::StateStore;
 /// Largest gRPC message accepted (allocation lists of large nodes, snapshots).
 const MAX_GRPC_MESSAGE: usize = 256 * 1024 * 1024;
 /// Raft heartbeat interval before `raft_multiplier`.
-const RAFT_HEARTBEAT_MS: u64 = 100;
+const RAFT_HEARTBEAT_MS: u64 = 50;
 /// Raft election timeout range before `raft_multiplier`.
-const RAFT_ELECTION_MS: (u64, u64) = (300, 600);
+const RAFT_ELECTION_MS: (u64, u64) = (200, 400);
 /// Log entries kept behind a snapshot, so slightly lagging followers need no snapshot.
 const LOG_KEPT_AFTER_SNAPSHOT: u64 = 1024;
-/// Pause between join attempts.
-const JOIN_RETRY: Duration = Duration::from_secs(2);
 
 fn node_id_path(dir: &Path) -> std::path::PathBuf {
     dir.join("node-id")
@@ -184,7 +178,11 @@ pub async fn run(
         server.clone(),
         stop_rx.clone(),
     ));
-    let join_task = tokio::spawn(form_cluster(server.clone(), me, stop_rx.clone()));
+    let join_task = tokio::spawn(crate::formation::form_cluster(
+        server.clone(),
+        me,
+        stop_rx.clone(),
+    ));
     tracing::info!(node_id, rpc = %server.config.rpc_bind, http = %server.config.http_bind, "server started");
 
     shutdown.await;
@@ -199,53 +197,5 @@ pub async fn run(
         .shutdown()
         .await
         .map_err(|e| ServerError::Raft(e.to_string()))?;
-    Ok(())
-}
-
-/// Bootstraps a single-server cluster, or joins the servers in `retry_join` until one
-/// accepts (as a learner, promoted to voter once caught up).
-async fn form_cluster(server: Arc<Server>, me: ServerNode, mut stop: watch::Receiver<bool>) {
-    let initialized = server.raft.is_initialized().await.unwrap_or(false);
-    if initialized {
-        return;
-    }
-    if server.config.bootstrap_expect <= 1 && server.config.retry_join.is_empty() {
-        let members = BTreeMap::from([(server.node_id, me)]);
-        if let Err(e) = server.raft.initialize(members).await {
-            tracing::warn!(error = %e, "bootstrap failed");
-        }
-        return;
-    }
-    loop {
-        for addr in &server.config.retry_join {
-            match try_join(&server, addr, &me).await {
-                Ok(()) => {
-                    tracing::info!(%addr, "joined the cluster");
-                    return;
-                }
-                Err(e) => tracing::debug!(%addr, error = %e, "join attempt failed"),
-            }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(JOIN_RETRY) => {}
-            _ = stop.changed() => return,
-        }
-    }
-}
-
-async fn try_join(server: &Server, addr: &str, me: &ServerNode) -> Result<(), String> {
-    let channel = crate::grpc_channel(addr, None, JOIN_RETRY)
-        .await
-        .map_err(|e| e.to_string())?;
-    let req = JoinRequest {
-        node_id: server.node_id,
-        rpc_addr: me.rpc_addr.clone(),
-        http_addr: me.http_addr.clone(),
-        name: me.name.clone(),
-    };
-    ClusterServiceClient::new(channel)
-        .join(req)
-        .await
-        .map_err(|s| s.message().to_string())?;
     Ok(())
 }

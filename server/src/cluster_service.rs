@@ -10,7 +10,8 @@ use futures::Stream;
 use nomadish_proto::node_v1::StreamChunk;
 use nomadish_proto::raft_v1::{
     ApplyReply, ApplyRequest, DiscoverReply, DiscoverRequest, ForwardLogsRequest, JoinReply,
-    JoinRequest, ReadIndexReply, ReadIndexRequest, ServerInfo,
+    JoinRequest, ReadIndexReply, ReadIndexRequest, RemovePeerReply, RemovePeerRequest, ServerInfo,
+    TransferLeadershipReply, TransferLeadershipRequest, YieldReply, YieldRequest,
 };
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -189,5 +190,45 @@ impl ClusterService for ClusterGrpc {
             }
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn remove_peer(
+        &self,
+        req: Request<RemovePeerRequest>,
+    ) -> Result<Response<RemovePeerReply>, Status> {
+        self.require_leader()?;
+        crate::operator::remove_peer(&self.server, req.into_inner().node_id)
+            .await
+            .map_err(operator_status)?;
+        Ok(Response::new(RemovePeerReply {}))
+    }
+
+    async fn transfer_leadership(
+        &self,
+        req: Request<TransferLeadershipRequest>,
+    ) -> Result<Response<TransferLeadershipReply>, Status> {
+        self.require_leader()?;
+        let target = Some(req.into_inner().target).filter(|t| *t != 0);
+        let leader = crate::operator::transfer_leadership(&self.server, target)
+            .await
+            .map_err(operator_status)?;
+        Ok(Response::new(TransferLeadershipReply { leader }))
+    }
+
+    async fn r#yield(&self, req: Request<YieldRequest>) -> Result<Response<YieldReply>, Status> {
+        let req = req.into_inner();
+        let window = std::time::Duration::from_millis(req.window_ms.min(MAX_YIELD_MS));
+        crate::operator::yield_for(self.server.clone(), req.campaign, window);
+        Ok(Response::new(YieldReply {}))
+    }
+}
+
+/// The longest a server yields or campaigns for one transfer.
+const MAX_YIELD_MS: u64 = 60_000;
+
+fn operator_status(e: crate::operator::OperatorError) -> Status {
+    match e {
+        crate::operator::OperatorError::BadRequest(m) => Status::invalid_argument(m),
+        other => Status::unavailable(other.to_string()),
     }
 }

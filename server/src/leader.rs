@@ -168,18 +168,31 @@ pub async fn mark_nodes_down(server: &Server, nodes: Vec<String>) {
     }
 }
 
-/// Retries blocked evaluations whenever capacity may have freed up.
+/// Retries blocked evaluations whenever capacity may have freed up, and rebuilds the leader's
+/// view of evaluations and nodes after a snapshot restore replaced the state.
 async fn run_unblocker(server: Arc<Server>, mut shutdown: watch::Receiver<bool>) {
     let mut changes = server.state.subscribe();
-    let mut seen = server.state.snapshot().capacity_index;
+    let first = server.state.snapshot();
+    let (mut capacity_seen, mut restore_seen) = (first.capacity_index, first.restore_index);
     loop {
         tokio::select! {
             r = changes.changed() => if r.is_err() { return },
             _ = shutdown.changed() => return,
         }
-        let capacity = server.state.snapshot().capacity_index;
-        if capacity > seen {
-            seen = capacity;
+        let view = server.state.snapshot();
+        if view.restore_index > restore_seen {
+            restore_seen = view.restore_index;
+            tracing::info!(
+                index = restore_seen,
+                "state restored; rebuilding the broker and heartbeats"
+            );
+            server.broker.set_enabled(false);
+            server.broker.set_enabled(true);
+            server.heartbeats.clear();
+            restore(&server);
+        }
+        if view.capacity_index > capacity_seen {
+            capacity_seen = view.capacity_index;
             server.broker.unblock_all();
         }
     }

@@ -13,6 +13,7 @@ use nomadish_proto::model::{
     ALLOC_CLIENT_FAILED, AllocClientUpdate, Allocation, Evaluation, NODE_STATUS_READY, Node,
     NodeEvent, now_ns, trigger,
 };
+use nomadish_proto::node_v1::node_service_client::NodeServiceClient;
 use nomadish_proto::node_v1::node_service_server::NodeService;
 use nomadish_proto::node_v1::tunnel_from_client::Msg;
 use nomadish_proto::node_v1::{
@@ -32,6 +33,8 @@ use crate::tunnel::route_chunk;
 
 /// Buffered messages per server stream.
 const STREAM_BUFFER: usize = 16;
+/// Largest message on a forwarded node RPC (a node's registration).
+const MAX_FORWARDED_MESSAGE: usize = 64 * 1024 * 1024;
 
 /// The node service of one server.
 #[derive(Clone)]
@@ -82,6 +85,14 @@ impl NodeGrpc {
             .collect()
     }
 
+    /// The leader's node service, for the calls only the leader can answer.
+    async fn leader_client(&self) -> Result<NodeServiceClient<tonic::transport::Channel>, Status> {
+        let (_, channel) = self.server.leader_channel().await.map_err(write_status)?;
+        Ok(NodeServiceClient::new(channel)
+            .max_decoding_message_size(MAX_FORWARDED_MESSAGE)
+            .max_encoding_message_size(MAX_FORWARDED_MESSAGE))
+    }
+
     fn heartbeat_ttl(&self, node_id: &str) -> Result<Duration, Status> {
         if !self.server.is_leader() {
             return Err(Status::unavailable(
@@ -122,6 +133,9 @@ impl NodeService for NodeGrpc {
         &self,
         req: Request<RegisterRequest>,
     ) -> Result<Response<RegisterResponse>, Status> {
+        if !self.server.is_leader() {
+            return self.leader_client().await?.register(req.into_inner()).await;
+        }
         let mut node: Node = serde_json::from_slice(&req.into_inner().node_json)
             .map_err(|e| Status::invalid_argument(format!("malformed node: {e}")))?;
         if node.id.is_empty() || node.secret_id.is_empty() {
@@ -161,6 +175,13 @@ impl NodeService for NodeGrpc {
         &self,
         req: Request<HeartbeatRequest>,
     ) -> Result<Response<HeartbeatResponse>, Status> {
+        if !self.server.is_leader() {
+            return self
+                .leader_client()
+                .await?
+                .heartbeat(req.into_inner())
+                .await;
+        }
         let req = req.into_inner();
         let view = self.server.state.snapshot();
         let node = authenticate(&view, &req.node_id, &req.secret_id)?;

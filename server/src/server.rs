@@ -81,6 +81,10 @@ pub struct Server {
     pub started: Instant,
     /// Unix ns of the last append-entries call from a leader (set by the raft service).
     pub last_leader_contact: Arc<std::sync::atomic::AtomicI64>,
+    /// The cached channel to the leader: `(rpc address, channel)`.
+    leader_conn: Mutex<Option<(String, tonic::transport::Channel)>>,
+    /// TLS for outgoing RPC (plaintext when `None`).
+    pub rpc_client_tls: Option<tonic::transport::ClientTlsConfig>,
     /// Servers this one has heard of (itself included), for forming a new cluster.
     pub known_servers: Mutex<std::collections::BTreeMap<NodeId, ServerNode>>,
 }
@@ -100,6 +104,8 @@ impl Server {
             started: Instant::now(),
             last_leader_contact: Arc::default(),
             known_servers: Mutex::default(),
+            rpc_client_tls: None,
+            leader_conn: Mutex::new(None),
         }
     }
 
@@ -142,6 +148,40 @@ impl Server {
         ((now - last).max(0) / 1_000_000) as u64
     }
 
+    /// A channel to the current leader, reused while the leader stays the same.
+    pub async fn leader_channel(
+        &self,
+    ) -> Result<(ServerNode, tonic::transport::Channel), WriteError> {
+        let (_, leader) = self.leader().ok_or(WriteError::NoLeader)?;
+        let cached = self
+            .leader_conn
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .filter(|(addr, _)| *addr == leader.rpc_addr);
+        if let Some((_, channel)) = cached {
+            return Ok((leader, channel));
+        }
+        let channel = self
+            .dial(&leader.rpc_addr)
+            .await
+            .map_err(|e| WriteError::Forward {
+                leader: leader.rpc_addr.clone(),
+                message: e.to_string(),
+            })?;
+        *self.leader_conn.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((leader.rpc_addr.clone(), channel.clone()));
+        Ok((leader, channel))
+    }
+
+    /// Dials another server's RPC port (with TLS when configured).
+    pub async fn dial(
+        &self,
+        addr: &str,
+    ) -> Result<tonic::transport::Channel, tonic::transport::Error> {
+        crate::grpc_channel(addr, self.rpc_client_tls.clone(), FORWARD_CONNECT_TIMEOUT).await
+    }
+
     /// Applies a command through raft (here or on the leader).
     pub async fn write(&self, cmd: Command) -> Result<CommandResponse, WriteError> {
         let response = if self.is_leader() {
@@ -160,14 +200,11 @@ impl Server {
     }
 
     async fn forward(&self, cmd: Command) -> Result<CommandResponse, WriteError> {
-        let (_, leader) = self.leader().ok_or(WriteError::NoLeader)?;
+        let (leader, channel) = self.leader_channel().await?;
         let fail = |message: String| WriteError::Forward {
             leader: leader.rpc_addr.clone(),
             message,
         };
-        let channel = crate::grpc_channel(&leader.rpc_addr, None, FORWARD_CONNECT_TIMEOUT)
-            .await
-            .map_err(|e| fail(e.to_string()))?;
         let command = serde_json::to_vec(&cmd).map_err(|e| fail(e.to_string()))?;
         let mut client = ClusterServiceClient::new(channel).max_decoding_message_size(usize::MAX);
         let reply = tokio::time::timeout(FORWARD_TIMEOUT, client.apply(ApplyRequest { command }))
@@ -194,18 +231,14 @@ impl Server {
             return Ok(self.state.snapshot());
         }
         // Followers answer after catching up to the leader's commit index (read index).
-        let (_, leader) = self.leader().ok_or(WriteError::NoLeader)?;
-        let fail = |message: String| WriteError::Forward {
-            leader: leader.rpc_addr.clone(),
-            message,
-        };
-        let channel = crate::grpc_channel(&leader.rpc_addr, None, FORWARD_CONNECT_TIMEOUT)
-            .await
-            .map_err(|e| fail(e.to_string()))?;
+        let (leader, channel) = self.leader_channel().await?;
         let reply = ClusterServiceClient::new(channel)
             .read_index(nomadish_proto::raft_v1::ReadIndexRequest {})
             .await
-            .map_err(|s| fail(s.message().to_string()))?
+            .map_err(|s| WriteError::Forward {
+                leader: leader.rpc_addr.clone(),
+                message: s.message().to_string(),
+            })?
             .into_inner();
         self.state
             .wait_for_index(reply.index, FORWARD_TIMEOUT)

@@ -85,6 +85,11 @@ pub enum Command {
         /// Time of the commit (Unix ns).
         now: i64,
     },
+    /// Replace the whole state with a saved snapshot (`operator snapshot restore`).
+    RestoreState {
+        /// The encoded tables (`state::encode_snapshot`).
+        state: Vec<u8>,
+    },
     /// Client-side allocation updates (task states, client status).
     UpdateAllocsFromClient {
         /// The updates.
@@ -108,7 +113,7 @@ impl Command {
             | Command::UpsertNode { evals, .. }
             | Command::UpdateNodeStatus { evals, .. }
             | Command::UpdateAllocsFromClient { evals, .. } => ids(evals),
-            Command::ApplyPlanResults { .. } => Vec::new(),
+            Command::ApplyPlanResults { .. } | Command::RestoreState { .. } => Vec::new(),
         }
     }
 }
@@ -136,6 +141,12 @@ pub enum ApplyError {
         expected: u64,
         /// The job's actual index (0 when it does not exist).
         actual: u64,
+    },
+    /// The command's payload is unusable.
+    #[error("invalid: {reason}")]
+    Invalid {
+        /// What is wrong.
+        reason: String,
     },
     /// The object to change does not exist.
     #[error("{kind} not found")]
@@ -229,6 +240,7 @@ pub fn apply(view: &mut StateView, index: u64, cmd: Command) -> CommandResponse 
             upsert_evals(view, index, evals, &mut touched);
             Ok(0)
         }
+        Command::RestoreState { state } => apply_restore(view, index, &state).map(|()| 0),
     };
     for key in &touched {
         refresh_job_status(view, index, key);
@@ -245,6 +257,26 @@ pub fn apply(view: &mut StateView, index: u64, cmd: Command) -> CommandResponse 
             job_modify_index: 0,
         },
     }
+}
+
+/// Replaces every table with a saved state; the indexes move forward to this entry's.
+fn apply_restore(view: &mut StateView, index: u64, state: &[u8]) -> Result<(), ApplyError> {
+    let restored = crate::state::decode_snapshot(state).map_err(|e| ApplyError::Invalid {
+        reason: e.to_string(),
+    })?;
+    *view = StateView {
+        index: index.max(view.index),
+        tables: crate::state::TableIndexes {
+            jobs: index,
+            evals: index,
+            allocs: index,
+            nodes: index,
+        },
+        capacity_index: index,
+        restore_index: index,
+        ..restored
+    };
+    Ok(())
 }
 
 /// Inserts or updates evaluations, stamping their indexes.

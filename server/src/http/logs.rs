@@ -12,7 +12,10 @@ use nomadish_proto::model::StreamFrame;
 use nomadish_proto::node_v1::{LogRequest, StreamChunk};
 
 use super::{AppState, HttpError, QueryOptions};
-use crate::tunnel::ChunkStream;
+use nomadish_proto::raft_v1::ForwardLogsRequest;
+use nomadish_proto::raft_v1::cluster_service_client::ClusterServiceClient;
+
+use crate::tunnel::{ChunkStream, TunnelError};
 
 fn chunk_error(chunk: &StreamChunk) -> HttpError {
     if chunk.not_found {
@@ -85,11 +88,7 @@ pub async fn logs(
         offset,
         follow: opts.flag("follow"),
     };
-    let mut stream = server
-        .tunnels
-        .open_logs(&alloc.node_id, req)
-        .await
-        .map_err(|e| HttpError::internal(e.to_string()))?;
+    let mut stream = open_stream(&server, &alloc.node_id, req).await?;
     let first = stream.next().await;
     if let Some(chunk) = &first
         && !chunk.error.is_empty()
@@ -110,9 +109,61 @@ pub async fn logs(
     Ok(response)
 }
 
+/// Where a log stream's chunks come from: this server's tunnel, or a peer's.
+enum Source {
+    Local(ChunkStream),
+    Peer(tonic::Streaming<StreamChunk>),
+}
+
+impl Source {
+    async fn next(&mut self) -> Option<StreamChunk> {
+        match self {
+            Source::Local(s) => s.next().await,
+            Source::Peer(s) => s.message().await.ok().flatten(),
+        }
+    }
+}
+
+/// Opens the stream through this server's tunnel to the node, or through the server the node's
+/// tunnel is connected to.
+async fn open_stream(
+    server: &crate::server::Server,
+    node_id: &str,
+    req: LogRequest,
+) -> Result<Source, HttpError> {
+    match server.tunnels.open_logs(node_id, req.clone()).await {
+        Ok(s) => return Ok(Source::Local(s)),
+        Err(TunnelError::NotConnected(_)) => {}
+        Err(e) => return Err(HttpError::internal(e.to_string())),
+    }
+    for (id, peer, _) in server.peers() {
+        if id == server.node_id {
+            continue;
+        }
+        let Ok(channel) = server.dial(&peer.rpc_addr).await else {
+            continue;
+        };
+        let forward = ForwardLogsRequest {
+            node_id: node_id.to_string(),
+            request: Some(req.clone()),
+        };
+        match ClusterServiceClient::new(channel)
+            .stream_logs(forward)
+            .await
+        {
+            Ok(stream) => return Ok(Source::Peer(stream.into_inner())),
+            Err(status) if status.code() == tonic::Code::NotFound => continue,
+            Err(status) => return Err(HttpError::internal(status.message().to_string())),
+        }
+    }
+    Err(HttpError::internal(format!(
+        "node {node_id} is not connected to any server"
+    )))
+}
+
 fn chunks(
     first: Option<StreamChunk>,
-    stream: ChunkStream,
+    stream: Source,
     plain: bool,
 ) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> {
     futures::stream::unfold(

@@ -12,6 +12,7 @@ mod allocs;
 mod error;
 mod jobs;
 mod logs;
+mod operator;
 mod query;
 
 use std::net::SocketAddr;
@@ -28,6 +29,8 @@ use crate::server::Server;
 
 /// Largest request body accepted (Nomad rejects larger ones too).
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+/// Largest snapshot file `PUT /v1/operator/snapshot` accepts.
+pub const MAX_SNAPSHOT_BYTES: usize = 4 * 1024 * 1024 * 1024;
 
 /// Shared handler state.
 pub type AppState = Arc<Server>;
@@ -62,6 +65,26 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/v1/agent/self", get(agent::agent_self))
         .route("/v1/agent/members", get(agent::members))
         .route("/v1/agent/health", get(agent::health))
+        .route(
+            "/v1/operator/raft/configuration",
+            get(operator::raft_configuration),
+        )
+        .route(
+            "/v1/operator/raft/peer",
+            axum::routing::delete(operator::remove_peer),
+        )
+        .route(
+            "/v1/operator/raft/transfer-leadership",
+            axum::routing::put(operator::transfer_leadership).post(operator::transfer_leadership),
+        )
+        .route(
+            "/v1/operator/snapshot",
+            get(operator::snapshot_save)
+                .put(operator::snapshot_restore)
+                .post(operator::snapshot_restore)
+                .layer(DefaultBodyLimit::max(MAX_SNAPSHOT_BYTES)),
+        )
+        .route("/v1/operator/debug/digest", get(operator::digest))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(server)

@@ -20,7 +20,7 @@ use imbl::{OrdMap, OrdSet};
 use nomadish_proto::model::{Allocation, Evaluation, Job, Node};
 use tokio::sync::watch;
 
-pub use persist::{SnapshotError, decode_snapshot, encode_snapshot};
+pub use persist::{SnapshotError, decode_snapshot, encode_snapshot, state_digest};
 
 /// `(namespace, job ID)`.
 pub type JobKey = (String, String);
@@ -66,6 +66,9 @@ pub struct StateView {
     /// The last index at which capacity may have freed up (a node became ready, an
     /// allocation stopped or finished); blocked evaluations are retried when it moves.
     pub capacity_index: u64,
+    /// The index of the last `operator snapshot restore` (0 if none): the leader rebuilds its
+    /// broker and heartbeat deadlines when it moves.
+    pub restore_index: u64,
 }
 
 /// Number of versions kept per job, as Nomad's `JobDefaultTrackedVersions`.

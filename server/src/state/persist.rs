@@ -114,3 +114,13 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<StateView, SnapshotError> {
     }
     Ok(view)
 }
+
+/// A digest of the replicated tables (FNV-1a 64 over their canonical encoding): two servers at
+/// the same index have the same digest exactly when their states are equal.
+pub fn state_digest(view: &StateView) -> String {
+    let bytes = encode_snapshot(view);
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}

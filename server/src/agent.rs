@@ -37,8 +37,6 @@ const MAX_GRPC_MESSAGE: usize = 256 * 1024 * 1024;
 const RAFT_HEARTBEAT_MS: u64 = 50;
 /// Raft election timeout range before `raft_multiplier`.
 const RAFT_ELECTION_MS: (u64, u64) = (200, 400);
-/// Log entries kept behind a snapshot, so slightly lagging followers need no snapshot.
-const LOG_KEPT_AFTER_SNAPSHOT: u64 = 1024;
 
 fn node_id_path(dir: &Path) -> std::path::PathBuf {
     dir.join("node-id")
@@ -69,7 +67,7 @@ fn raft_config(config: &ServerConfig) -> Result<Arc<openraft::Config>, ServerErr
         election_timeout_min: RAFT_ELECTION_MS.0 * m,
         election_timeout_max: RAFT_ELECTION_MS.1 * m,
         snapshot_policy: SnapshotPolicy::LogsSinceLast(config.snapshot_threshold),
-        max_in_snapshot_log_to_keep: LOG_KEPT_AFTER_SNAPSHOT,
+        max_in_snapshot_log_to_keep: config.trailing_logs,
         ..openraft::Config::default()
     };
     cfg.validate()

@@ -67,8 +67,11 @@ pub struct ServerConfig {
     pub heartbeat: HeartbeatConfig,
     /// Scheduler workers on the leader (defaults to the number of cores).
     pub num_schedulers: usize,
-    /// Raft entries between snapshots (log compaction).
+    /// Raft entries between snapshots (log compaction); Nomad's `raft_snapshot_threshold`.
     pub snapshot_threshold: u64,
+    /// Log entries kept behind a snapshot, so a slightly lagging follower catches up from the
+    /// log rather than a snapshot; Nomad's `raft_trailing_logs`.
+    pub trailing_logs: u64,
     /// Dev mode: single server, relaxed defaults.
     pub dev_mode: bool,
     /// TLS for the RPC and HTTP listeners and outgoing RPC (plaintext when `None`).
@@ -93,6 +96,7 @@ impl ServerConfig {
             heartbeat: HeartbeatConfig::default(),
             num_schedulers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             snapshot_threshold: 8192,
+            trailing_logs: 10240,
             dev_mode: false,
             tls: None,
         }

@@ -33,10 +33,11 @@ use crate::state::StateStore;
 
 /// Largest gRPC message accepted (allocation lists of large nodes, snapshots).
 const MAX_GRPC_MESSAGE: usize = 256 * 1024 * 1024;
-/// Raft heartbeat interval before `raft_multiplier`.
-const RAFT_HEARTBEAT_MS: u64 = 50;
+/// Raft heartbeat interval before `raft_multiplier`. openraft also uses it as the timeout of
+/// each append-entries call, so it must stay well above RPC latency under load.
+const RAFT_HEARTBEAT_MS: u64 = 100;
 /// Raft election timeout range before `raft_multiplier`.
-const RAFT_ELECTION_MS: (u64, u64) = (200, 400);
+const RAFT_ELECTION_MS: (u64, u64) = (250, 500);
 
 fn node_id_path(dir: &Path) -> std::path::PathBuf {
     dir.join("node-id")

@@ -83,8 +83,7 @@ impl ClusterService for ClusterGrpc {
         self.require_leader()?;
         let applied = self
             .server
-            .raft
-            .ensure_linearizable()
+            .confirm_leadership()
             .await
             .map_err(|e| Status::unavailable(e.to_string()))?;
         Ok(Response::new(ReadIndexReply {

@@ -36,7 +36,7 @@ pub struct LeaderHandle {
 
 /// Starts the leader's machinery.
 pub async fn establish(server: &Arc<Server>) -> LeaderHandle {
-    match server.raft.ensure_linearizable().await {
+    match server.confirm_leadership().await {
         Ok(Some(log_id)) => {
             server.state.wait_for_index(log_id.index, CATCH_UP).await;
         }

@@ -23,6 +23,10 @@ use crate::tunnel::TunnelRegistry;
 
 /// How long a forwarded write may take.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
+/// Leadership checks retried before a linearizable read fails.
+const READ_INDEX_RETRIES: u32 = 3;
+/// Pause between those retries.
+const READ_INDEX_RETRY_DELAY: Duration = Duration::from_millis(50);
 /// How long dialing the leader may take.
 const FORWARD_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -218,11 +222,7 @@ impl Server {
     /// A view that reflects every write acknowledged before this call (a linearizable read).
     pub async fn consistent_view(&self) -> Result<StateView, WriteError> {
         if self.is_leader() {
-            let applied = self
-                .raft
-                .ensure_linearizable()
-                .await
-                .map_err(|e| WriteError::Raft(e.to_string()))?;
+            let applied = self.confirm_leadership().await?;
             if let Some(log_id) = applied {
                 self.state
                     .wait_for_index(log_id.index, FORWARD_TIMEOUT)
@@ -244,6 +244,24 @@ impl Server {
             .wait_for_index(reply.index, FORWARD_TIMEOUT)
             .await;
         Ok(self.state.snapshot())
+    }
+
+    /// Confirms with a quorum that this server still leads; returns the index reads must see.
+    /// A quorum check that fails while this server is still leader (a slow heartbeat round
+    /// under load) is retried a few times before the read fails.
+    pub async fn confirm_leadership(&self) -> Result<Option<openraft::LogId<NodeId>>, WriteError> {
+        let mut attempt = 0;
+        loop {
+            match self.raft.ensure_linearizable().await {
+                Ok(applied) => return Ok(applied),
+                Err(e) if attempt < READ_INDEX_RETRIES && self.is_leader() => {
+                    attempt += 1;
+                    tracing::debug!(error = %e, attempt, "leadership check failed; retrying");
+                    tokio::time::sleep(READ_INDEX_RETRY_DELAY).await;
+                }
+                Err(e) => return Err(WriteError::Raft(e.to_string())),
+            }
+        }
     }
 
     /// Submits a plan to the leader's plan applier and waits for the result.

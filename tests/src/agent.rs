@@ -69,8 +69,15 @@ pub async fn wait_until<T>(
 pub enum AgentKind {
     /// `-dev`: server and client in one process.
     Dev,
-    /// `-server`.
+    /// `-server`, bootstrapping alone.
     Server,
+    /// `-server` in a cluster of `expect` servers joined through `join` (RPC addresses).
+    ClusterServer {
+        /// `bootstrap_expect`.
+        expect: usize,
+        /// `server_join { retry_join }`.
+        join: Vec<String>,
+    },
     /// `-client` joined to these server RPC addresses.
     Client(Vec<String>),
 }
@@ -97,8 +104,19 @@ impl Agent {
         let mut text = format!(
             "name = \"{name}\"\nbind_addr = \"127.0.0.1\"\nports {{\n  http = {http}\n  rpc = {rpc}\n}}\n"
         );
-        if *kind != AgentKind::Dev && !matches!(kind, AgentKind::Client(_)) {
-            text.push_str("server {\n  enabled = true\n  bootstrap_expect = 1\n  heartbeat_grace = \"1s\"\n  min_heartbeat_ttl = \"1s\"\n}\n");
+        let server_block = |expect: usize, join: &[String]| {
+            let list: Vec<String> = join.iter().map(|s| format!("\"{s}\"")).collect();
+            format!(
+                "server {{\n  enabled = true\n  bootstrap_expect = {expect}\n  heartbeat_grace = \"1s\"\n  min_heartbeat_ttl = \"1s\"\n  server_join {{\n    retry_join = [{}]\n  }}\n}}\n",
+                list.join(", ")
+            )
+        };
+        match kind {
+            AgentKind::Server => text.push_str(&server_block(1, &[])),
+            AgentKind::ClusterServer { expect, join } => {
+                text.push_str(&server_block(*expect, join))
+            }
+            _ => {}
         }
         if let AgentKind::Client(servers) = kind {
             let list: Vec<String> = servers.iter().map(|s| format!("\"{s}\"")).collect();
@@ -113,12 +131,37 @@ impl Agent {
 
     /// Starts an agent storing its state under `dir/<name>`; `extra` is appended to its config.
     pub async fn start(dir: &Path, name: &str, kind: AgentKind, extra: &str) -> Agent {
+        Self::start_on(dir, name, kind, extra, (free_port(), free_port())).await
+    }
+
+    /// Like [`Agent::start`], on these `(http, rpc)` ports.
+    pub async fn start_on(
+        dir: &Path,
+        name: &str,
+        kind: AgentKind,
+        extra: &str,
+        ports: (u16, u16),
+    ) -> Agent {
+        let agent = Self::prepare(dir, name, kind, extra, ports);
+        let mut agent = agent;
+        agent.spawn().await;
+        agent
+    }
+
+    /// Writes the agent's config without starting it (start with [`Agent::restart`]).
+    pub fn prepare(
+        dir: &Path,
+        name: &str,
+        kind: AgentKind,
+        extra: &str,
+        ports: (u16, u16),
+    ) -> Agent {
         let data_dir = dir.join(name);
         std::fs::create_dir_all(&data_dir).expect("data dir");
-        let (http, rpc) = (free_port(), free_port());
+        let (http, rpc) = ports;
         let config = dir.join(format!("{name}.hcl"));
         std::fs::write(&config, Self::config_text(&kind, name, http, rpc, extra)).expect("config");
-        let mut agent = Agent {
+        Agent {
             child: None,
             kind,
             data_dir,
@@ -127,12 +170,15 @@ impl Agent {
             name: name.to_string(),
             config,
             log: dir.join(format!("{name}.log")),
-        };
-        agent.spawn().await;
-        agent
+        }
     }
 
     async fn spawn(&mut self) {
+        self.spawn_process();
+        self.wait_started().await;
+    }
+
+    fn spawn_process(&mut self) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -142,7 +188,7 @@ impl Agent {
         cmd.arg("agent");
         match &self.kind {
             AgentKind::Dev => cmd.arg("-dev"),
-            AgentKind::Server => cmd.arg("-server"),
+            AgentKind::Server | AgentKind::ClusterServer { .. } => cmd.arg("-server"),
             AgentKind::Client(_) => cmd.arg("-client"),
         };
         cmd.arg("-data-dir")
@@ -153,6 +199,10 @@ impl Agent {
             .stdout(log.try_clone().expect("log fd"))
             .stderr(log);
         self.child = Some(cmd.spawn().expect("spawn agent"));
+    }
+
+    /// Waits until the agent's API answers healthy (and a dev agent's node is ready).
+    pub async fn wait_started(&self) {
         if matches!(self.kind, AgentKind::Client(_)) {
             return;
         }
@@ -232,6 +282,17 @@ impl Agent {
     pub async fn restart(&mut self) {
         assert!(self.child.is_none(), "stop or kill the agent first");
         self.spawn().await;
+    }
+
+    /// Starts the process without waiting for its API (servers that wait for peers).
+    pub fn launch(&mut self) {
+        assert!(self.child.is_none(), "stop or kill the agent first");
+        self.spawn_process();
+    }
+
+    /// Whether the process is running.
+    pub fn running(&self) -> bool {
+        self.child.is_some()
     }
 
     /// The agent's log so far.

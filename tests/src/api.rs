@@ -3,6 +3,9 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
+/// Longest wait for one [`Api::try_get`].
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The API of one agent.
 #[derive(Clone)]
 pub struct Api {
@@ -26,7 +29,16 @@ impl Api {
 
     /// GET, returning status, `X-Nomad-Index` and the body as JSON (Null when not JSON).
     pub async fn get(&self, path: &str) -> (StatusCode, u64, Value) {
-        let r = self.http.get(self.url(path)).send().await.expect("GET");
+        self.try_get(path).await.expect("GET")
+    }
+
+    /// Like [`Api::get`], bounded by [`REQUEST_TIMEOUT`], with failures as errors.
+    pub async fn try_get(&self, path: &str) -> Result<(StatusCode, u64, Value), String> {
+        let send = self.http.get(self.url(path)).send();
+        let r = tokio::time::timeout(REQUEST_TIMEOUT, send)
+            .await
+            .map_err(|_| format!("GET {path} timed out"))?
+            .map_err(|e| format!("GET {path}: {e}"))?;
         let status = r.status();
         let index = r
             .headers()
@@ -35,11 +47,8 @@ impl Api {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
         let text = r.text().await.unwrap_or_default();
-        (
-            status,
-            index,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Ok((status, index, body))
     }
 
     /// GET a JSON body, asserting 200.
@@ -63,19 +72,43 @@ impl Api {
         path: &str,
         body: Vec<u8>,
     ) -> (StatusCode, Value) {
+        self.try_send(method, path, body).await.expect("request")
+    }
+
+    /// Like [`Api::send`], but a transport failure is an error instead of a panic (under
+    /// faults it means "outcome unknown").
+    pub async fn try_send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<(StatusCode, Value), reqwest::Error> {
         let r = self
             .http
             .request(method, self.url(path))
             .body(body)
             .send()
-            .await
-            .expect("request");
+            .await?;
         let status = r.status();
-        let text = r.text().await.unwrap_or_default();
-        (
+        let text = r.text().await?;
+        Ok((
             status,
             serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        ))
+    }
+
+    /// PUT a JSON value; a transport failure is an error.
+    pub async fn try_put_json(
+        &self,
+        path: &str,
+        body: &Value,
+    ) -> Result<(StatusCode, Value), reqwest::Error> {
+        self.try_send(
+            reqwest::Method::PUT,
+            path,
+            serde_json::to_vec(body).expect("json"),
         )
+        .await
     }
 
     /// PUT a JSON value.

@@ -154,6 +154,8 @@ pub async fn agent_self(
                 "term": m.current_term.to_string(),
                 "last_log_index": m.last_log_index.unwrap_or(0).to_string(),
                 "applied_index": m.last_applied.map_or(0, |l| l.index).to_string(),
+                "last_snapshot_index": m.snapshot.map_or(0, |l| l.index).to_string(),
+                "purged_index": m.purged.map_or(0, |l| l.index).to_string(),
                 "num_peers": server.peers().len().saturating_sub(1).to_string(),
             },
             "runtime": { "uptime_seconds": server.started.elapsed().as_secs().to_string() },

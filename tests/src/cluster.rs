@@ -1,0 +1,179 @@
+//! A cluster of server processes on loopback, for consensus and failover tests.
+//!
+//! ```text
+//!   Cluster::start(dir, 3) ── ports for all ──> s1..s3 with bootstrap_expect = 3 and
+//!                                                retry_join = every server's RPC address
+//!   leader() / wait_leader()     who leads, as the servers report it (?stale reads)
+//!   wait_converged()             every running server at the same index with the same digest
+//! ```
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::agent::{Agent, AgentKind, free_port, wait_until};
+
+/// How long a cluster may take to elect a leader or converge.
+pub const CLUSTER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Server processes forming one cluster.
+pub struct Cluster {
+    /// The servers, `s1`... in order.
+    pub servers: Vec<Agent>,
+}
+
+impl Cluster {
+    /// Starts `n` servers expecting each other; returns once every one reports a leader.
+    pub async fn start(dir: &Path, n: usize, extra: &str) -> Cluster {
+        let ports: Vec<(u16, u16)> = (0..n).map(|_| (free_port(), free_port())).collect();
+        let join: Vec<String> = ports
+            .iter()
+            .map(|(_, rpc)| format!("127.0.0.1:{rpc}"))
+            .collect();
+        let mut servers: Vec<Agent> = ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let kind = AgentKind::ClusterServer {
+                    expect: n,
+                    join: join.clone(),
+                };
+                Agent::prepare(dir, &format!("s{}", i + 1), kind, extra, *p)
+            })
+            .collect();
+        for s in &mut servers {
+            s.launch();
+        }
+        for s in &servers {
+            s.wait_started().await;
+        }
+        Cluster { servers }
+    }
+
+    /// Adds a server that joins the running cluster through `retry_join`.
+    pub async fn add_server(&mut self, dir: &Path, extra: &str) -> usize {
+        let join: Vec<String> = self.servers.iter().map(|s| s.rpc.clone()).collect();
+        let name = format!("s{}", self.servers.len() + 1);
+        let kind = AgentKind::ClusterServer {
+            expect: self.servers.len() + 1,
+            join,
+        };
+        let agent = Agent::start_on(dir, &name, kind, extra, (free_port(), free_port())).await;
+        self.servers.push(agent);
+        self.servers.len() - 1
+    }
+
+    /// The running servers' indexes.
+    pub fn running(&self) -> Vec<usize> {
+        (0..self.servers.len())
+            .filter(|i| self.servers[*i].running())
+            .collect()
+    }
+
+    /// The leader as a running server reports it: `(server index, raft ID)`.
+    pub async fn leader(&self) -> Option<(usize, String)> {
+        for i in self.running() {
+            let Ok((code, _, cfg)) = self.servers[i]
+                .api()
+                .try_get("/v1/operator/raft/configuration?stale")
+                .await
+            else {
+                continue;
+            };
+            if !code.is_success() {
+                continue;
+            }
+            let Some(leader) = cfg["Servers"]
+                .as_array()
+                .and_then(|s| s.iter().find(|s| s["Leader"] == true))
+            else {
+                continue;
+            };
+            let addr = leader["Address"].as_str().unwrap_or_default();
+            if let Some(j) = self
+                .servers
+                .iter()
+                .position(|s| s.rpc == addr && s.running())
+            {
+                return Some((j, leader["ID"].as_str().unwrap_or_default().to_string()));
+            }
+        }
+        None
+    }
+
+    /// Waits for a leader among the running servers.
+    pub async fn wait_leader(&self) -> (usize, String) {
+        wait_until("a leader", CLUSTER_TIMEOUT, async || self.leader().await).await
+    }
+
+    /// Each running server's `(index, digest)` of its own state.
+    pub async fn digests(&self) -> Vec<(usize, u64, String)> {
+        let mut out = Vec::new();
+        for i in self.running() {
+            let Ok((code, _, body)) = self.servers[i]
+                .api()
+                .try_get("/v1/operator/debug/digest")
+                .await
+            else {
+                continue;
+            };
+            if code.is_success() {
+                out.push((
+                    i,
+                    body["Index"].as_u64().unwrap_or(0),
+                    body["Digest"].as_str().unwrap_or_default().to_string(),
+                ));
+            }
+        }
+        out
+    }
+
+    /// Waits until every running server is at the same index with the same digest.
+    pub async fn wait_converged(&self, timeout: Duration) -> (u64, String) {
+        let running = self.running().len();
+        wait_until(
+            "every server at the same index and digest",
+            timeout,
+            async || {
+                let d = self.digests().await;
+                let same = d.len() == running
+                    && d.windows(2).all(|w| w[0].1 == w[1].1 && w[0].2 == w[1].2);
+                same.then(|| (d[0].1, d[0].2.clone()))
+            },
+        )
+        .await
+    }
+
+    /// Job IDs a server holds in its own state (`?stale`), sorted.
+    pub async fn job_ids(&self, server: usize) -> Vec<String> {
+        let jobs = self.servers[server]
+            .api()
+            .get_ok("/v1/jobs?stale&namespace=*")
+            .await;
+        let mut ids: Vec<String> = jobs
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|j| j["ID"].as_str().map(str::to_string))
+            .collect();
+        ids.sort();
+        ids
+    }
+}
+
+/// A registration body for a job that places nothing (count 0): cheap to write in bulk.
+pub fn empty_job(id: &str) -> Value {
+    serde_json::json!({
+        "Job": {
+            "ID": id,
+            "Type": "service",
+            "TaskGroups": [{
+                "Name": "g",
+                "Count": 0,
+                "Tasks": [{"Name": "t", "Driver": "raw_exec", "Config": {"command": "/bin/true"}}]
+            }]
+        }
+    })
+}

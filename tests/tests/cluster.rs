@@ -1,0 +1,539 @@
+//! Three servers on loopback: formation, leader loss, whole-cluster crashes, snapshot
+//! catch-up, membership changes under load, client failover, snapshot save and restore
+//! (scenarios 1, 2, 7 and 8 of the reliability list, and issue 3's acceptance).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nomadish_tests::{
+    Agent, AgentKind, Api, CLUSTER_TIMEOUT, Cluster, empty_job, wait_until, write_file,
+};
+use serde_json::Value;
+
+/// Bound on any one write attempt in the load loops.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a writer keeps retrying one registration (same job, so a retry is idempotent).
+const RETRY_FOR: Duration = Duration::from_secs(10);
+/// Pause between retries of one registration.
+const RETRY_PAUSE: Duration = Duration::from_millis(20);
+
+/// Acknowledged job IDs, and when the first acknowledgement after a fault came.
+#[derive(Default)]
+struct History {
+    acked: BTreeSet<String>,
+    unknown: BTreeSet<String>,
+    acked_at: Vec<(Instant, String)>,
+}
+
+/// Where writers send their requests: the HTTP addresses of the servers still running.
+type Targets = Arc<Mutex<Vec<String>>>;
+
+fn targets_of(cluster: &Cluster) -> Targets {
+    Arc::new(Mutex::new(
+        cluster
+            .running()
+            .iter()
+            .map(|i| cluster.servers[*i].http.clone())
+            .collect(),
+    ))
+}
+
+/// `writers` tasks register `prefix-0..prefix-(total-1)` once each, round-robin over `targets`.
+fn spawn_writers(
+    writers: usize,
+    total: usize,
+    prefix: &str,
+    targets: Targets,
+    history: Arc<Mutex<History>>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    (0..writers)
+        .map(|w| {
+            let (next, targets, history, prefix) = (
+                next.clone(),
+                targets.clone(),
+                history.clone(),
+                prefix.to_string(),
+            );
+            tokio::spawn(async move {
+                loop {
+                    let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    if n >= total {
+                        return;
+                    }
+                    let id = format!("{prefix}-{n}");
+                    if targets.lock().expect("targets").is_empty() {
+                        return;
+                    }
+                    let deadline = Instant::now() + RETRY_FOR;
+                    let mut attempt = 0;
+                    let outcome = loop {
+                        let base = {
+                            let t = targets.lock().expect("targets");
+                            if t.is_empty() {
+                                break false;
+                            }
+                            t[(n + w + attempt) % t.len()].clone()
+                        };
+                        let api = Api::new(&base);
+                        let body = empty_job(&id);
+                        let put = api.try_put_json("/v1/jobs", &body);
+                        if let Ok(Ok((code, _))) = tokio::time::timeout(WRITE_TIMEOUT, put).await
+                            && code.is_success()
+                        {
+                            break true;
+                        }
+                        attempt += 1;
+                        if Instant::now() > deadline {
+                            break false;
+                        }
+                        tokio::time::sleep(RETRY_PAUSE).await;
+                    };
+                    let mut h = history.lock().expect("history");
+                    if outcome {
+                        h.acked.insert(id.clone());
+                        h.acked_at.push((Instant::now(), id));
+                    } else {
+                        h.unknown.insert(id);
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+async fn wait_acked(history: &Arc<Mutex<History>>, n: usize) {
+    wait_until(
+        &format!("{n} acknowledged writes"),
+        CLUSTER_TIMEOUT,
+        async || (history.lock().expect("history").acked.len() >= n).then_some(()),
+    )
+    .await;
+}
+
+fn remove_target(targets: &Targets, http: &str) {
+    targets.lock().expect("targets").retain(|t| t != http);
+}
+
+async fn assert_all_acked_present(cluster: &Cluster, history: &Arc<Mutex<History>>) {
+    let acked = history.lock().expect("history").acked.clone();
+    for i in cluster.running() {
+        let ids = cluster.job_ids(i).await;
+        let unique: BTreeSet<&String> = ids.iter().collect();
+        assert_eq!(
+            unique.len(),
+            ids.len(),
+            "server s{} lists a job twice",
+            i + 1
+        );
+        let missing: Vec<&String> = acked.iter().filter(|id| !unique.contains(id)).collect();
+        assert!(
+            missing.is_empty(),
+            "server s{} lost {} acknowledged jobs, e.g. {:?}",
+            i + 1,
+            missing.len(),
+            missing.iter().take(5).collect::<Vec<_>>()
+        );
+    }
+}
+
+fn raft_stat(agent_self: &Value, key: &str) -> u64 {
+    agent_self["stats"]["raft"][key]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn cluster_forms_from_bootstrap_expect_and_retry_join() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cluster = Cluster::start(dir.path(), 3, "").await;
+    let (leader, _) = cluster.wait_leader().await;
+    for s in &cluster.servers {
+        let cfg = s.api().get_ok("/v1/operator/raft/configuration").await;
+        let servers = cfg["Servers"].as_array().cloned().unwrap_or_default();
+        assert_eq!(servers.len(), 3, "{cfg}");
+        assert!(servers.iter().all(|s| s["Voter"] == true), "{cfg}");
+        assert_eq!(
+            servers.iter().filter(|s| s["Leader"] == true).count(),
+            1,
+            "{cfg}"
+        );
+        let peers = s.api().get_ok("/v1/status/peers").await;
+        assert_eq!(peers.as_array().map(Vec::len), Some(3));
+    }
+    // Any server accepts a write; default reads on a follower see it at once.
+    let follower = (leader + 1) % 3;
+    let (code, body) = cluster.servers[follower]
+        .api()
+        .put_json("/v1/jobs", &empty_job("via-follower"))
+        .await;
+    assert!(code.is_success(), "{body}");
+    let other = (leader + 2) % 3;
+    let job = cluster.servers[other]
+        .api()
+        .get_ok("/v1/job/via-follower")
+        .await;
+    assert_eq!(
+        job["ID"], "via-follower",
+        "linearizable read on another follower"
+    );
+    let (code, index, _) = cluster.servers[other].api().get("/v1/jobs?stale").await;
+    assert!(code.is_success() && index > 0);
+}
+
+#[tokio::test]
+async fn scenario_1_leader_killed_during_1000_registrations() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cluster = Cluster::start(dir.path(), 3, "").await;
+    let (leader, _) = cluster.wait_leader().await;
+    let history = Arc::new(Mutex::new(History::default()));
+    let targets = targets_of(&cluster);
+    let writers = spawn_writers(8, 1000, "s1job", targets.clone(), history.clone());
+    wait_acked(&history, 300).await;
+    remove_target(&targets, &cluster.servers[leader].http);
+    cluster.servers[leader].kill9();
+    let killed_at = Instant::now();
+    for w in writers {
+        w.await.expect("writer");
+    }
+    let first_after = history
+        .lock()
+        .expect("history")
+        .acked_at
+        .iter()
+        .map(|(t, _)| *t)
+        .filter(|t| *t > killed_at)
+        .min()
+        .expect("writes resumed after the kill");
+    let gap = first_after - killed_at;
+    assert!(
+        gap < Duration::from_secs(2),
+        "first acknowledged write {gap:?} after the kill"
+    );
+    cluster.servers[leader].restart().await;
+    cluster.wait_leader().await;
+    cluster.wait_converged(CLUSTER_TIMEOUT).await;
+    assert_all_acked_present(&cluster, &history).await;
+    let h = history.lock().expect("history");
+    assert_eq!(
+        h.acked.len(),
+        1000,
+        "every registration was acknowledged after retries: {} unknown",
+        h.unknown.len()
+    );
+}
+
+#[tokio::test]
+async fn scenario_2_every_server_killed_and_restarted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cluster = Cluster::start(dir.path(), 3, "").await;
+    cluster.wait_leader().await;
+    let history = Arc::new(Mutex::new(History::default()));
+    let targets = targets_of(&cluster);
+    let writers = spawn_writers(8, 100_000, "s2job", targets.clone(), history.clone());
+    wait_acked(&history, 300).await;
+    for s in &mut cluster.servers {
+        s.kill9();
+    }
+    targets.lock().expect("targets").clear();
+    for w in writers {
+        w.await.expect("writer");
+    }
+    for s in &mut cluster.servers {
+        s.launch();
+    }
+    for s in &cluster.servers {
+        s.wait_started().await;
+    }
+    cluster.wait_leader().await;
+    cluster.wait_converged(CLUSTER_TIMEOUT).await;
+    assert_all_acked_present(&cluster, &history).await;
+}
+
+#[tokio::test]
+async fn scenario_2_single_server_killed_and_restarted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = Agent::start(dir.path(), "solo", AgentKind::Server, "").await;
+    let history = Arc::new(Mutex::new(History::default()));
+    let targets: Targets = Arc::new(Mutex::new(vec![server.http.clone()]));
+    let writers = spawn_writers(8, 100_000, "solo", targets.clone(), history.clone());
+    wait_acked(&history, 300).await;
+    server.kill9();
+    targets.lock().expect("targets").clear();
+    for w in writers {
+        w.await.expect("writer");
+    }
+    server.restart().await;
+    let cluster = Cluster {
+        servers: vec![server],
+    };
+    assert_all_acked_present(&cluster, &history).await;
+}
+
+#[tokio::test]
+async fn scenario_7_stopped_follower_catches_up_by_snapshot() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let compaction = "server {\n  raft_snapshot_threshold = 64\n  raft_trailing_logs = 16\n}\n";
+    let mut cluster = Cluster::start(dir.path(), 3, compaction).await;
+    let (leader, _) = cluster.wait_leader().await;
+    let follower = (leader + 1) % 3;
+    let before = cluster.servers[follower]
+        .api()
+        .get_ok("/v1/agent/self")
+        .await;
+    let follower_log = raft_stat(&before, "last_log_index");
+    cluster.servers[follower].kill9();
+
+    let history = Arc::new(Mutex::new(History::default()));
+    let targets: Targets = Arc::new(Mutex::new(vec![cluster.servers[leader].http.clone()]));
+    for w in spawn_writers(4, 400, "s7job", targets, history.clone()) {
+        w.await.expect("writer");
+    }
+    let stats = cluster.servers[leader].api().get_ok("/v1/agent/self").await;
+    let purged = raft_stat(&stats, "purged_index");
+    assert!(
+        purged > follower_log + 50,
+        "the leader compacted past the follower: purged {purged}, follower had {follower_log}"
+    );
+    cluster.servers[follower].restart().await;
+    cluster.wait_converged(Duration::from_secs(10)).await;
+    let after = cluster.servers[follower]
+        .api()
+        .get_ok("/v1/agent/self")
+        .await;
+    assert!(
+        raft_stat(&after, "last_snapshot_index") > follower_log,
+        "the follower installed a snapshot: {}",
+        after["stats"]["raft"]
+    );
+    assert_all_acked_present(&cluster, &history).await;
+}
+
+/// Samples each running server's raft state and term until stopped: term -> leaders seen.
+fn spawn_leader_sampler(
+    https: Vec<String>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<BTreeMap<u64, BTreeSet<String>>> {
+    tokio::spawn(async move {
+        let mut seen: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            for http in &https {
+                let api = Api::new(http);
+                let Ok(Ok((code, _, body))) =
+                    tokio::time::timeout(Duration::from_millis(500), api.try_get("/v1/agent/self"))
+                        .await
+                else {
+                    continue;
+                };
+                if code.is_success() && body["stats"]["raft"]["state"] == "Leader" {
+                    let term = raft_stat(&body, "term");
+                    seen.entry(term).or_default().insert(http.clone());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        seen
+    })
+}
+
+#[tokio::test]
+async fn scenario_8_server_added_and_leader_removed_while_writing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cluster = Cluster::start(dir.path(), 3, "").await;
+    let (leader, leader_id) = cluster.wait_leader().await;
+    let history = Arc::new(Mutex::new(History::default()));
+    let targets = targets_of(&cluster);
+    let writers = spawn_writers(4, 100_000, "s8job", targets.clone(), history.clone());
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut https: Vec<String> = cluster.servers.iter().map(|s| s.http.clone()).collect();
+    wait_acked(&history, 100).await;
+
+    let added = cluster.add_server(dir.path(), "").await;
+    https.push(cluster.servers[added].http.clone());
+    let sampler = spawn_leader_sampler(https, stop.clone());
+    targets
+        .lock()
+        .expect("targets")
+        .push(cluster.servers[added].http.clone());
+    let api = cluster.servers[added].api();
+    wait_until("the new server is a voter", CLUSTER_TIMEOUT, async || {
+        let cfg = api.get_ok("/v1/operator/raft/configuration").await;
+        let servers = cfg["Servers"].as_array().cloned().unwrap_or_default();
+        let voter = servers
+            .iter()
+            .any(|s| s["Address"] == cluster.servers[added].rpc.as_str() && s["Voter"] == true);
+        (servers.len() == 4 && voter).then_some(())
+    })
+    .await;
+
+    let follower = (leader + 1) % 3;
+    let (code, body) = cluster.servers[follower]
+        .api()
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/v1/operator/raft/peer?id={leader_id}"),
+            Vec::new(),
+        )
+        .await;
+    assert!(code.is_success(), "remove-peer: {body}");
+    remove_target(&targets, &cluster.servers[leader].http);
+    wait_until(
+        "three servers, the old leader gone",
+        CLUSTER_TIMEOUT,
+        async || {
+            let cfg = cluster.servers[follower]
+                .api()
+                .get_ok("/v1/operator/raft/configuration")
+                .await;
+            let servers = cfg["Servers"].as_array().cloned().unwrap_or_default();
+            let gone = !servers.iter().any(|s| s["ID"] == leader_id.as_str());
+            (servers.len() == 3 && gone).then_some(())
+        },
+    )
+    .await;
+    cluster.servers[leader].kill9();
+    let acked_then = history.lock().expect("history").acked.len();
+    wait_acked(&history, acked_then + 100).await;
+    targets.lock().expect("targets").clear();
+    for w in writers {
+        w.await.expect("writer");
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let seen = sampler.await.expect("sampler");
+    for (term, leaders) in &seen {
+        assert!(
+            leaders.len() <= 1,
+            "two leaders in term {term}: {leaders:?}"
+        );
+    }
+    cluster.wait_leader().await;
+    cluster.wait_converged(CLUSTER_TIMEOUT).await;
+    assert_all_acked_present(&cluster, &history).await;
+}
+
+const LOOP_JOB: &str = r#"
+job "steady" {
+  type = "service"
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "while true; do echo tick; sleep 1; done"]
+      }
+      resources {
+        cpu    = 20
+        memory = 16
+      }
+    }
+  }
+}
+"#;
+
+#[tokio::test]
+async fn client_keeps_its_task_when_its_server_dies() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cluster = Cluster::start(dir.path(), 3, "").await;
+    cluster.wait_leader().await;
+    let servers: Vec<String> = cluster.servers.iter().map(|s| s.rpc.clone()).collect();
+    let _client = Agent::start(dir.path(), "c1", AgentKind::Client(servers), "").await;
+    let api = cluster.servers[1].api();
+    wait_until("the client's node ready", CLUSTER_TIMEOUT, async || {
+        let nodes = api.get_ok("/v1/nodes").await;
+        (nodes.as_array().map(Vec::len) == Some(1) && nodes[0]["Status"] == "ready").then_some(())
+    })
+    .await;
+    let spec = write_file(dir.path(), "steady.hcl", LOOP_JOB);
+    let out = nomadish_tests::cli(
+        &cluster.servers[1],
+        &["job", "run", spec.to_str().expect("utf-8")],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let running = wait_until("the task running", CLUSTER_TIMEOUT, async || {
+        let allocs = api.get_ok("/v1/job/steady/allocations").await;
+        allocs
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["ClientStatus"] == "running").cloned())
+    })
+    .await;
+    let alloc_id = running["ID"].as_str().expect("id").to_string();
+    let started = running["TaskStates"]["t"]["StartedAt"].clone();
+
+    // The client dials the first server in its list first: take that one away.
+    cluster.servers[0].kill9();
+    let api = cluster.servers[2].api();
+    cluster.wait_leader().await;
+    // Longer than the heartbeat TTL plus grace (1 s each here): the node must stay ready.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let nodes = api.get_ok("/v1/nodes").await;
+    assert_eq!(nodes[0]["Status"], "ready", "{nodes}");
+    let alloc = api.get_ok(&format!("/v1/allocation/{alloc_id}")).await;
+    assert_eq!(alloc["ClientStatus"], "running", "{alloc}");
+    let task = &alloc["TaskStates"]["t"];
+    assert_eq!(task["Restarts"], 0, "the task was not restarted: {task}");
+    assert_eq!(task["StartedAt"], started, "the same run of the task");
+    // Its log still streams, through whichever server the client's tunnel now uses.
+    let (code, text) = api
+        .get_text(&format!(
+            "/v1/client/fs/logs/{alloc_id}?task=t&type=stdout&plain=true"
+        ))
+        .await;
+    assert!(code.is_success() && text.contains("tick"), "{code}: {text}");
+}
+
+#[tokio::test]
+async fn snapshot_save_wipe_restore_brings_the_jobs_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = Agent::start(dir.path(), "solo", AgentKind::Server, "").await;
+    let api = server.api();
+    for id in ["a", "b", "c"] {
+        let (code, body) = api.put_json("/v1/jobs", &empty_job(id)).await;
+        assert!(code.is_success(), "{body}");
+    }
+    let r = reqwest::get(format!("{}/v1/operator/snapshot", server.http))
+        .await
+        .expect("save");
+    assert!(r.status().is_success());
+    let file = r.bytes().await.expect("snapshot body").to_vec();
+    let header: Value =
+        serde_json::from_slice(&file[..file.iter().position(|b| *b == b'\n').expect("header")])
+            .expect("header JSON");
+    assert_eq!(header["Jobs"], 3, "{header}");
+
+    server.kill9();
+    std::fs::remove_dir_all(&server.data_dir).expect("wipe");
+    std::fs::create_dir_all(&server.data_dir).expect("fresh data dir");
+    server.restart().await;
+    let api = server.api();
+    assert_eq!(api.get_ok("/v1/jobs").await, Value::Array(vec![]), "wiped");
+    let (code, body) = api
+        .send(
+            reqwest::Method::PUT,
+            "/v1/operator/snapshot",
+            b"garbage\n{}".to_vec(),
+        )
+        .await;
+    assert_eq!(code, reqwest::StatusCode::BAD_REQUEST, "{body}");
+    let (code, body) = api
+        .send(reqwest::Method::PUT, "/v1/operator/snapshot", file)
+        .await;
+    assert!(code.is_success(), "{body}");
+    let cluster = Cluster {
+        servers: vec![server],
+    };
+    assert_eq!(cluster.job_ids(0).await, ["a", "b", "c"]);
+    // The restored cluster schedules as before.
+    let (code, body) = cluster.servers[0]
+        .api()
+        .put_json("/v1/jobs", &empty_job("d"))
+        .await;
+    assert!(code.is_success(), "{body}");
+    assert_eq!(cluster.job_ids(0).await.len(), 4);
+}

@@ -1,5 +1,5 @@
 //! The startup banner, laid out like Nomad's (`==> Nomad agent configuration:` followed by
-//! right-aligned `Key: value` lines).
+//! right-aligned `Key: value` lines), then any `==> WARNING: ...` lines.
 
 use super::config::Banner;
 
@@ -25,6 +25,9 @@ pub fn format_banner(banner: &Banner) -> String {
     for (key, value) in rows {
         out.push_str(&format!("{key:>KEY_WIDTH$}: {value}\n"));
     }
+    for warning in &banner.warnings {
+        out.push_str(&format!("\n==> WARNING: {warning}\n"));
+    }
     out.push_str("\n==> Nomadish agent started! Log data will stream in below:\n");
     out
 }
@@ -32,6 +35,31 @@ pub fn format_banner(banner: &Banner) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn banner(warnings: Vec<String>) -> Banner {
+        Banner {
+            client: true,
+            server: true,
+            region: "global".into(),
+            datacenter: "dc1".into(),
+            bind_addrs: "HTTP: 0.0.0.0:4646; RPC: 0.0.0.0:4647".into(),
+            advertise_addrs: "HTTP: 10.0.0.1:4646; RPC: 10.0.0.1:4647".into(),
+            log_level: "INFO".into(),
+            warnings,
+        }
+    }
+
+    #[test]
+    fn warnings_come_after_the_settings_and_before_the_start_line() {
+        let text = format_banner(&banner(vec!["TLS is off.".into()]));
+        let version_line = format!("           Version: {}\n", env!("CARGO_PKG_VERSION"));
+        let expected_tail = format!(
+            "{version_line}\n==> WARNING: TLS is off.\n\n\
+             ==> Nomadish agent started! Log data will stream in below:\n"
+        );
+        assert!(text.ends_with(&expected_tail), "{text}");
+        assert!(!format_banner(&banner(Vec::new())).contains("WARNING"));
+    }
 
     #[test]
     fn banner_lists_the_agent_settings() {
@@ -43,6 +71,7 @@ mod tests {
             bind_addrs: "HTTP: 127.0.0.1:4646; RPC: 127.0.0.1:4647".into(),
             advertise_addrs: "HTTP: 127.0.0.1:4646; RPC: 127.0.0.1:4647".into(),
             log_level: "INFO".into(),
+            warnings: Vec::new(),
         });
         assert!(text.starts_with("==> Nomadish agent configuration:\n\n"));
         assert!(text.contains("\n            Client: true\n"));

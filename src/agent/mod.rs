@@ -168,6 +168,9 @@ async fn run_agent(args: AgentArgs) -> Result<(), AgentError> {
     };
     logging::init(&plan.log)?;
     print!("{}", banner::format_banner(&plan.banner));
+    for warning in &plan.banner.warnings {
+        tracing::warn!("{warning}");
+    }
     let (trigger, shutdown) = signals::shutdown_channel();
     let trigger = Arc::new(trigger);
     let listener = signals::spawn_signal_listener(Arc::clone(&trigger));

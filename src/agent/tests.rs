@@ -173,3 +173,81 @@ async fn invalid_run_file_stops_before_starting() {
     .await;
     assert_eq!(code, 1);
 }
+
+#[test]
+fn dev_agent_runs_without_tls_and_without_a_warning() {
+    let (plan, _temp) = plan(&args(&["-dev"])).unwrap();
+    assert_eq!(plan.server.unwrap().tls, None);
+    assert_eq!(plan.client.unwrap().tls, None);
+    assert!(plan.banner.warnings.is_empty());
+    assert!(!banner::format_banner(&plan.banner).contains("WARNING"));
+}
+
+#[test]
+fn non_dev_agents_without_rpc_tls_get_a_loud_warning() {
+    let (server, _) = plan(&args(&["-server", "-data-dir", "/srv"])).unwrap();
+    let text = banner::format_banner(&server.banner);
+    assert!(
+        text.contains(
+            "\n==> WARNING: TLS is not enabled on RPC; any host that can reach port 4647 can act as a client or server.\n"
+        ),
+        "{text}"
+    );
+    let (client, _) = plan(&args(&[
+        "-client",
+        "-servers",
+        "10.0.0.1:4647",
+        "-data-dir",
+        "/c",
+    ]))
+    .unwrap();
+    assert_eq!(client.banner.warnings.len(), 1);
+    assert!(client.banner.warnings[0].contains("this client"));
+}
+
+#[test]
+fn a_non_dev_agent_with_rpc_tls_has_no_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["ca.pem", "cert.pem", "key.pem"] {
+        std::fs::write(dir.path().join(name), "pem").unwrap();
+    }
+    let file = dir.path().join("tls.hcl");
+    std::fs::write(
+        &file,
+        "tls {\n  rpc = true\n  ca_file = \"ca.pem\"\n  cert_file = \"cert.pem\"\n  key_file = \"key.pem\"\n}\n",
+    )
+    .unwrap();
+    let (plan, _) = plan(&args(&[
+        "-server",
+        "-data-dir",
+        "/srv",
+        "-region",
+        "eu",
+        "-config",
+        file.to_str().unwrap(),
+    ]))
+    .unwrap();
+    assert!(plan.banner.warnings.is_empty());
+    let tls = plan.server.unwrap().tls.expect("tls");
+    assert_eq!(tls.region, "eu");
+    assert_eq!(tls.key_file, dir.path().join("key.pem"));
+}
+
+#[test]
+fn cluster_flags_bootstrap_expect_and_retry_join() {
+    let (plan, _) = plan(&args(&[
+        "-server",
+        "-data-dir",
+        "/srv",
+        "-bootstrap-expect",
+        "3",
+        "-retry-join",
+        "10.0.0.2:4647",
+        "-retry-join",
+        "10.0.0.3:4647",
+    ]))
+    .unwrap();
+    let server = plan.server.unwrap();
+    assert_eq!(server.bootstrap_expect, 3);
+    assert_eq!(server.retry_join, ["10.0.0.2:4647", "10.0.0.3:4647"]);
+}

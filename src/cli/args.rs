@@ -37,6 +37,9 @@ pub enum Command {
     /// Interact with servers.
     #[command(subcommand)]
     Server(ServerCommand),
+    /// Cluster maintenance: raft peers and state snapshots.
+    #[command(subcommand)]
+    Operator(super::operator::OperatorCommand),
     /// Lists jobs, or shows the status of the job, allocation, node or evaluation given.
     Status(StatusArgs),
     /// Prints the version.

@@ -25,6 +25,9 @@ pub mod jobspec;
 pub mod logs;
 pub mod monitor;
 pub mod node;
+pub mod operator;
+#[cfg(test)]
+mod operator_tests;
 pub mod prefix;
 pub mod server;
 pub mod status;
@@ -51,6 +54,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Eval(EvalCommand::Status(args)) => eval::status(args).await,
         Command::Node(NodeCommand::Status(args)) => node::status(args).await,
         Command::Server(ServerCommand::Members(args)) => server::members(args).await,
+        Command::Operator(cmd) => operator::run(cmd).await,
         Command::Status(args) => status::run(args).await,
         Command::Version => {
             println!("Nomadish v{}", env!("CARGO_PKG_VERSION"));

@@ -10,17 +10,20 @@
 //!
 //! Every field is optional so that a later source overrides only what it sets; `meta`
 //! merges key by key and the server lists (`client.servers`, `server_join.retry_join`)
-//! accumulate, as in Nomad.
+//! accumulate, as in Nomad. The `tls` block's relative paths are taken from the directory
+//! of the file that names them, before merging (see [`tls`]).
 
 mod parse;
 mod resolve;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub use parse::{load_files, parse_str};
-pub use resolve::{AgentPlan, Banner, LogSettings, resolve};
+pub use resolve::{AgentPlan, Banner, LogSettings, resolve, tls_warnings};
+pub use tls::TlsBlock;
 
 /// Where in which file something is: `FILE:LINE:COL`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +81,16 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
+    /// A file the configuration names (a certificate, a key) cannot be used.
+    #[error("{key}: cannot read {path}: {source}")]
+    File {
+        /// The configuration key naming the file (`tls.cert_file`).
+        key: String,
+        /// The file.
+        path: PathBuf,
+        /// Why it cannot be read.
+        source: std::io::Error,
+    },
     /// The merged configuration cannot run an agent.
     #[error("{0}")]
     Invalid(String),
@@ -122,6 +135,9 @@ pub struct ServerBlock {
     pub failover_heartbeat_ttl: Option<Duration>,
     /// `server_join { retry_join = [...] }`.
     pub retry_join: Vec<String>,
+    /// Raft entries between snapshots (`snapshot_threshold`, Nomad's
+    /// `raft_snapshot_threshold`).
+    pub snapshot_threshold: Option<u64>,
 }
 
 /// `client { ... }`.
@@ -168,6 +184,8 @@ pub struct AgentConfig {
     pub client: ClientBlock,
     /// `plugin "raw_exec" { config { enabled } }`.
     pub raw_exec_enabled: Option<bool>,
+    /// `tls { ... }`.
+    pub tls: TlsBlock,
 }
 
 /// `later` if set, else `earlier`.
@@ -208,6 +226,7 @@ impl AgentConfig {
             server: self.server.merge(&later.server),
             client: self.client.merge(&later.client),
             raw_exec_enabled: pick(&self.raw_exec_enabled, &later.raw_exec_enabled),
+            tls: self.tls.merge(&later.tls),
         }
     }
 }
@@ -230,6 +249,7 @@ impl ServerBlock {
                 &later.failover_heartbeat_ttl,
             ),
             retry_join: append_unique(&self.retry_join, &later.retry_join),
+            snapshot_threshold: pick(&self.snapshot_threshold, &later.snapshot_threshold),
         }
     }
 }
@@ -252,3 +272,7 @@ impl ClientBlock {
 #[cfg(test)]
 #[path = "tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "tls_tests.rs"]
+mod tls_tests;

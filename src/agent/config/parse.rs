@@ -9,10 +9,13 @@ use hcl_edit::Span;
 use hcl_edit::expr::{Expression, Object, ObjectKey};
 use hcl_edit::structure::{Attribute, Block, Body, Structure};
 
-use super::{Advertise, AgentConfig, ClientBlock, ConfigError, Location, Ports, ServerBlock};
+use super::resolve::MAX_RAFT_MULTIPLIER;
+use super::{
+    Advertise, AgentConfig, ClientBlock, ConfigError, Location, Ports, ServerBlock, TlsBlock,
+};
 
 /// Loads and merges configuration files in order; a directory stands for its `*.hcl` files
-/// in lexical order.
+/// in lexical order. Each file's relative `tls` paths are taken from that file's directory.
 pub fn load_files(paths: &[PathBuf]) -> Result<AgentConfig> {
     let mut merged = AgentConfig::default();
     for path in paths {
@@ -21,7 +24,8 @@ pub fn load_files(paths: &[PathBuf]) -> Result<AgentConfig> {
                 path: file.clone(),
                 source,
             })?;
-            let parsed = parse_str(&file.display().to_string(), &text)?;
+            let mut parsed = parse_str(&file.display().to_string(), &text)?;
+            parsed.tls.rebase(file.parent().unwrap_or(Path::new("")));
             merged = merged.merge(&parsed);
         }
     }
@@ -132,6 +136,7 @@ impl Walker<'_> {
             "server" => self.server(&mut cfg.server, self.unlabeled(b)?),
             "client" => self.client(&mut cfg.client, self.unlabeled(b)?),
             "plugin" => self.plugin(cfg, b),
+            "tls" => self.tls(&mut cfg.tls, self.unlabeled(b)?),
             key => Err(self.unknown(key, b.ident.span(), "the top level")),
         }
     }
@@ -195,7 +200,15 @@ impl Walker<'_> {
         match a.key.as_str() {
             "enabled" => server.enabled = Some(self.boolean(a)?),
             "bootstrap_expect" => server.bootstrap_expect = Some(self.uint(a)?),
-            "raft_multiplier" => server.raft_multiplier = Some(self.uint(a)?),
+            "raft_multiplier" => {
+                let max = u64::from(MAX_RAFT_MULTIPLIER);
+                server.raft_multiplier = Some(self.uint_in(a, 1, max)? as u32);
+            }
+            "snapshot_threshold" | "raft_snapshot_threshold" => {
+                server.snapshot_threshold = Some(self.uint_in(a, 1, u64::MAX)?);
+            }
+            // Nomad's older spelling of `server_join { retry_join }`.
+            "retry_join" => server.retry_join.extend(self.strings(a)?),
             "num_schedulers" => server.num_schedulers = Some(self.uint(a)?),
             "heartbeat_grace" => server.heartbeat_grace = Some(self.duration(a)?),
             "min_heartbeat_ttl" => server.min_heartbeat_ttl = Some(self.duration(a)?),
@@ -213,6 +226,22 @@ impl Walker<'_> {
             match a.key.as_str() {
                 "retry_join" => server.retry_join.extend(self.strings(a)?),
                 key => return Err(self.unknown(key, a.key.span(), "server_join")),
+            }
+        }
+        Ok(())
+    }
+
+    fn tls(&self, tls: &mut TlsBlock, body: &Body) -> Result<()> {
+        for a in self.attributes(body, "tls")? {
+            match a.key.as_str() {
+                "http" => tls.http = Some(self.boolean(a)?),
+                "rpc" => tls.rpc = Some(self.boolean(a)?),
+                "ca_file" => tls.ca_file = Some(self.path(a)?),
+                "cert_file" => tls.cert_file = Some(self.path(a)?),
+                "key_file" => tls.key_file = Some(self.path(a)?),
+                "verify_server_hostname" => tls.verify_server_hostname = Some(self.boolean(a)?),
+                "verify_https_client" => tls.verify_https_client = Some(self.boolean(a)?),
+                key => return Err(self.unknown(key, a.key.span(), "tls")),
             }
         }
         Ok(())
@@ -360,6 +389,29 @@ impl Walker<'_> {
             }
             _ => Err(bad("expected a whole number")),
         }
+    }
+
+    /// A whole number in `min..=max`.
+    fn uint_in(&self, a: &Attribute, min: u64, max: u64) -> Result<u64> {
+        let v: u64 = self.uint(a)?;
+        if (min..=max).contains(&v) {
+            return Ok(v);
+        }
+        let message = if max == u64::MAX {
+            format!("must be at least {min}")
+        } else {
+            format!("must be between {min} and {max}")
+        };
+        Err(self.invalid(a.key.as_str(), a.value.span(), &message))
+    }
+
+    /// A non-empty file path.
+    fn path(&self, a: &Attribute) -> Result<PathBuf> {
+        let text = self.string(a)?;
+        if text.trim().is_empty() {
+            return Err(self.invalid(a.key.as_str(), a.value.span(), "expected a file path"));
+        }
+        Ok(PathBuf::from(text))
     }
 
     fn float(&self, a: &Attribute) -> Result<f64> {

@@ -1,9 +1,11 @@
 //! Turning the merged [`AgentConfig`] into what the agent runs: a server configuration, a
-//! client configuration (either or both), logging settings and the startup banner.
+//! client configuration (either or both, sharing one TLS configuration), logging settings
+//! and the startup banner, with its warnings (a non-dev agent without TLS on RPC).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
+use nomadish_proto::tls::TlsConfig;
 use nomadish_server::ServerConfig;
 
 use super::{AgentConfig, ConfigError};
@@ -46,6 +48,8 @@ pub struct Banner {
     pub advertise_addrs: String,
     /// Log level.
     pub log_level: String,
+    /// Warnings printed with the banner (`==> WARNING: ...`).
+    pub warnings: Vec<String>,
 }
 
 /// Everything the agent needs to start.
@@ -88,38 +92,56 @@ pub fn resolve(
     let addrs = Addresses::resolve(cfg, default_ip)?;
     let region = cfg.region.clone().unwrap_or_else(|| "global".to_string());
     let datacenter = cfg.datacenter.clone().unwrap_or_else(|| "dc1".to_string());
+    let tls = cfg.tls.resolve(&region)?;
     let server = if server_on {
-        Some(server_config(
-            cfg,
-            dev,
-            &data_dir,
-            &addrs,
-            &region,
-            &datacenter,
-        )?)
+        let mut s = server_config(cfg, dev, &data_dir, &addrs, &region, &datacenter)?;
+        s.tls = tls.clone();
+        Some(s)
     } else {
         None
     };
     let client = if client_on {
         let own_server = server.as_ref().map(ServerConfig::rpc_advertise);
-        Some(client_config(
-            cfg,
-            &data_dir,
-            &addrs,
-            own_server,
-            &region,
-            &datacenter,
-        )?)
+        let mut c = client_config(cfg, &data_dir, &addrs, own_server, &region, &datacenter)?;
+        c.tls = tls.clone();
+        Some(c)
     } else {
         None
     };
+    let mut banner = addrs.banner(&server, &client, region, datacenter, &log);
+    banner.warnings = tls_warnings(dev, tls.as_ref(), server.is_some(), addrs.rpc_bind.port());
+    let https = tls.as_ref().is_some_and(|t| t.http);
     Ok(AgentPlan {
-        banner: addrs.banner(&server, &client, region, datacenter, &log),
+        banner,
         server,
         client,
         log,
-        http_url: addrs.local_http_url(),
+        http_url: addrs.local_http_url(https),
     })
+}
+
+/// The banner's TLS warnings: a non-dev agent without TLS on RPC is open to anyone who can
+/// reach it (a server) or talks to its servers in the clear (a client).
+pub fn tls_warnings(
+    dev: bool,
+    tls: Option<&TlsConfig>,
+    server: bool,
+    rpc_port: u16,
+) -> Vec<String> {
+    if dev || tls.is_some_and(|t| t.rpc) {
+        return Vec::new();
+    }
+    let warning = if server {
+        format!(
+            "TLS is not enabled on RPC; any host that can reach port {rpc_port} can act as a \
+             client or server."
+        )
+    } else {
+        "TLS is not enabled on RPC; this client talks to its servers unencrypted and cannot \
+         tell a real server from an impostor."
+            .to_string()
+    };
+    vec![warning]
 }
 
 fn invalid(message: &str) -> ConfigError {
@@ -193,17 +215,19 @@ impl Addresses {
             bind_addrs: format!("HTTP: {}; RPC: {}", self.http_bind, self.rpc_bind),
             advertise_addrs: format!("HTTP: {}; RPC: {}", self.http_advertise, self.rpc_advertise),
             log_level: log.level.clone(),
+            warnings: Vec::new(),
         }
     }
 
-    /// The URL the agent itself uses to reach its HTTP API.
-    fn local_http_url(&self) -> String {
+    /// The URL the agent itself uses to reach its HTTP API (`https` with `tls.http`).
+    fn local_http_url(&self, https: bool) -> String {
         let ip = if self.http_bind.ip().is_unspecified() {
             IpAddr::V4(Ipv4Addr::LOCALHOST)
         } else {
             self.http_bind.ip()
         };
-        format!("http://{}", SocketAddr::new(ip, self.http_bind.port()))
+        let scheme = if https { "https" } else { "http" };
+        format!("{scheme}://{}", SocketAddr::new(ip, self.http_bind.port()))
     }
 }
 
@@ -256,6 +280,12 @@ fn server_config(
     }
     if let Some(n) = block.num_schedulers {
         s.num_schedulers = n;
+    }
+    if let Some(n) = block.snapshot_threshold {
+        if n == 0 {
+            return Err(invalid("server.snapshot_threshold must be at least 1"));
+        }
+        s.snapshot_threshold = n;
     }
     let hb = &mut s.heartbeat;
     hb.grace = block.heartbeat_grace.unwrap_or(hb.grace);

@@ -36,6 +36,13 @@ const MAX_GRPC_MESSAGE: usize = 256 * 1024 * 1024;
 /// Raft heartbeat interval before `raft_multiplier`. openraft also uses it as the timeout of
 /// each append-entries call, so it must stay well above RPC latency under load.
 const RAFT_HEARTBEAT_MS: u64 = 100;
+/// Entries per append-entries call (Nomad's raft `MaxAppendEntries`): small enough that one
+/// call fits in the heartbeat interval, which openraft uses as its timeout.
+const MAX_APPEND_ENTRIES: u64 = 64;
+/// Timeout of one snapshot chunk sent to a lagging server.
+const SNAPSHOT_RPC_TIMEOUT_MS: u64 = 10_000;
+/// Bytes per snapshot chunk.
+const SNAPSHOT_CHUNK_BYTES: u64 = 4 * 1024 * 1024;
 /// Raft election timeout range before `raft_multiplier`.
 const RAFT_ELECTION_MS: (u64, u64) = (250, 500);
 
@@ -69,6 +76,9 @@ fn raft_config(config: &ServerConfig) -> Result<Arc<openraft::Config>, ServerErr
         election_timeout_max: RAFT_ELECTION_MS.1 * m,
         snapshot_policy: SnapshotPolicy::LogsSinceLast(config.snapshot_threshold),
         max_in_snapshot_log_to_keep: config.trailing_logs,
+        install_snapshot_timeout: SNAPSHOT_RPC_TIMEOUT_MS,
+        max_payload_entries: MAX_APPEND_ENTRIES,
+        snapshot_max_chunk_size: SNAPSHOT_CHUNK_BYTES,
         ..openraft::Config::default()
     };
     cfg.validate()

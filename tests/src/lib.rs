@@ -24,6 +24,37 @@ pub fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// A directory for one test's agents: removed afterwards, unless `NOMADISH_KEEP_TEST_DIRS`
+/// is set (then its path is printed, so agent logs can be read after a failure).
+pub struct TestDir {
+    path: std::path::PathBuf,
+    _guard: Option<tempfile::TempDir>,
+}
+
+impl TestDir {
+    /// The directory.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+/// A new [`TestDir`].
+pub fn test_dir() -> TestDir {
+    let dir = tempfile::Builder::new()
+        .prefix("nomadish-test-")
+        .tempdir()
+        .expect("temp dir");
+    if std::env::var_os("NOMADISH_KEEP_TEST_DIRS").is_some() {
+        let path = dir.keep();
+        eprintln!("keeping test dir {}", path.display());
+        return TestDir { path, _guard: None };
+    }
+    TestDir {
+        path: dir.path().to_path_buf(),
+        _guard: Some(dir),
+    }
+}
+
 /// Writes `text` to `dir/name` and returns the path.
 pub fn write_file(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
     let path = dir.join(name);

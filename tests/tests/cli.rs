@@ -48,7 +48,7 @@ job "cas" {
 
 #[tokio::test]
 async fn read_commands_json_output_and_check_index() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = nomadish_tests::test_dir();
     let agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
     let hello = repo_path("examples/hello.hcl");
     let hello = hello.to_str().expect("utf-8");

@@ -147,7 +147,7 @@ fn raft_stat(agent_self: &Value, key: &str) -> u64 {
 
 #[tokio::test]
 async fn cluster_forms_from_bootstrap_expect_and_retry_join() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = nomadish_tests::test_dir();
     let cluster = Cluster::start(dir.path(), 3, "").await;
     let (leader, _) = cluster.wait_leader().await;
     for s in &cluster.servers {
@@ -185,7 +185,7 @@ async fn cluster_forms_from_bootstrap_expect_and_retry_join() {
 
 #[tokio::test]
 async fn scenario_1_leader_killed_during_1000_registrations() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = nomadish_tests::test_dir();
     let mut cluster = Cluster::start(dir.path(), 3, "").await;
     let (leader, _) = cluster.wait_leader().await;
     let history = Arc::new(Mutex::new(History::default()));
@@ -227,7 +227,7 @@ async fn scenario_1_leader_killed_during_1000_registrations() {
 
 #[tokio::test]
 async fn scenario_2_every_server_killed_and_restarted() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = nomadish_tests::test_dir();
     let mut cluster = Cluster::start(dir.path(), 3, "").await;
     cluster.wait_leader().await;
     let history = Arc::new(Mutex::new(History::default()));
@@ -254,7 +254,7 @@ async fn scenario_2_every_server_killed_and_restarted() {
 
 #[tokio::test]
 async fn scenario_2_single_server_killed_and_restarted() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = nomadish_tests::test_dir();
     let mut server = Agent::start(dir.path(), "solo", AgentKind::Server, "").await;
     let history = Arc::new(Mutex::new(History::default()));
     let targets: Targets = Arc::new(Mutex::new(vec![server.http.clone()]));
@@ -274,7 +274,7 @@ async fn scenario_2_single_server_killed_and_restarted() {
 
 #[tokio::test]
 async fn scenario_7_stopped_follower_catches_up_by_snapshot() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = nomadish_tests::test_dir();
     let compaction = "server {\n  raft_snapshot_threshold = 64\n  raft_trailing_logs = 16\n}\n";
     let mut cluster = Cluster::start(dir.path(), 3, compaction).await;
     let (leader, _) = cluster.wait_leader().await;
@@ -340,7 +340,7 @@ fn spawn_leader_sampler(
 
 #[tokio::test]
 async fn scenario_8_server_added_and_leader_removed_while_writing() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = nomadish_tests::test_dir();
     let mut cluster = Cluster::start(dir.path(), 3, "").await;
     let (leader, leader_id) = cluster.wait_leader().await;
     let history = Arc::new(Mutex::new(History::default()));
@@ -434,7 +434,7 @@ job "steady" {
 
 #[tokio::test]
 async fn client_keeps_its_task_when_its_server_dies() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = nomadish_tests::test_dir();
     let mut cluster = Cluster::start(dir.path(), 3, "").await;
     cluster.wait_leader().await;
     let servers: Vec<String> = cluster.servers.iter().map(|s| s.rpc.clone()).collect();
@@ -490,7 +490,7 @@ async fn client_keeps_its_task_when_its_server_dies() {
 
 #[tokio::test]
 async fn snapshot_save_wipe_restore_brings_the_jobs_back() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = nomadish_tests::test_dir();
     let mut server = Agent::start(dir.path(), "solo", AgentKind::Server, "").await;
     let api = server.api();
     for id in ["a", "b", "c"] {

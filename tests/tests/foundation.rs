@@ -53,7 +53,7 @@ async fn wait_allocs(agent: &Agent, job: &str, status: &str, count: usize) -> Ve
 
 #[tokio::test]
 async fn batch_job_output_reads_back_through_cli_and_http() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = nomadish_tests::test_dir();
     let agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
     let hello = repo_path("examples/hello.hcl");
     let out = cli(&agent, &["job", "run", hello.to_str().expect("utf-8 path")]);
@@ -121,7 +121,7 @@ async fn batch_job_output_reads_back_through_cli_and_http() {
 
 #[tokio::test]
 async fn service_job_runs_three_allocations_and_stops() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = nomadish_tests::test_dir();
     let agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
     let web = repo_path("examples/web.hcl");
     let out = cli(&agent, &["job", "run", web.to_str().expect("utf-8 path")]);
@@ -196,7 +196,7 @@ job "keeper" {
 
 #[tokio::test]
 async fn paused_client_is_marked_down_and_its_allocations_replaced() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = nomadish_tests::test_dir();
     let server = Agent::start(dir.path(), "server", AgentKind::Server, "").await;
     let servers = vec![server.rpc.clone()];
     let c1 = Agent::start(
@@ -281,7 +281,7 @@ async fn paused_client_is_marked_down_and_its_allocations_replaced() {
 
 #[tokio::test]
 async fn state_survives_kill_9_and_the_cluster_schedules_again() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = nomadish_tests::test_dir();
     let mut agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
     let hello = repo_path("examples/hello.hcl");
     let out = cli(&agent, &["job", "run", hello.to_str().expect("utf-8")]);
@@ -360,7 +360,7 @@ const BROKEN: &[(&str, &str, &str)] = &[
 
 #[tokio::test]
 async fn broken_jobspecs_fail_with_positions_and_submit_nothing() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = nomadish_tests::test_dir();
     let agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
     let api = agent.api();
     for (name, position, message) in BROKEN {
@@ -383,7 +383,7 @@ async fn broken_jobspecs_fail_with_positions_and_submit_nothing() {
 
 #[tokio::test]
 async fn api_rejects_bad_input_and_changes_nothing() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = nomadish_tests::test_dir();
     let agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
     let api = agent.api();
     let before = api.index().await;

@@ -41,7 +41,7 @@ fn running_nodes(allocs: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn system_job_lands_on_a_client_that_joins_later() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = nomadish_tests::test_dir();
     let server = Agent::start(dir.path(), "server", AgentKind::Server, "").await;
     let servers = vec![server.rpc.clone()];
     let _c1 = Agent::start(dir.path(), "c1", AgentKind::Client(servers.clone()), "").await;

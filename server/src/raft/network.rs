@@ -22,6 +22,19 @@ use crate::grpc_channel;
 /// How long dialing another server may take before it counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// An InstallSnapshot request without its bytes, which travel raw beside it.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct SnapshotEnvelope {
+    /// The leader's vote.
+    pub vote: openraft::Vote<NodeId>,
+    /// The snapshot's metadata.
+    pub meta: openraft::SnapshotMeta<NodeId, ServerNode>,
+    /// Offset of the chunk in the snapshot.
+    pub offset: u64,
+    /// Whether this is the last chunk.
+    pub done: bool,
+}
+
 /// Builds connections to other servers.
 #[derive(Debug, Clone, Default)]
 pub struct Network {
@@ -67,7 +80,13 @@ enum Rpc {
 }
 
 impl Connection {
-    async fn call<Req, Resp, E>(&mut self, rpc: Rpc, req: &Req, ttl: Duration) -> RpcResult<Resp, E>
+    async fn call<Req, Resp, E>(
+        &mut self,
+        rpc: Rpc,
+        req: &Req,
+        chunk: Vec<u8>,
+        ttl: Duration,
+    ) -> RpcResult<Resp, E>
     where
         Req: Serialize,
         Resp: DeserializeOwned,
@@ -84,7 +103,7 @@ impl Connection {
         let Some(client) = self.client.as_mut() else {
             unreachable_client()?
         };
-        let request = tonic::Request::new(RaftRequest { data });
+        let request = tonic::Request::new(RaftRequest { data, chunk });
         let fut = async {
             match rpc {
                 Rpc::Append => client.append_entries(request).await,
@@ -127,7 +146,8 @@ impl RaftNetwork<TypeConfig> for Connection {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> RpcResult<AppendEntriesResponse<NodeId>, openraft::error::Infallible> {
-        self.call(Rpc::Append, &rpc, option.hard_ttl()).await
+        self.call(Rpc::Append, &rpc, Vec::new(), option.hard_ttl())
+            .await
     }
 
     async fn install_snapshot(
@@ -135,7 +155,14 @@ impl RaftNetwork<TypeConfig> for Connection {
         rpc: InstallSnapshotRequest<TypeConfig>,
         option: RPCOption,
     ) -> RpcResult<InstallSnapshotResponse<NodeId>, InstallSnapshotError> {
-        self.call(Rpc::Snapshot, &rpc, option.hard_ttl()).await
+        let envelope = SnapshotEnvelope {
+            vote: rpc.vote,
+            meta: rpc.meta,
+            offset: rpc.offset,
+            done: rpc.done,
+        };
+        self.call(Rpc::Snapshot, &envelope, rpc.data, option.hard_ttl())
+            .await
     }
 
     async fn vote(
@@ -143,6 +170,7 @@ impl RaftNetwork<TypeConfig> for Connection {
         rpc: VoteRequest<NodeId>,
         option: RPCOption,
     ) -> RpcResult<VoteResponse<NodeId>, openraft::error::Infallible> {
-        self.call(Rpc::Vote, &rpc, option.hard_ttl()).await
+        self.call(Rpc::Vote, &rpc, Vec::new(), option.hard_ttl())
+            .await
     }
 }

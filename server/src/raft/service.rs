@@ -9,7 +9,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tonic::{Request, Response, Status};
 
+use openraft::raft::InstallSnapshotRequest;
+
 use super::Raft;
+use super::network::SnapshotEnvelope;
 
 /// The raft gRPC service of one server.
 #[derive(Clone)]
@@ -66,7 +69,16 @@ impl RaftService for RaftGrpc {
         &self,
         req: Request<RaftRequest>,
     ) -> Result<Response<RaftReply>, Status> {
-        let rpc = decode(req)?;
+        let req = req.into_inner();
+        let envelope: SnapshotEnvelope = serde_json::from_slice(&req.data)
+            .map_err(|e| Status::invalid_argument(format!("malformed snapshot request: {e}")))?;
+        let rpc = InstallSnapshotRequest {
+            vote: envelope.vote,
+            meta: envelope.meta,
+            offset: envelope.offset,
+            data: req.chunk,
+            done: envelope.done,
+        };
         reply(self.raft.install_snapshot(rpc).await)
     }
 }

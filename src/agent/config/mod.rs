@@ -138,6 +138,8 @@ pub struct ServerBlock {
     /// Raft entries between snapshots (`snapshot_threshold`, Nomad's
     /// `raft_snapshot_threshold`).
     pub snapshot_threshold: Option<u64>,
+    /// Log entries kept behind a snapshot (Nomad's `raft_trailing_logs`).
+    pub trailing_logs: Option<u64>,
 }
 
 /// `client { ... }`.
@@ -250,6 +252,7 @@ impl ServerBlock {
             ),
             retry_join: append_unique(&self.retry_join, &later.retry_join),
             snapshot_threshold: pick(&self.snapshot_threshold, &later.snapshot_threshold),
+            trailing_logs: pick(&self.trailing_logs, &later.trailing_logs),
         }
     }
 }

@@ -207,6 +207,7 @@ impl Walker<'_> {
             "snapshot_threshold" | "raft_snapshot_threshold" => {
                 server.snapshot_threshold = Some(self.uint_in(a, 1, u64::MAX)?);
             }
+            "raft_trailing_logs" => server.trailing_logs = Some(self.uint(a)?),
             // Nomad's older spelling of `server_join { retry_join }`.
             "retry_join" => server.retry_join.extend(self.strings(a)?),
             "num_schedulers" => server.num_schedulers = Some(self.uint(a)?),

@@ -287,6 +287,9 @@ fn server_config(
         }
         s.snapshot_threshold = n;
     }
+    if let Some(n) = block.trailing_logs {
+        s.trailing_logs = n;
+    }
     let hb = &mut s.heartbeat;
     hb.grace = block.heartbeat_grace.unwrap_or(hb.grace);
     hb.min_ttl = block.min_heartbeat_ttl.unwrap_or(hb.min_ttl);

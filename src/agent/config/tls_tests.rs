@@ -257,3 +257,13 @@ fn warnings_follow_the_rpc_tls_setting() {
         "{client:?}"
     );
 }
+
+#[test]
+fn raft_trailing_logs_reaches_the_server_config() {
+    let cfg = parse_str(
+        "t",
+        "server {\n  enabled = true\n  raft_trailing_logs = 16\n}\n",
+    )
+    .unwrap();
+    assert_eq!(cfg.server.trailing_logs, Some(16));
+}

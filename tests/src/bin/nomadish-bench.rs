@@ -72,7 +72,7 @@ async fn wait_running(api: &nomadish_tests::Api, job: &str) -> bool {
 }
 
 async fn start_latency(runs: usize) -> Value {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = nomadish_tests::test_dir();
     let agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
     let api = agent.api();
     let mut totals = Vec::with_capacity(runs);

@@ -3,11 +3,17 @@
 //!
 //! Errors render the way Nomad's Go client renders them, so commands can print
 //! `Error querying job: Unexpected response code: 404 (job not found)`.
+//!
+//! An `https://` address uses the TLS settings in [`ApiConfig::tls`] (see
+//! [`super::api_tls`]); a failed handshake becomes [`ApiError::Tls`] with a plain sentence.
 
 use std::time::Duration;
 
+use nomadish_proto::tls::{CliTlsConfig, TlsError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+use super::api_tls;
 
 /// Where the CLI talks to when neither `-address` nor `NOMAD_ADDR` is given.
 pub const DEFAULT_ADDRESS: &str = "http://127.0.0.1:4646";
@@ -18,7 +24,8 @@ pub const TOKEN_HEADER: &str = "X-Nomad-Token";
 /// The header carrying the raft index a read reflects.
 pub const INDEX_HEADER: &str = "X-Nomad-Index";
 
-/// Connection settings shared by every command (`-address`, `-token`, `-namespace`, `-region`).
+/// Connection settings shared by every command (`-address`, `-token`, `-namespace`, `-region`,
+/// and the TLS flags).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ApiConfig {
     /// Base URL of the agent, e.g. `http://127.0.0.1:4646`.
@@ -29,6 +36,8 @@ pub struct ApiConfig {
     pub namespace: Option<String>,
     /// Region sent as `?region=`.
     pub region: Option<String>,
+    /// TLS settings, used when the address is `https://`.
+    pub tls: CliTlsConfig,
 }
 
 /// Errors from talking to the HTTP API.
@@ -45,6 +54,19 @@ pub enum ApiError {
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Client(#[source] reqwest::Error),
+    /// The TLS settings are unusable (missing file, key that does not fit, no CA, ...).
+    #[error("invalid TLS settings: {0}")]
+    TlsConfig(#[source] TlsError),
+    /// The TLS handshake with the agent failed; `message` says why in plain words.
+    #[error("{method} {url:?}: {message}")]
+    Tls {
+        /// HTTP method.
+        method: String,
+        /// Full URL.
+        url: String,
+        /// What went wrong, e.g. "the server rejected this client's certificate: ...".
+        message: String,
+    },
     /// The request never got a response (connection refused, reset, ...).
     #[error("{method} {url:?}: {detail}")]
     Transport {
@@ -104,14 +126,16 @@ pub struct ApiClient {
 }
 
 impl ApiClient {
-    /// A client for `config`; an address without a scheme gets `http://`.
+    /// A client for `config`; an address without a scheme gets `http://`. An `https://`
+    /// address needs a CA certificate in `config.tls` (or `skip_verify`).
     pub fn new(config: ApiConfig) -> Result<Self, ApiError> {
         install_crypto_provider();
         let base = normalize_address(&config.address)?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .build()
-            .map_err(ApiError::Client)?;
+        let mut builder = reqwest::Client::builder().connect_timeout(CONNECT_TIMEOUT);
+        if base.starts_with("https://") {
+            builder = builder.use_preconfigured_tls(api_tls::client_config(&config.tls)?);
+        }
+        let http = builder.build().map_err(ApiError::Client)?;
         Ok(Self { http, base, config })
     }
 
@@ -214,10 +238,19 @@ impl ApiClient {
         if let Some(body) = body {
             req = req.json(&body);
         }
-        let resp = req.send().await.map_err(|e| ApiError::Transport {
-            method: method.to_string(),
-            url: url.clone(),
-            detail: error_chain(&e),
+        let resp = req.send().await.map_err(|e| {
+            match api_tls::explain_tls_failure(&e, self.config.tls.has_client_cert()) {
+                Some(message) => ApiError::Tls {
+                    method: method.to_string(),
+                    url: url.clone(),
+                    message,
+                },
+                None => ApiError::Transport {
+                    method: method.to_string(),
+                    url: url.clone(),
+                    detail: error_chain(&e),
+                },
+            }
         })?;
         if resp.status().is_success() {
             return Ok(resp);

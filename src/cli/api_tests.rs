@@ -40,6 +40,7 @@ async fn requests_carry_token_namespace_region_and_read_the_index() {
         token: Some("secret-id".into()),
         namespace: Some("prod".into()),
         region: Some("eu".into()),
+        ..Default::default()
     })
     .unwrap();
     let resp = api

@@ -3,9 +3,12 @@
 
 use std::path::PathBuf;
 
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
+use nomadish_proto::tls::CliTlsConfig;
 
 use super::api::{ApiConfig, DEFAULT_ADDRESS};
+use super::tls::TlsCommand;
 use crate::agent::args::AgentArgs;
 
 /// nomadish: a Nomad-style cluster scheduler.
@@ -42,12 +45,15 @@ pub enum Command {
     Operator(super::operator::OperatorCommand),
     /// Lists jobs, or shows the status of the job, allocation, node or evaluation given.
     Status(StatusArgs),
+    /// Creates and shows the cluster's TLS certificates.
+    #[command(subcommand)]
+    Tls(TlsCommand),
     /// Prints the version.
     Version,
 }
 
 /// Connection flags every API command takes.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct ApiOpts {
     /// The address of the nomadish agent's HTTP API.
     #[arg(long, env = "NOMAD_ADDR", default_value = DEFAULT_ADDRESS)]
@@ -61,17 +67,40 @@ pub struct ApiOpts {
     /// The region to forward the request to.
     #[arg(long, env = "NOMAD_REGION")]
     pub region: Option<String>,
+    /// CA certificate (PEM) that verifies the agent's HTTPS certificate.
+    #[arg(long, env = "NOMAD_CACERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Client certificate (PEM) to present to the agent.
+    #[arg(long, env = "NOMAD_CLIENT_CERT", value_name = "FILE")]
+    pub client_cert: Option<PathBuf>,
+    /// Key (PEM) of the client certificate.
+    #[arg(long, env = "NOMAD_CLIENT_KEY", value_name = "FILE")]
+    pub client_key: Option<PathBuf>,
+    /// Verify the agent's certificate against this name instead of the address's host.
+    #[arg(long, env = "NOMAD_TLS_SERVER_NAME", value_name = "NAME")]
+    pub tls_server_name: Option<String>,
+    /// Do not verify the agent's certificate (insecure).
+    #[arg(long, env = "NOMAD_SKIP_VERIFY", value_parser = BoolishValueParser::new())]
+    pub tls_skip_verify: bool,
 }
 
 impl ApiOpts {
     /// The client settings these flags describe.
     pub fn config(&self) -> ApiConfig {
         let non_empty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+        let path = |v: &Option<PathBuf>| v.clone().filter(|p| !p.as_os_str().is_empty());
         ApiConfig {
             address: self.address.clone(),
             token: non_empty(&self.token),
             namespace: non_empty(&self.namespace),
             region: non_empty(&self.region),
+            tls: CliTlsConfig {
+                ca_cert: path(&self.ca_cert),
+                client_cert: path(&self.client_cert),
+                client_key: path(&self.client_key),
+                server_name: non_empty(&self.tls_server_name),
+                skip_verify: self.tls_skip_verify,
+            },
         }
     }
 }
@@ -360,6 +389,71 @@ mod tests {
         assert_eq!(args.lines, Some(5));
         assert_eq!(args.alloc, "abcd");
         assert_eq!(args.task.as_deref(), Some("web"));
+    }
+
+    #[test]
+    fn tls_flags_parse_nomad_style() {
+        let cli = parse(&[
+            "nomadish",
+            "node",
+            "status",
+            "-address=https://127.0.0.1:4646",
+            "-ca-cert",
+            "ca.pem",
+            "-client-cert=cli.pem",
+            "-client-key",
+            "cli-key.pem",
+            "-tls-server-name",
+            "server.global.nomadish",
+            "-tls-skip-verify",
+        ]);
+        let Command::Node(NodeCommand::Status(args)) = cli.command else {
+            panic!("not node status");
+        };
+        let tls = args.api.config().tls;
+        assert_eq!(tls.ca_cert, Some(PathBuf::from("ca.pem")));
+        assert_eq!(tls.client_cert, Some(PathBuf::from("cli.pem")));
+        assert_eq!(tls.client_key, Some(PathBuf::from("cli-key.pem")));
+        assert_eq!(tls.server_name.as_deref(), Some("server.global.nomadish"));
+        assert!(tls.skip_verify);
+    }
+
+    #[test]
+    fn tls_commands_parse() {
+        use crate::cli::tls::{TlsCaCommand, TlsCertCommand};
+        let cli = parse(&[
+            "nomadish",
+            "tls",
+            "cert",
+            "create",
+            "-server",
+            "-region",
+            "eu",
+            "-additional-dnsname",
+            "a.example",
+            "-additional-dnsname=b.example",
+            "-additional-ipaddress",
+            "10.0.0.1",
+        ]);
+        let Command::Tls(TlsCommand::Cert(TlsCertCommand::Create(args))) = cli.command else {
+            panic!("not tls cert create");
+        };
+        assert!(args.server && !args.client && !args.cli);
+        assert_eq!(args.region, "eu");
+        assert_eq!(args.additional_dnsname, ["a.example", "b.example"]);
+        assert_eq!(args.days, 365);
+        let cli = parse(&["nomadish", "tls", "ca", "create", "-days", "10"]);
+        let Command::Tls(TlsCommand::Ca(TlsCaCommand::Create(args))) = cli.command else {
+            panic!("not tls ca create");
+        };
+        assert_eq!((args.days, args.domain.as_str()), (10, "nomadish"));
+        for bad in [
+            &["nomadish", "tls", "cert", "create"][..],
+            &["nomadish", "tls", "cert", "create", "-server", "-client"],
+        ] {
+            let argv = translate_args(bad.iter().copied());
+            assert!(Cli::try_parse_from(argv).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -85,6 +85,7 @@ async fn agent() -> (ApiOpts, Log) {
         token: None,
         namespace: None,
         region: None,
+        ..Default::default()
     };
     (opts, log)
 }

@@ -5,6 +5,7 @@
 //!                                                                      |
 //!                                  job / alloc / eval / node / server / status commands
 //!                                  each: ApiClient -> GET/PUT/DELETE -> format -> stdout
+//!                                  tls commands: local files only (no API)
 //! ```
 //!
 //! Exit codes: 0 ok, 1 error, 2 for `job run` when some placements failed.
@@ -13,6 +14,7 @@ pub mod alloc;
 pub mod api;
 #[cfg(test)]
 mod api_tests;
+pub mod api_tls;
 pub mod args;
 pub mod argv;
 #[cfg(test)]
@@ -33,6 +35,9 @@ pub mod server;
 pub mod status;
 #[cfg(test)]
 pub mod test_server;
+pub mod tls;
+#[cfg(test)]
+mod tls_tests;
 
 use api::ApiClient;
 use args::{
@@ -56,6 +61,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Server(ServerCommand::Members(args)) => server::members(args).await,
         Command::Operator(cmd) => operator::run(cmd).await,
         Command::Status(args) => status::run(args).await,
+        Command::Tls(cmd) => tls::run(cmd),
         Command::Version => {
             println!("Nomadish v{}", env!("CARGO_PKG_VERSION"));
             EXIT_OK

@@ -13,7 +13,8 @@ use nomadish_proto::raft_v1::cluster_service_client::ClusterServiceClient;
 use nomadish_proto::raft_v1::cluster_service_server::{ClusterService, ClusterServiceServer};
 use nomadish_proto::raft_v1::{
     ApplyReply, ApplyRequest, DiscoverReply, DiscoverRequest, ForwardLogsRequest, JoinReply,
-    JoinRequest, ReadIndexReply, ReadIndexRequest,
+    JoinRequest, ReadIndexReply, ReadIndexRequest, RemovePeerReply, RemovePeerRequest,
+    TransferLeadershipReply, TransferLeadershipRequest, YieldReply, YieldRequest,
 };
 use nomadish_proto::tls::{Role, TlsConfig, authorize_peer};
 use tokio::sync::oneshot;
@@ -53,6 +54,24 @@ impl ClusterService for ServersOnly {
         _: Request<DiscoverRequest>,
     ) -> Result<Response<DiscoverReply>, Status> {
         Err(Status::unimplemented("discover"))
+    }
+
+    async fn remove_peer(
+        &self,
+        _: Request<RemovePeerRequest>,
+    ) -> Result<Response<RemovePeerReply>, Status> {
+        Err(Status::unimplemented("remove_peer"))
+    }
+
+    async fn transfer_leadership(
+        &self,
+        _: Request<TransferLeadershipRequest>,
+    ) -> Result<Response<TransferLeadershipReply>, Status> {
+        Err(Status::unimplemented("transfer_leadership"))
+    }
+
+    async fn r#yield(&self, _: Request<YieldRequest>) -> Result<Response<YieldReply>, Status> {
+        Err(Status::unimplemented("yield"))
     }
 
     type StreamLogsStream = tokio_stream::Empty<Result<StreamChunk, Status>>;

@@ -224,19 +224,46 @@ impl ApiClient {
         query: Query<'_>,
         body: Option<serde_json::Value>,
     ) -> Result<reqwest::Response, ApiError> {
-        let url = self.url(path);
-        let mut req = self.http.request(method.clone(), &url).query(query);
+        let mut req = self.http.request(method.clone(), self.url(path)).query(query);
         if let Some(ns) = self.config.namespace.as_deref().filter(|n| !n.is_empty()) {
             req = req.query(&[("namespace", ns)]);
         }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        self.execute(method, path, req).await
+    }
+
+    /// Sends `method path?query` with an optional raw body (cluster-wide endpoints: no
+    /// namespace), with the same token, region, TLS and error handling as every request.
+    pub async fn send_raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: Query<'_>,
+        body: Option<reqwest::Body>,
+    ) -> Result<reqwest::Response, ApiError> {
+        let mut req = self.http.request(method.clone(), self.url(path)).query(query);
+        if let Some(body) = body {
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                .body(body);
+        }
+        self.execute(method, path, req).await
+    }
+
+    async fn execute(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        mut req: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ApiError> {
+        let url = self.url(path);
         if let Some(region) = self.config.region.as_deref().filter(|r| !r.is_empty()) {
             req = req.query(&[("region", region)]);
         }
         if let Some(token) = self.config.token.as_deref().filter(|t| !t.is_empty()) {
             req = req.header(TOKEN_HEADER, token);
-        }
-        if let Some(body) = body {
-            req = req.json(&body);
         }
         let resp = req.send().await.map_err(|e| {
             match api_tls::explain_tls_failure(&e, self.config.tls.has_client_cert()) {

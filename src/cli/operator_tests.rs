@@ -126,6 +126,7 @@ async fn agent(snapshot: Vec<u8>, fail_writes: bool) -> (ApiOpts, Script) {
         token: Some(TOKEN.into()),
         namespace: Some("prod".into()),
         region: None,
+        ..ApiOpts::default()
     };
     (opts, script)
 }

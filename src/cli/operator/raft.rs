@@ -202,6 +202,7 @@ server-3.global  3   10.0.0.3:4647  follower  false  3";
                 token: None,
                 namespace: None,
                 region: None,
+                ..ApiOpts::default()
             },
             peer_id: id.map(String::from),
             peer_address: address.map(String::from),

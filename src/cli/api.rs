@@ -224,7 +224,10 @@ impl ApiClient {
         query: Query<'_>,
         body: Option<serde_json::Value>,
     ) -> Result<reqwest::Response, ApiError> {
-        let mut req = self.http.request(method.clone(), self.url(path)).query(query);
+        let mut req = self
+            .http
+            .request(method.clone(), self.url(path))
+            .query(query);
         if let Some(ns) = self.config.namespace.as_deref().filter(|n| !n.is_empty()) {
             req = req.query(&[("namespace", ns)]);
         }
@@ -243,7 +246,10 @@ impl ApiClient {
         query: Query<'_>,
         body: Option<reqwest::Body>,
     ) -> Result<reqwest::Response, ApiError> {
-        let mut req = self.http.request(method.clone(), self.url(path)).query(query);
+        let mut req = self
+            .http
+            .request(method.clone(), self.url(path))
+            .query(query);
         if let Some(body) = body {
             req = req
                 .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")

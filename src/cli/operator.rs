@@ -14,7 +14,6 @@
 //! A snapshot file is one JSON line ([`SnapshotHeader`](nomadish_proto::model::SnapshotHeader)),
 //! a newline, then the encoded state; anything else is refused before it is sent anywhere.
 
-mod http;
 pub mod raft;
 pub mod snapshot;
 

@@ -3,7 +3,7 @@
 use nomadish_proto::model::{RaftConfiguration, RaftServer};
 use reqwest::Method;
 
-use super::{RaftListPeersArgs, RaftPeerArgs, http, operator_client, stale_query};
+use super::{RaftListPeersArgs, RaftPeerArgs, operator_client, stale_query};
 use crate::cli::format::{format_list_with_spaces, pretty_json};
 use crate::cli::{EXIT_ERROR, EXIT_OK};
 
@@ -123,7 +123,7 @@ pub async fn remove_peer(args: RaftPeerArgs) -> i32 {
         return EXIT_ERROR;
     };
     let query = [target.query()];
-    match http::send(&api, Method::DELETE, PEER_PATH, &query, None).await {
+    match api.send_raw(Method::DELETE, PEER_PATH, &query, None).await {
         Ok(_) => {
             println!("Removed peer with {}", target.describe());
             EXIT_OK
@@ -149,7 +149,7 @@ pub async fn transfer_leadership(args: RaftPeerArgs) -> i32 {
         return EXIT_ERROR;
     };
     let query: Vec<_> = target.iter().map(PeerTarget::query).collect();
-    match http::send(&api, Method::PUT, TRANSFER_PATH, &query, None).await {
+    match api.send_raw(Method::PUT, TRANSFER_PATH, &query, None).await {
         Ok(_) => {
             match target {
                 Some(t) => println!("Transferred leadership to peer with {}", t.describe()),

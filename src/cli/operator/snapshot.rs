@@ -17,7 +17,7 @@ use serde::Serialize;
 use tokio::io::AsyncWriteExt;
 
 use super::{
-    SnapshotInspectArgs, SnapshotRestoreArgs, SnapshotSaveArgs, http, operator_client, stale_query,
+    SnapshotInspectArgs, SnapshotRestoreArgs, SnapshotSaveArgs, operator_client, stale_query,
 };
 use crate::cli::api::ApiClient;
 use crate::cli::format::{format_kv, format_list, format_unix_nanos, ibytes, pretty_json};
@@ -224,7 +224,10 @@ pub async fn restore(args: SnapshotRestoreArgs) -> i32 {
         }
     };
     let body = reqwest::Body::from(file);
-    match http::send(&api, Method::PUT, SNAPSHOT_PATH, &[], Some(body)).await {
+    match api
+        .send_raw(Method::PUT, SNAPSHOT_PATH, &[], Some(body))
+        .await
+    {
         Ok(_) => {
             println!("Snapshot Restored");
             EXIT_OK

@@ -100,6 +100,34 @@ struct Prepared {
     tunnel_deps: TunnelDeps,
 }
 
+/// TLS for the connections to servers: the client's certificate must be
+/// `client.<region>.nomadish` (a server's certificate is accepted too, for agents running
+/// both).
+fn rpc_tls(
+    config: &ClientConfig,
+) -> Result<Option<nomadish_proto::tls::RpcClientTls>, ClientError> {
+    use nomadish_proto::tls::Role;
+    let Some(tls) = config.tls.as_ref().filter(|t| t.rpc) else {
+        return Ok(None);
+    };
+    let identity = tls
+        .identity()
+        .map_err(|source| ClientError::Tls { source })?;
+    let role_ok = matches!(identity.role, Role::Client | Role::Server);
+    if !role_ok || !identity.region.eq_ignore_ascii_case(&config.region) {
+        return Err(ClientError::WrongCertificate(format!(
+            "{} is a certificate for {}; a client in region {:?} needs one for {}",
+            tls.cert_file.display(),
+            identity.name,
+            config.region,
+            Role::Client.cert_name(&config.region)
+        )));
+    }
+    tls.rpc_client_tls()
+        .map(Some)
+        .map_err(|source| ClientError::Tls { source })
+}
+
 /// Creates the directories, loads the identity, recovers from a previous run and
 /// fingerprints the node.
 async fn prepare(config: ClientConfig) -> Result<Prepared, ClientError> {
@@ -108,7 +136,7 @@ async fn prepare(config: ClientConfig) -> Result<Prepared, ClientError> {
     for dir in [&client_dir, &alloc_root] {
         std::fs::create_dir_all(dir).map_err(|e| ClientError::io("create", dir, e))?;
     }
-    let pool = ServerPool::new(config.servers.clone())?;
+    let pool = ServerPool::new(config.servers.clone(), rpc_tls(&config)?)?;
     let identity = NodeIdentity::load_or_create(&client_dir)?;
     let (state, recovered) = StateStore::open(&client_dir).await?;
     if !recovered.killed.is_empty() {

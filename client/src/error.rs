@@ -38,6 +38,15 @@ pub enum ClientError {
         #[source]
         source: tonic::transport::Error,
     },
+    /// The TLS settings or certificates are unusable.
+    #[error("tls: {source}")]
+    Tls {
+        #[source]
+        source: nomadish_proto::tls::TlsError,
+    },
+    /// The client's certificate has the wrong role or region.
+    #[error("tls: {0}")]
+    WrongCertificate(String),
     /// A call to a server failed.
     #[error("{op} on server {server}: {status}")]
     Rpc {

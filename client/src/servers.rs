@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use nomadish_proto::node_v1::node_service_client::NodeServiceClient;
+use nomadish_proto::tls::RpcClientTls;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::error::ClientError;
@@ -25,14 +26,19 @@ pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A node-service client bound to one server.
 pub type NodeClient = NodeServiceClient<Channel>;
 
-/// The endpoint for one server address (`host:port`): plaintext HTTP/2 for now.
-pub fn endpoint(addr: &str) -> Result<Endpoint, ClientError> {
-    let endpoint = Endpoint::from_shared(format!("http://{addr}")).map_err(|source| {
-        ClientError::InvalidServerAddress {
-            addr: addr.to_string(),
-            source,
-        }
-    })?;
+/// The endpoint for one server address (`host:port`): mutual TLS when `tls` is given,
+/// plaintext HTTP/2 otherwise.
+pub fn endpoint(addr: &str, tls: Option<&RpcClientTls>) -> Result<Endpoint, ClientError> {
+    let invalid = |source| ClientError::InvalidServerAddress {
+        addr: addr.to_string(),
+        source,
+    };
+    let endpoint = match tls {
+        Some(tls) => tls
+            .endpoint(addr)
+            .map_err(|source| ClientError::Tls { source })?,
+        None => Endpoint::from_shared(format!("http://{addr}")).map_err(invalid)?,
+    };
     Ok(endpoint
         .connect_timeout(CONNECT_TIMEOUT)
         .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
@@ -51,22 +57,25 @@ struct PoolInner {
     servers: Vec<String>,
     current: usize,
     channel: Option<(String, Channel)>,
+    tls: Option<RpcClientTls>,
 }
 
 impl ServerPool {
-    /// A pool over the configured servers; fails when none is given or one is malformed.
-    pub fn new(servers: Vec<String>) -> Result<Self, ClientError> {
+    /// A pool over the configured servers, dialing with `tls` when given; fails when no
+    /// server is given or one is malformed.
+    pub fn new(servers: Vec<String>, tls: Option<RpcClientTls>) -> Result<Self, ClientError> {
         if servers.is_empty() {
             return Err(ClientError::NoServers);
         }
         for addr in &servers {
-            endpoint(addr)?;
+            endpoint(addr, tls.as_ref())?;
         }
         Ok(Self {
             inner: Arc::new(Mutex::new(PoolInner {
                 servers,
                 current: 0,
                 channel: None,
+                tls,
             })),
         })
     }
@@ -79,7 +88,7 @@ impl ServerPool {
             Some((a, ch)) if *a == addr => ch.clone(),
             _ => {
                 // Validated in `new`/`learn`, so this cannot fail here.
-                let ch = endpoint(&addr)
+                let ch = endpoint(&addr, inner.tls.as_ref())
                     .map(|e| e.connect_lazy())
                     .unwrap_or_else(|_| unreachable_endpoint());
                 inner.channel = Some((addr.clone(), ch.clone()));
@@ -107,7 +116,7 @@ impl ServerPool {
     pub fn learn(&self, servers: &[String]) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         for s in servers {
-            if !inner.servers.contains(s) && endpoint(s).is_ok() {
+            if !inner.servers.contains(s) && endpoint(s, inner.tls.as_ref()).is_ok() {
                 inner.servers.push(s.clone());
             }
         }
@@ -144,18 +153,18 @@ mod tests {
     #[test]
     fn empty_or_malformed_servers_are_rejected() {
         assert!(matches!(
-            ServerPool::new(vec![]),
+            ServerPool::new(vec![], None),
             Err(ClientError::NoServers)
         ));
         assert!(matches!(
-            ServerPool::new(vec!["bad host:x:y".into()]),
+            ServerPool::new(vec!["bad host:x:y".into()], None),
             Err(ClientError::InvalidServerAddress { .. })
         ));
     }
 
     #[tokio::test]
     async fn failover_rotates_once_per_failure_and_learns_servers() {
-        let pool = ServerPool::new(vec!["127.0.0.1:1".into(), "127.0.0.1:2".into()]).unwrap();
+        let pool = ServerPool::new(vec!["127.0.0.1:1".into(), "127.0.0.1:2".into()], None).unwrap();
         assert_eq!(pool.client().0, "127.0.0.1:1");
         pool.failover("127.0.0.1:1");
         pool.failover("127.0.0.1:1");

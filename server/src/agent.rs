@@ -30,6 +30,7 @@ use crate::node_service::NodeGrpc;
 use crate::raft::{Network, Raft, RaftGrpc, ServerNode, StateMachine, open_storage};
 use crate::server::Server;
 use crate::state::StateStore;
+use nomadish_proto::tls::{Role, RpcClientTls};
 
 /// Largest gRPC message accepted (allocation lists of large nodes, snapshots).
 const MAX_GRPC_MESSAGE: usize = 256 * 1024 * 1024;
@@ -117,6 +118,41 @@ fn connect_broker(sm: &StateMachine, server: &Arc<Server>) {
     }));
 }
 
+/// The TLS pieces of a server, built once at start from `config.tls`.
+#[derive(Default)]
+struct ServerTls {
+    rpc_server: Option<tonic::transport::ServerTlsConfig>,
+    rpc_client: Option<RpcClientTls>,
+    https: Option<tokio_rustls::TlsAcceptor>,
+}
+
+/// Loads the certificates and refuses one whose name is not `server.<region>.nomadish`.
+fn load_tls(config: &ServerConfig) -> Result<ServerTls, ServerError> {
+    let Some(tls) = config.tls.as_ref().filter(|t| t.rpc || t.http) else {
+        return Ok(ServerTls::default());
+    };
+    let err = |e: nomadish_proto::tls::TlsError| ServerError::Tls(e.to_string());
+    let identity = tls.identity().map_err(err)?;
+    if identity.role != Role::Server || !identity.region.eq_ignore_ascii_case(&config.region) {
+        return Err(ServerError::Tls(format!(
+            "{} is a certificate for {}; a server in region {:?} needs one for {}",
+            tls.cert_file.display(),
+            identity.name,
+            config.region,
+            Role::Server.cert_name(&config.region)
+        )));
+    }
+    let mut out = ServerTls::default();
+    if tls.rpc {
+        out.rpc_server = Some(tls.rpc_server_tls().map_err(err)?);
+        out.rpc_client = Some(tls.rpc_client_tls().map_err(err)?);
+    }
+    if tls.http {
+        out.https = Some(tls.https_acceptor().map_err(err)?);
+    }
+    Ok(out)
+}
+
 async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener, ServerError> {
     TcpListener::bind(addr)
         .await
@@ -134,13 +170,14 @@ pub async fn run(
         source,
     })?;
     let node_id = load_or_create_node_id(&dir)?;
+    let tls = load_tls(&config)?;
     let state = StateStore::new();
     let (log, sm) = open_storage(&dir.join("raft"), state.clone())
         .map_err(|e| ServerError::Raft(e.to_string()))?;
     let raft = Raft::new(
         node_id,
         raft_config(&config)?,
-        Network::default(),
+        Network::new(tls.rpc_client.clone()),
         log,
         sm.clone(),
     )
@@ -149,15 +186,32 @@ pub async fn run(
     let rpc_listener = bind(config.rpc_bind).await?;
     let http_listener = bind(config.http_bind).await?;
     let me = advertise(&config);
-    let server = Arc::new(Server::new(config, node_id, Arc::new(raft), state));
+    let server = Arc::new(Server::new(
+        config,
+        node_id,
+        Arc::new(raft),
+        state,
+        tls.rpc_client.clone(),
+    ));
     connect_broker(&sm, &server);
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let raft_grpc = RaftGrpc::new(server.raft.clone(), server.last_leader_contact.clone());
-    let grpc = tonic::transport::Server::builder()
+    let raft_grpc = RaftGrpc::new(
+        server.raft.clone(),
+        server.last_leader_contact.clone(),
+        server.config.tls.as_ref().is_some_and(|t| t.rpc),
+        server.config.region.clone(),
+    );
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(rpc_tls) = tls.rpc_server {
+        builder = builder
+            .tls_config(rpc_tls)
+            .map_err(|e| ServerError::Tls(e.to_string()))?;
+    }
+    let grpc = builder
         .add_service(
             NodeServiceServer::new(NodeGrpc::new(server.clone()))
                 .max_decoding_message_size(MAX_GRPC_MESSAGE)
@@ -181,6 +235,7 @@ pub async fn run(
     let http_task = tokio::spawn(crate::http::serve(
         http_listener,
         server.clone(),
+        tls.https,
         stopped(stop_rx.clone()),
     ));
     let leader_task = tokio::spawn(crate::leader::run_leadership(

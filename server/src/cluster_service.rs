@@ -18,6 +18,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::tunnel::TunnelError;
+use nomadish_proto::tls::Role;
 
 use crate::fsm::Command;
 use crate::raft::ServerNode;
@@ -59,6 +60,7 @@ const FORWARD_BUFFER: usize = 16;
 #[tonic::async_trait]
 impl ClusterService for ClusterGrpc {
     async fn apply(&self, req: Request<ApplyRequest>) -> Result<Response<ApplyReply>, Status> {
+        self.server.authorize_rpc(&req, &[Role::Server])?;
         self.require_leader()?;
         let cmd: Command = serde_json::from_slice(&req.into_inner().command)
             .map_err(|e| Status::invalid_argument(format!("malformed command: {e}")))?;
@@ -78,8 +80,9 @@ impl ClusterService for ClusterGrpc {
 
     async fn read_index(
         &self,
-        _req: Request<ReadIndexRequest>,
+        req_check: Request<ReadIndexRequest>,
     ) -> Result<Response<ReadIndexReply>, Status> {
+        self.server.authorize_rpc(&req_check, &[Role::Server])?;
         self.require_leader()?;
         let applied = self
             .server
@@ -92,6 +95,7 @@ impl ClusterService for ClusterGrpc {
     }
 
     async fn join(&self, req: Request<JoinRequest>) -> Result<Response<JoinReply>, Status> {
+        self.server.authorize_rpc(&req, &[Role::Server])?;
         self.require_leader()?;
         let req = req.into_inner();
         let node = ServerNode {
@@ -132,6 +136,7 @@ impl ClusterService for ClusterGrpc {
         &self,
         req: Request<DiscoverRequest>,
     ) -> Result<Response<DiscoverReply>, Status> {
+        self.server.authorize_rpc(&req, &[Role::Server])?;
         let caller = req
             .into_inner()
             .caller
@@ -170,6 +175,7 @@ impl ClusterService for ClusterGrpc {
         &self,
         req: Request<ForwardLogsRequest>,
     ) -> Result<Response<Self::StreamLogsStream>, Status> {
+        self.server.authorize_rpc(&req, &[Role::Server])?;
         let req = req.into_inner();
         let log_req = req
             .request
@@ -195,6 +201,7 @@ impl ClusterService for ClusterGrpc {
         &self,
         req: Request<RemovePeerRequest>,
     ) -> Result<Response<RemovePeerReply>, Status> {
+        self.server.authorize_rpc(&req, &[Role::Server])?;
         self.require_leader()?;
         crate::operator::remove_peer(&self.server, req.into_inner().node_id)
             .await
@@ -206,6 +213,7 @@ impl ClusterService for ClusterGrpc {
         &self,
         req: Request<TransferLeadershipRequest>,
     ) -> Result<Response<TransferLeadershipReply>, Status> {
+        self.server.authorize_rpc(&req, &[Role::Server])?;
         self.require_leader()?;
         let target = Some(req.into_inner().target).filter(|t| *t != 0);
         let leader = crate::operator::transfer_leadership(&self.server, target)
@@ -215,6 +223,7 @@ impl ClusterService for ClusterGrpc {
     }
 
     async fn r#yield(&self, req: Request<YieldRequest>) -> Result<Response<YieldReply>, Status> {
+        self.server.authorize_rpc(&req, &[Role::Server])?;
         let req = req.into_inner();
         let window = std::time::Duration::from_millis(req.window_ms.min(MAX_YIELD_MS));
         crate::operator::yield_for(self.server.clone(), req.campaign, window);

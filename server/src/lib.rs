@@ -50,4 +50,7 @@ pub enum ServerError {
     /// Raft could not start or stop.
     #[error("raft: {0}")]
     Raft(String),
+    /// The TLS settings or certificates are unusable.
+    #[error("tls: {0}")]
+    Tls(String),
 }

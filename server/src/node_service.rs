@@ -30,6 +30,7 @@ use crate::fsm::Command;
 use crate::server::{Server, WriteError};
 use crate::state::StateView;
 use crate::tunnel::route_chunk;
+use nomadish_proto::tls::Role;
 
 /// Buffered messages per server stream.
 const STREAM_BUFFER: usize = 16;
@@ -133,6 +134,8 @@ impl NodeService for NodeGrpc {
         &self,
         req: Request<RegisterRequest>,
     ) -> Result<Response<RegisterResponse>, Status> {
+        self.server
+            .authorize_rpc(&req, &[Role::Client, Role::Server])?;
         if !self.server.is_leader() {
             return self.leader_client().await?.register(req.into_inner()).await;
         }
@@ -175,6 +178,8 @@ impl NodeService for NodeGrpc {
         &self,
         req: Request<HeartbeatRequest>,
     ) -> Result<Response<HeartbeatResponse>, Status> {
+        self.server
+            .authorize_rpc(&req, &[Role::Client, Role::Server])?;
         if !self.server.is_leader() {
             return self
                 .leader_client()
@@ -221,6 +226,8 @@ impl NodeService for NodeGrpc {
         &self,
         req: Request<WatchAllocationsRequest>,
     ) -> Result<Response<Self::WatchAllocationsStream>, Status> {
+        self.server
+            .authorize_rpc(&req, &[Role::Client, Role::Server])?;
         let req = req.into_inner();
         authenticate(&self.server.state.snapshot(), &req.node_id, &req.secret_id)?;
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
@@ -255,6 +262,8 @@ impl NodeService for NodeGrpc {
         &self,
         req: Request<UpdateAllocationsRequest>,
     ) -> Result<Response<UpdateAllocationsResponse>, Status> {
+        self.server
+            .authorize_rpc(&req, &[Role::Client, Role::Server])?;
         let req = req.into_inner();
         let view = self.server.state.snapshot();
         authenticate(&view, &req.node_id, &req.secret_id)?;
@@ -312,6 +321,8 @@ impl NodeService for NodeGrpc {
         &self,
         req: Request<Streaming<TunnelFromClient>>,
     ) -> Result<Response<Self::TunnelStream>, Status> {
+        self.server
+            .authorize_rpc(&req, &[Role::Client, Role::Server])?;
         let mut inbound = req.into_inner();
         let hello = match inbound.message().await? {
             Some(TunnelFromClient {

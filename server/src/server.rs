@@ -20,6 +20,7 @@ use crate::heartbeat::HeartbeatTracker;
 use crate::raft::{NodeId, Raft, ServerNode};
 use crate::state::{StateStore, StateView};
 use crate::tunnel::TunnelRegistry;
+use nomadish_proto::tls::{Role, authorize_peer};
 
 /// How long a forwarded write may take.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
@@ -88,14 +89,20 @@ pub struct Server {
     /// The cached channel to the leader: `(rpc address, channel)`.
     leader_conn: Mutex<Option<(String, tonic::transport::Channel)>>,
     /// TLS for outgoing RPC (plaintext when `None`).
-    pub rpc_client_tls: Option<tonic::transport::ClientTlsConfig>,
+    pub rpc_client_tls: Option<nomadish_proto::tls::RpcClientTls>,
     /// Servers this one has heard of (itself included), for forming a new cluster.
     pub known_servers: Mutex<std::collections::BTreeMap<NodeId, ServerNode>>,
 }
 
 impl Server {
     /// Builds the shared server around an already started raft.
-    pub fn new(config: ServerConfig, node_id: NodeId, raft: Arc<Raft>, state: StateStore) -> Self {
+    pub fn new(
+        config: ServerConfig,
+        node_id: NodeId,
+        raft: Arc<Raft>,
+        state: StateStore,
+        rpc_client_tls: Option<nomadish_proto::tls::RpcClientTls>,
+    ) -> Self {
         Self {
             heartbeats: HeartbeatTracker::new(config.heartbeat.clone()),
             config,
@@ -108,9 +115,21 @@ impl Server {
             started: Instant::now(),
             last_leader_contact: Arc::default(),
             known_servers: Mutex::default(),
-            rpc_client_tls: None,
+            rpc_client_tls,
             leader_conn: Mutex::new(None),
         }
+    }
+
+    /// Checks the caller's certificate: its role must be one of `allowed`, in this region.
+    /// Without TLS on RPC there is nothing to check.
+    #[allow(clippy::result_large_err)]
+    pub fn authorize_rpc<T>(
+        &self,
+        req: &tonic::Request<T>,
+        allowed: &[Role],
+    ) -> Result<(), tonic::Status> {
+        let tls_on = self.config.tls.as_ref().is_some_and(|t| t.rpc);
+        authorize_peer(req, tls_on, allowed, &self.config.region).map(|_| ())
     }
 
     /// Whether this server is the raft leader.
@@ -182,7 +201,7 @@ impl Server {
     pub async fn dial(
         &self,
         addr: &str,
-    ) -> Result<tonic::transport::Channel, tonic::transport::Error> {
+    ) -> Result<tonic::transport::Channel, crate::transport::DialError> {
         crate::grpc_channel(addr, self.rpc_client_tls.clone(), FORWARD_CONNECT_TIMEOUT).await
     }
 

@@ -28,6 +28,7 @@ use crate::cli::api::{ApiClient, ApiConfig, ApiError};
 use crate::cli::jobspec::{LoadError, load_job};
 use args::AgentArgs;
 use config::{AgentConfig, AgentPlan, ClientBlock, ConfigError};
+use nomadish_proto::tls::CliTlsConfig;
 use signals::{Shutdown, ShutdownTrigger};
 
 /// Prefix of the dev agent's temporary data directory.
@@ -192,8 +193,20 @@ fn spawn_dev_run(
     job: Job,
     shutdown: Shutdown,
 ) -> Result<tokio::task::JoinHandle<()>, AgentError> {
+    let agent_tls = plan
+        .server
+        .as_ref()
+        .and_then(|s| s.tls.as_ref())
+        .filter(|t| t.http);
+    let tls = agent_tls.map_or_else(CliTlsConfig::default, |t| CliTlsConfig {
+        ca_cert: Some(t.ca_file.clone()),
+        client_cert: Some(t.cert_file.clone()),
+        client_key: Some(t.key_file.clone()),
+        ..CliTlsConfig::default()
+    });
     let api = ApiClient::new(ApiConfig {
         address: plan.http_url.clone(),
+        tls,
         ..Default::default()
     })?;
     let local_client = plan.client.is_some();

@@ -95,6 +95,8 @@ pub struct Agent {
     pub rpc: String,
     /// The node name.
     pub name: String,
+    /// The certificates it runs with (TLS on RPC and HTTP), if any.
+    pub pki: Option<crate::Pki>,
     config: PathBuf,
     log: PathBuf,
 }
@@ -131,43 +133,67 @@ impl Agent {
 
     /// Starts an agent storing its state under `dir/<name>`; `extra` is appended to its config.
     pub async fn start(dir: &Path, name: &str, kind: AgentKind, extra: &str) -> Agent {
-        Self::start_on(dir, name, kind, extra, (free_port(), free_port())).await
+        Self::start_on(dir, name, kind, extra, (free_port(), free_port()), None).await
     }
 
-    /// Like [`Agent::start`], on these `(http, rpc)` ports.
+    /// Like [`Agent::start`], with TLS on RPC and HTTP from `pki`.
+    pub async fn start_tls(
+        dir: &Path,
+        name: &str,
+        kind: AgentKind,
+        extra: &str,
+        pki: &crate::Pki,
+    ) -> Agent {
+        let ports = (free_port(), free_port());
+        Self::start_on(dir, name, kind, extra, ports, Some(pki)).await
+    }
+
+    /// Like [`Agent::start`], on these `(http, rpc)` ports, with TLS when `pki` is given.
     pub async fn start_on(
         dir: &Path,
         name: &str,
         kind: AgentKind,
         extra: &str,
         ports: (u16, u16),
+        pki: Option<&crate::Pki>,
     ) -> Agent {
-        let agent = Self::prepare(dir, name, kind, extra, ports);
-        let mut agent = agent;
+        let mut agent = Self::prepare(dir, name, kind, extra, ports, pki);
         agent.spawn().await;
         agent
     }
 
-    /// Writes the agent's config without starting it (start with [`Agent::restart`]).
+    /// Writes the agent's config without starting it (start with [`Agent::launch`]).
     pub fn prepare(
         dir: &Path,
         name: &str,
         kind: AgentKind,
         extra: &str,
         ports: (u16, u16),
+        pki: Option<&crate::Pki>,
     ) -> Agent {
         let data_dir = dir.join(name);
         std::fs::create_dir_all(&data_dir).expect("data dir");
         let (http, rpc) = ports;
+        let role = if matches!(kind, AgentKind::Client(_)) {
+            "client"
+        } else {
+            "server"
+        };
+        let extra = match pki {
+            Some(pki) => format!("{extra}{}", pki.agent_block(role)),
+            None => extra.to_string(),
+        };
         let config = dir.join(format!("{name}.hcl"));
-        std::fs::write(&config, Self::config_text(&kind, name, http, rpc, extra)).expect("config");
+        std::fs::write(&config, Self::config_text(&kind, name, http, rpc, &extra)).expect("config");
+        let scheme = if pki.is_some() { "https" } else { "http" };
         Agent {
             child: None,
             kind,
             data_dir,
-            http: format!("http://127.0.0.1:{http}"),
+            http: format!("{scheme}://127.0.0.1:{http}"),
             rpc: format!("127.0.0.1:{rpc}"),
             name: name.to_string(),
+            pki: pki.cloned(),
             config,
             log: dir.join(format!("{name}.log")),
         }
@@ -206,15 +232,13 @@ impl Agent {
         if matches!(self.kind, AgentKind::Client(_)) {
             return;
         }
-        let url = format!("{}/v1/agent/health", self.http);
-        crate::install_crypto();
-        let client = reqwest::Client::new();
+        let api = self.api();
         let log = self.log.clone();
         wait_until(
             &format!("agent health (log: {})", log.display()),
             START_TIMEOUT,
-            async || match client.get(&url).send().await {
-                Ok(r) if r.status().is_success() => Some(()),
+            async || match api.try_get("/v1/agent/health").await {
+                Ok((code, _, _)) if code.is_success() => Some(()),
                 _ => None,
             },
         )
@@ -300,9 +324,14 @@ impl Agent {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// An API client for this agent.
+    /// An API client for this agent (with the cli certificate when it runs TLS).
     pub fn api(&self) -> crate::Api {
-        crate::Api::new(&self.http)
+        match &self.pki {
+            Some(pki) => {
+                crate::Api::with_client(&self.http, crate::Pki::http_client(&pki.cli_tls()))
+            }
+            None => crate::Api::new(&self.http),
+        }
     }
 }
 
@@ -317,12 +346,16 @@ impl Drop for Agent {
 
 /// Runs the CLI against `agent` (`NOMAD_ADDR` set) and returns its output.
 pub fn cli(agent: &Agent, args: &[&str]) -> Output {
-    Command::new(nomadish_bin())
-        .args(args)
+    let mut cmd = Command::new(nomadish_bin());
+    cmd.args(args)
         .env("NOMAD_ADDR", &agent.http)
         .env_remove("NOMAD_TOKEN")
         .env_remove("NOMAD_NAMESPACE")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run cli")
+        .stdin(Stdio::null());
+    if let Some(pki) = &agent.pki {
+        for (k, v) in pki.cli_env() {
+            cmd.env(k, v);
+        }
+    }
+    cmd.output().expect("run cli")
 }

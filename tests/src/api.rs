@@ -17,10 +17,27 @@ impl Api {
     /// A client for `base` (`http://host:port`).
     pub fn new(base: &str) -> Self {
         crate::install_crypto();
+        Self::with_client(base, reqwest::Client::new())
+    }
+
+    /// A client for `base` using `http` (for HTTPS with a client certificate).
+    pub fn with_client(base: &str, http: reqwest::Client) -> Self {
         Self {
             base: base.trim_end_matches('/').to_string(),
-            http: reqwest::Client::new(),
+            http,
         }
+    }
+
+    /// The base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// GET the raw body bytes, asserting success.
+    pub async fn get_bytes(&self, path: &str) -> Vec<u8> {
+        let r = self.http.get(self.url(path)).send().await.expect("GET");
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.bytes().await.expect("body").to_vec()
     }
 
     fn url(&self, path: &str) -> String {

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::Pki;
 use crate::agent::{Agent, AgentKind, free_port, wait_until};
 
 /// How long a cluster may take to elect a leader or converge.
@@ -24,8 +25,9 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Starts `n` servers expecting each other; returns once every one reports a leader.
-    pub async fn start(dir: &Path, n: usize, extra: &str) -> Cluster {
+    /// Starts `n` servers expecting each other, with TLS when `pki` is given; returns once
+    /// every one reports a leader.
+    pub async fn start(dir: &Path, n: usize, extra: &str, pki: Option<&Pki>) -> Cluster {
         let ports: Vec<(u16, u16)> = (0..n).map(|_| (free_port(), free_port())).collect();
         let join: Vec<String> = ports
             .iter()
@@ -39,7 +41,7 @@ impl Cluster {
                     expect: n,
                     join: join.clone(),
                 };
-                Agent::prepare(dir, &format!("s{}", i + 1), kind, extra, *p)
+                Agent::prepare(dir, &format!("s{}", i + 1), kind, extra, *p, pki)
             })
             .collect();
         for s in &mut servers {
@@ -59,7 +61,9 @@ impl Cluster {
             expect: self.servers.len() + 1,
             join,
         };
-        let agent = Agent::start_on(dir, &name, kind, extra, (free_port(), free_port())).await;
+        let pki = self.servers.first().and_then(|s| s.pki.clone());
+        let ports = (free_port(), free_port());
+        let agent = Agent::start_on(dir, &name, kind, extra, ports, pki.as_ref()).await;
         self.servers.push(agent);
         self.servers.len() - 1
     }

@@ -13,10 +13,12 @@
 mod agent;
 mod api;
 mod cluster;
+mod pki;
 
 pub use agent::{Agent, AgentKind, cli, free_port, nomadish_bin, wait_until};
 pub use api::Api;
 pub use cluster::{CLUSTER_TIMEOUT, Cluster, empty_job};
+pub use pki::Pki;
 
 /// Installs ring as rustls's process-wide crypto provider (the workspace builds rustls with
 /// no default provider); safe to call many times.

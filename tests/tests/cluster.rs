@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use nomadish_tests::{
-    Agent, AgentKind, Api, CLUSTER_TIMEOUT, Cluster, empty_job, wait_until, write_file,
+    Agent, AgentKind, Api, CLUSTER_TIMEOUT, Cluster, Pki, empty_job, wait_until, write_file,
 };
 use serde_json::Value;
 
@@ -26,15 +26,15 @@ struct History {
     acked_at: Vec<(Instant, String)>,
 }
 
-/// Where writers send their requests: the HTTP addresses of the servers still running.
-type Targets = Arc<Mutex<Vec<String>>>;
+/// Where writers send their requests: the APIs of the servers still running.
+type Targets = Arc<Mutex<Vec<Api>>>;
 
 fn targets_of(cluster: &Cluster) -> Targets {
     Arc::new(Mutex::new(
         cluster
             .running()
             .iter()
-            .map(|i| cluster.servers[*i].http.clone())
+            .map(|i| cluster.servers[*i].api())
             .collect(),
     ))
 }
@@ -69,14 +69,13 @@ fn spawn_writers(
                     let deadline = Instant::now() + RETRY_FOR;
                     let mut attempt = 0;
                     let outcome = loop {
-                        let base = {
+                        let api = {
                             let t = targets.lock().expect("targets");
                             if t.is_empty() {
                                 break false;
                             }
                             t[(n + w + attempt) % t.len()].clone()
                         };
-                        let api = Api::new(&base);
                         let body = empty_job(&id);
                         let put = api.try_put_json("/v1/jobs", &body);
                         if let Ok(Ok((code, _))) = tokio::time::timeout(WRITE_TIMEOUT, put).await
@@ -113,7 +112,10 @@ async fn wait_acked(history: &Arc<Mutex<History>>, n: usize) {
 }
 
 fn remove_target(targets: &Targets, http: &str) {
-    targets.lock().expect("targets").retain(|t| t != http);
+    targets
+        .lock()
+        .expect("targets")
+        .retain(|t| t.base() != http);
 }
 
 async fn assert_all_acked_present(cluster: &Cluster, history: &Arc<Mutex<History>>) {
@@ -148,7 +150,8 @@ fn raft_stat(agent_self: &Value, key: &str) -> u64 {
 #[tokio::test]
 async fn cluster_forms_from_bootstrap_expect_and_retry_join() {
     let dir = nomadish_tests::test_dir();
-    let cluster = Cluster::start(dir.path(), 3, "").await;
+    let pki = Pki::create(dir.path());
+    let cluster = Cluster::start(dir.path(), 3, "", Some(&pki)).await;
     let (leader, _) = cluster.wait_leader().await;
     for s in &cluster.servers {
         let cfg = s.api().get_ok("/v1/operator/raft/configuration").await;
@@ -186,7 +189,8 @@ async fn cluster_forms_from_bootstrap_expect_and_retry_join() {
 #[tokio::test]
 async fn scenario_1_leader_killed_during_1000_registrations() {
     let dir = nomadish_tests::test_dir();
-    let mut cluster = Cluster::start(dir.path(), 3, "").await;
+    let pki = Pki::create(dir.path());
+    let mut cluster = Cluster::start(dir.path(), 3, "", Some(&pki)).await;
     let (leader, _) = cluster.wait_leader().await;
     let history = Arc::new(Mutex::new(History::default()));
     let targets = targets_of(&cluster);
@@ -228,7 +232,8 @@ async fn scenario_1_leader_killed_during_1000_registrations() {
 #[tokio::test]
 async fn scenario_2_every_server_killed_and_restarted() {
     let dir = nomadish_tests::test_dir();
-    let mut cluster = Cluster::start(dir.path(), 3, "").await;
+    let pki = Pki::create(dir.path());
+    let mut cluster = Cluster::start(dir.path(), 3, "", Some(&pki)).await;
     cluster.wait_leader().await;
     let history = Arc::new(Mutex::new(History::default()));
     let targets = targets_of(&cluster);
@@ -255,9 +260,10 @@ async fn scenario_2_every_server_killed_and_restarted() {
 #[tokio::test]
 async fn scenario_2_single_server_killed_and_restarted() {
     let dir = nomadish_tests::test_dir();
-    let mut server = Agent::start(dir.path(), "solo", AgentKind::Server, "").await;
+    let pki = Pki::create(dir.path());
+    let mut server = Agent::start_tls(dir.path(), "solo", AgentKind::Server, "", &pki).await;
     let history = Arc::new(Mutex::new(History::default()));
-    let targets: Targets = Arc::new(Mutex::new(vec![server.http.clone()]));
+    let targets: Targets = Arc::new(Mutex::new(vec![server.api()]));
     let writers = spawn_writers(8, 100_000, "solo", targets.clone(), history.clone());
     wait_acked(&history, 300).await;
     server.kill9();
@@ -276,7 +282,8 @@ async fn scenario_2_single_server_killed_and_restarted() {
 async fn scenario_7_stopped_follower_catches_up_by_snapshot() {
     let dir = nomadish_tests::test_dir();
     let compaction = "server {\n  raft_snapshot_threshold = 64\n  raft_trailing_logs = 16\n}\n";
-    let mut cluster = Cluster::start(dir.path(), 3, compaction).await;
+    let pki = Pki::create(dir.path());
+    let mut cluster = Cluster::start(dir.path(), 3, compaction, Some(&pki)).await;
     let (leader, _) = cluster.wait_leader().await;
     let follower = (leader + 1) % 3;
     let before = cluster.servers[follower]
@@ -287,7 +294,7 @@ async fn scenario_7_stopped_follower_catches_up_by_snapshot() {
     cluster.servers[follower].kill9();
 
     let history = Arc::new(Mutex::new(History::default()));
-    let targets: Targets = Arc::new(Mutex::new(vec![cluster.servers[leader].http.clone()]));
+    let targets: Targets = Arc::new(Mutex::new(vec![cluster.servers[leader].api()]));
     for w in spawn_writers(4, 400, "s7job", targets, history.clone()) {
         w.await.expect("writer");
     }
@@ -313,14 +320,14 @@ async fn scenario_7_stopped_follower_catches_up_by_snapshot() {
 
 /// Samples each running server's raft state and term until stopped: term -> leaders seen.
 fn spawn_leader_sampler(
-    https: Vec<String>,
+    apis: Vec<Api>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) -> tokio::task::JoinHandle<BTreeMap<u64, BTreeSet<String>>> {
     tokio::spawn(async move {
         let mut seen: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
         while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-            for http in &https {
-                let api = Api::new(http);
+            for api in &apis {
+                let http = api.base().to_string();
                 let Ok(Ok((code, _, body))) =
                     tokio::time::timeout(Duration::from_millis(500), api.try_get("/v1/agent/self"))
                         .await
@@ -329,7 +336,7 @@ fn spawn_leader_sampler(
                 };
                 if code.is_success() && body["stats"]["raft"]["state"] == "Leader" {
                     let term = raft_stat(&body, "term");
-                    seen.entry(term).or_default().insert(http.clone());
+                    seen.entry(term).or_default().insert(http);
                 }
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -341,22 +348,23 @@ fn spawn_leader_sampler(
 #[tokio::test]
 async fn scenario_8_server_added_and_leader_removed_while_writing() {
     let dir = nomadish_tests::test_dir();
-    let mut cluster = Cluster::start(dir.path(), 3, "").await;
+    let pki = Pki::create(dir.path());
+    let mut cluster = Cluster::start(dir.path(), 3, "", Some(&pki)).await;
     let (leader, leader_id) = cluster.wait_leader().await;
     let history = Arc::new(Mutex::new(History::default()));
     let targets = targets_of(&cluster);
     let writers = spawn_writers(4, 100_000, "s8job", targets.clone(), history.clone());
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let mut https: Vec<String> = cluster.servers.iter().map(|s| s.http.clone()).collect();
+    let mut apis: Vec<Api> = cluster.servers.iter().map(|s| s.api()).collect();
     wait_acked(&history, 100).await;
 
     let added = cluster.add_server(dir.path(), "").await;
-    https.push(cluster.servers[added].http.clone());
-    let sampler = spawn_leader_sampler(https, stop.clone());
+    apis.push(cluster.servers[added].api());
+    let sampler = spawn_leader_sampler(apis, stop.clone());
     targets
         .lock()
         .expect("targets")
-        .push(cluster.servers[added].http.clone());
+        .push(cluster.servers[added].api());
     let api = cluster.servers[added].api();
     wait_until("the new server is a voter", CLUSTER_TIMEOUT, async || {
         let cfg = api.get_ok("/v1/operator/raft/configuration").await;
@@ -435,10 +443,11 @@ job "steady" {
 #[tokio::test]
 async fn client_keeps_its_task_when_its_server_dies() {
     let dir = nomadish_tests::test_dir();
-    let mut cluster = Cluster::start(dir.path(), 3, "").await;
+    let pki = Pki::create(dir.path());
+    let mut cluster = Cluster::start(dir.path(), 3, "", Some(&pki)).await;
     cluster.wait_leader().await;
     let servers: Vec<String> = cluster.servers.iter().map(|s| s.rpc.clone()).collect();
-    let _client = Agent::start(dir.path(), "c1", AgentKind::Client(servers), "").await;
+    let _client = Agent::start_tls(dir.path(), "c1", AgentKind::Client(servers), "", &pki).await;
     let api = cluster.servers[1].api();
     wait_until("the client's node ready", CLUSTER_TIMEOUT, async || {
         let nodes = api.get_ok("/v1/nodes").await;
@@ -491,17 +500,14 @@ async fn client_keeps_its_task_when_its_server_dies() {
 #[tokio::test]
 async fn snapshot_save_wipe_restore_brings_the_jobs_back() {
     let dir = nomadish_tests::test_dir();
-    let mut server = Agent::start(dir.path(), "solo", AgentKind::Server, "").await;
+    let pki = Pki::create(dir.path());
+    let mut server = Agent::start_tls(dir.path(), "solo", AgentKind::Server, "", &pki).await;
     let api = server.api();
     for id in ["a", "b", "c"] {
         let (code, body) = api.put_json("/v1/jobs", &empty_job(id)).await;
         assert!(code.is_success(), "{body}");
     }
-    let r = reqwest::get(format!("{}/v1/operator/snapshot", server.http))
-        .await
-        .expect("save");
-    assert!(r.status().is_success());
-    let file = r.bytes().await.expect("snapshot body").to_vec();
+    let file = server.api().get_bytes("/v1/operator/snapshot").await;
     let header: Value =
         serde_json::from_slice(&file[..file.iter().position(|b| *b == b'\n').expect("header")])
             .expect("header JSON");

@@ -38,12 +38,12 @@ pub struct SnapshotEnvelope {
 /// Builds connections to other servers.
 #[derive(Debug, Clone, Default)]
 pub struct Network {
-    tls: Option<tonic::transport::ClientTlsConfig>,
+    tls: Option<nomadish_proto::tls::RpcClientTls>,
 }
 
 impl Network {
     /// A network dialing with this TLS configuration (plaintext when `None`).
-    pub fn new(tls: Option<tonic::transport::ClientTlsConfig>) -> Self {
+    pub fn new(tls: Option<nomadish_proto::tls::RpcClientTls>) -> Self {
         Self { tls }
     }
 }
@@ -65,7 +65,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
 pub struct Connection {
     target: NodeId,
     node: ServerNode,
-    tls: Option<tonic::transport::ClientTlsConfig>,
+    tls: Option<nomadish_proto::tls::RpcClientTls>,
     client: Option<RaftServiceClient<Channel>>,
 }
 

@@ -11,6 +11,8 @@ use tonic::{Request, Response, Status};
 
 use openraft::raft::InstallSnapshotRequest;
 
+use nomadish_proto::tls::{Role, authorize_peer};
+
 use super::Raft;
 use super::network::SnapshotEnvelope;
 
@@ -19,12 +21,30 @@ use super::network::SnapshotEnvelope;
 pub struct RaftGrpc {
     raft: Arc<Raft>,
     last_contact: Arc<AtomicI64>,
+    /// Whether RPC runs over TLS (then only server certificates of `region` may call).
+    tls_on: bool,
+    region: String,
 }
 
 impl RaftGrpc {
     /// Serves RPCs for this raft instance, recording when a leader last appended.
-    pub fn new(raft: Arc<Raft>, last_contact: Arc<AtomicI64>) -> Self {
-        Self { raft, last_contact }
+    pub fn new(
+        raft: Arc<Raft>,
+        last_contact: Arc<AtomicI64>,
+        tls_on: bool,
+        region: String,
+    ) -> Self {
+        Self {
+            raft,
+            last_contact,
+            tls_on,
+            region,
+        }
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn authorize<T>(&self, req: &Request<T>) -> Result<(), Status> {
+        authorize_peer(req, self.tls_on, &[Role::Server], &self.region).map(|_| ())
     }
 }
 
@@ -54,6 +74,7 @@ impl RaftService for RaftGrpc {
         &self,
         req: Request<RaftRequest>,
     ) -> Result<Response<RaftReply>, Status> {
+        self.authorize(&req)?;
         let rpc = decode(req)?;
         self.last_contact
             .store(nomadish_proto::model::now_ns(), Ordering::Relaxed);
@@ -61,6 +82,7 @@ impl RaftService for RaftGrpc {
     }
 
     async fn vote(&self, req: Request<RaftRequest>) -> Result<Response<RaftReply>, Status> {
+        self.authorize(&req)?;
         let rpc = decode(req)?;
         reply(self.raft.vote(rpc).await)
     }
@@ -69,6 +91,7 @@ impl RaftService for RaftGrpc {
         &self,
         req: Request<RaftRequest>,
     ) -> Result<Response<RaftReply>, Status> {
+        self.authorize(&req)?;
         let req = req.into_inner();
         let envelope: SnapshotEnvelope = serde_json::from_slice(&req.data)
             .map_err(|e| Status::invalid_argument(format!("malformed snapshot request: {e}")))?;

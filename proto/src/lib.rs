@@ -25,5 +25,8 @@ pub mod nomadish {
     }
 }
 
+/// The encoded `FileDescriptorSet` of every `.proto` file: the services and their methods.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptors.bin"));
+
 pub use nomadish::node::v1 as node_v1;
 pub use nomadish::raft::v1 as raft_v1;

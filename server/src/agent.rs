@@ -13,6 +13,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use nomadish_proto::model::EVAL_STATUS_BLOCKED;
 use nomadish_proto::node_v1::node_service_server::NodeServiceServer;
@@ -116,6 +117,21 @@ fn connect_broker(sm: &StateMachine, server: &Arc<Server>) {
         }
         broker.enqueue_all(pending);
     }));
+}
+
+/// How long open requests may run on after shutdown starts.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// Waits up to [`SHUTDOWN_GRACE`] for a listener task to end, then aborts it.
+async fn finish_or_abort<T>(name: &str, mut task: tokio::task::JoinHandle<T>) {
+    if tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
+        .await
+        .is_err()
+    {
+        tracing::debug!(listener = name, "cutting open connections at shutdown");
+        task.abort();
+        let _ = task.await;
+    }
 }
 
 /// The TLS pieces of a server, built once at start from `config.tls`.
@@ -254,8 +270,10 @@ pub async fn run(
     let _ = stop_tx.send(true);
     let _ = join_task.await;
     let _ = leader_task.await;
-    let _ = http_task.await;
-    let _ = grpc_task.await;
+    // In-flight requests get a grace period; clients' endless streams (allocation watches,
+    // tunnels, log follows, blocking queries) are cut after it.
+    finish_or_abort("http", http_task).await;
+    finish_or_abort("rpc", grpc_task).await;
     server
         .raft
         .shutdown()

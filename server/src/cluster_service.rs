@@ -98,6 +98,11 @@ impl ClusterService for ClusterGrpc {
         self.server.authorize_rpc(&req, &[Role::Server])?;
         self.require_leader()?;
         let req = req.into_inner();
+        if req.node_id == 0 || req.rpc_addr.is_empty() {
+            return Err(Status::invalid_argument(
+                "a joining server needs its node ID and RPC address",
+            ));
+        }
         let node = ServerNode {
             rpc_addr: req.rpc_addr,
             http_addr: req.http_addr,

@@ -166,6 +166,23 @@ async fn cluster_forms_from_bootstrap_expect_and_retry_join() {
         let peers = s.api().get_ok("/v1/status/peers").await;
         assert_eq!(peers.as_array().map(Vec::len), Some(3));
     }
+    // The CLI shows the same: one leader, two followers, all voters.
+    let out = nomadish_tests::cli(&cluster.servers[0], &["operator", "raft", "list-peers"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(text.matches("leader").count(), 1, "{text}");
+    assert_eq!(text.matches("follower").count(), 2, "{text}");
+    assert!(
+        text.lines()
+            .next()
+            .is_some_and(|h| h.contains("RaftProtocol")),
+        "{text}"
+    );
     // Any server accepts a write; default reads on a follower see it at once.
     let follower = (leader + 1) % 3;
     let (code, body) = cluster.servers[follower]
@@ -507,7 +524,19 @@ async fn snapshot_save_wipe_restore_brings_the_jobs_back() {
         let (code, body) = api.put_json("/v1/jobs", &empty_job(id)).await;
         assert!(code.is_success(), "{body}");
     }
-    let file = server.api().get_bytes("/v1/operator/snapshot").await;
+    let snap = dir.path().join("backup.snap");
+    let snap_arg = snap.to_str().expect("utf-8");
+    let out = nomadish_tests::cli(&server, &["operator", "snapshot", "save", snap_arg]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let inspect = nomadish_tests::cli(&server, &["operator", "snapshot", "inspect", snap_arg]);
+    let text = String::from_utf8_lossy(&inspect.stdout).into_owned();
+    assert!(text.contains("Index") && text.contains("Jobs"), "{text}");
+    let file = std::fs::read(&snap).expect("snapshot file");
     let header: Value =
         serde_json::from_slice(&file[..file.iter().position(|b| *b == b'\n').expect("header")])
             .expect("header JSON");
@@ -527,10 +556,14 @@ async fn snapshot_save_wipe_restore_brings_the_jobs_back() {
         )
         .await;
     assert_eq!(code, reqwest::StatusCode::BAD_REQUEST, "{body}");
-    let (code, body) = api
-        .send(reqwest::Method::PUT, "/v1/operator/snapshot", file)
-        .await;
-    assert!(code.is_success(), "{body}");
+    let out = nomadish_tests::cli(&server, &["operator", "snapshot", "restore", snap_arg]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Snapshot Restored"));
     let cluster = Cluster {
         servers: vec![server],
     };

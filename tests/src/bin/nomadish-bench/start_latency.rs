@@ -1,28 +1,15 @@
-//! nomadish-bench: benchmark scenarios against real agent processes.
-//!
-//! ```text
-//! cargo run --release -p nomadish-tests --bin nomadish-bench -- start-latency [-runs N]
-//! ```
-//!
 //! `start-latency`: a dev agent; N times, `nomadish job run -detach` of a raw_exec batch job,
 //! then the time until its task is `running` (blocking queries on the job's allocations).
-//! Prints a markdown table and writes JSON to `target/bench/`.
 
 use std::time::{Duration, Instant};
 
 use nomadish_tests::{Agent, AgentKind, cli, write_file};
 use serde_json::{Value, json};
 
+use crate::percentile;
+
 /// Longest wait for one job's task to start.
 const RUN_TIMEOUT: Duration = Duration::from_secs(30);
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
 
 fn job_spec(i: usize) -> String {
     format!(
@@ -71,7 +58,8 @@ async fn wait_running(api: &nomadish_tests::Api, job: &str) -> bool {
     false
 }
 
-async fn start_latency(runs: usize) -> Value {
+/// Runs the scenario; returns the markdown table and the JSON result.
+pub async fn run(runs: usize) -> (String, Value) {
     let dir = nomadish_tests::test_dir();
     let agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
     let api = agent.api();
@@ -103,62 +91,22 @@ async fn start_latency(runs: usize) -> Value {
     }
     totals.sort_by(f64::total_cmp);
     cli_times.sort_by(f64::total_cmp);
-    json!({
+    let result = json!({
         "scenario": "start-latency",
         "driver": "raw_exec",
         "runs": runs,
-        "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "cores": crate::cores(),
         "median_ms": percentile(&totals, 0.5),
         "p99_ms": percentile(&totals, 0.99),
         "max_ms": percentile(&totals, 1.0),
         "cli_median_ms": percentile(&cli_times, 0.5),
-    })
-}
-
-fn report(result: &Value) {
-    println!("| scenario | runs | median ms | p99 ms | max ms | `job run -detach` median ms |");
-    println!("|---|---|---|---|---|---|");
-    println!(
-        "| {} ({}) | {} | {:.1} | {:.1} | {:.1} | {:.1} |",
-        result["scenario"].as_str().unwrap_or_default(),
-        result["driver"].as_str().unwrap_or_default(),
-        result["runs"],
+    });
+    let table = format!(
+        "| scenario | runs | median ms | p99 ms | max ms | `job run -detach` median ms |\n|---|---|---|---|---|---|\n| start-latency (raw_exec) | {runs} | {:.1} | {:.1} | {:.1} | {:.1} |",
         result["median_ms"].as_f64().unwrap_or_default(),
         result["p99_ms"].as_f64().unwrap_or_default(),
         result["max_ms"].as_f64().unwrap_or_default(),
         result["cli_median_ms"].as_f64().unwrap_or_default(),
     );
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
-    if std::fs::create_dir_all(&dir).is_ok() {
-        let file = dir.join(format!(
-            "{}.json",
-            result["scenario"].as_str().unwrap_or("bench")
-        ));
-        let _ = std::fs::write(&file, serde_json::to_vec_pretty(result).unwrap_or_default());
-        println!("\nwritten to {}", file.display());
-    }
-}
-
-fn usage() -> ! {
-    eprintln!("usage: nomadish-bench start-latency [-runs N]");
-    std::process::exit(2);
-}
-
-#[tokio::main]
-async fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some(scenario) = args.first() else {
-        usage()
-    };
-    let runs = args
-        .iter()
-        .position(|a| a == "-runs" || a == "--runs")
-        .and_then(|i| args.get(i + 1))
-        .map(|v| v.parse().unwrap_or_else(|_| usage()))
-        .unwrap_or(50);
-    let result = match scenario.as_str() {
-        "start-latency" => start_latency(runs).await,
-        _ => usage(),
-    };
-    report(&result);
+    (table, result)
 }

@@ -46,7 +46,7 @@ const SNAPSHOT_RPC_TIMEOUT_MS: u64 = 10_000;
 /// Bytes per snapshot chunk.
 const SNAPSHOT_CHUNK_BYTES: u64 = 4 * 1024 * 1024;
 /// Raft election timeout range before `raft_multiplier`.
-const RAFT_ELECTION_MS: (u64, u64) = (250, 500);
+const RAFT_ELECTION_MS: (u64, u64) = (200, 400);
 
 fn node_id_path(dir: &Path) -> std::path::PathBuf {
     dir.join("node-id")

@@ -57,6 +57,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             node: node.clone(),
             tls: self.tls.clone(),
             client: None,
+            batch: MAX_BATCH,
         }
     }
 }
@@ -67,7 +68,14 @@ pub struct Connection {
     node: ServerNode,
     tls: Option<nomadish_proto::tls::RpcClientTls>,
     client: Option<RaftServiceClient<Channel>>,
+    /// Entries sent per call: halved after a call times out, doubled after a success (up to
+    /// the configured maximum). openraft times each call out after one heartbeat interval, so a
+    /// target that cannot take a full batch in time still catches up, a part at a time.
+    batch: usize,
 }
+
+/// The most entries one append call carries (openraft's `max_payload_entries` caps it too).
+const MAX_BATCH: usize = 64;
 
 type RpcResult<T, E> = Result<T, RPCError<NodeId, ServerNode, RaftError<NodeId, E>>>;
 
@@ -146,8 +154,27 @@ impl RaftNetwork<TypeConfig> for Connection {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> RpcResult<AppendEntriesResponse<NodeId>, openraft::error::Infallible> {
-        self.call(Rpc::Append, &rpc, Vec::new(), option.hard_ttl())
-            .await
+        let mut rpc = rpc;
+        let partial = rpc.entries.len() > self.batch;
+        if partial {
+            rpc.entries.truncate(self.batch);
+        }
+        let last = rpc.entries.last().map(|e| e.log_id);
+        // openraft drops this future at `hard_ttl`; time out first so the batch can shrink.
+        let result = self
+            .call(Rpc::Append, &rpc, Vec::new(), option.soft_ttl())
+            .await;
+        match &result {
+            Ok(_) => self.batch = (self.batch * 2).min(MAX_BATCH),
+            Err(_) if rpc.entries.len() > 1 => self.batch = (rpc.entries.len() / 2).max(1),
+            Err(_) => {}
+        }
+        match result {
+            Ok(AppendEntriesResponse::Success) if partial => {
+                Ok(AppendEntriesResponse::PartialSuccess(last))
+            }
+            other => other,
+        }
     }
 
     async fn install_snapshot(

@@ -122,18 +122,6 @@ fn connect_broker(sm: &StateMachine, server: &Arc<Server>) {
 /// How long open requests may run on after shutdown starts.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
-/// Waits up to [`SHUTDOWN_GRACE`] for a listener task to end, then aborts it.
-async fn finish_or_abort<T>(name: &str, mut task: tokio::task::JoinHandle<T>) {
-    if tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
-        .await
-        .is_err()
-    {
-        tracing::debug!(listener = name, "cutting open connections at shutdown");
-        task.abort();
-        let _ = task.await;
-    }
-}
-
 /// The TLS pieces of a server, built once at start from `config.tls`.
 #[derive(Default)]
 struct ServerTls {
@@ -272,8 +260,8 @@ pub async fn run(
     let _ = leader_task.await;
     // In-flight requests get a grace period; clients' endless streams (allocation watches,
     // tunnels, log follows, blocking queries) are cut after it.
-    finish_or_abort("http", http_task).await;
-    finish_or_abort("rpc", grpc_task).await;
+    crate::tasks::join_or_abort(vec![http_task], SHUTDOWN_GRACE).await;
+    crate::tasks::join_or_abort(vec![grpc_task], SHUTDOWN_GRACE).await;
     server
         .raft
         .shutdown()

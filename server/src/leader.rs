@@ -25,6 +25,8 @@ use crate::worker::{mark_failed, run_worker};
 
 /// Plans queued for the applier before workers wait.
 const PLAN_QUEUE: usize = 64;
+/// How long leader tasks may take to finish when leadership ends.
+const REVOKE_GRACE: Duration = Duration::from_secs(3);
 /// How long a new leader waits to apply everything committed before it starts.
 const CATCH_UP: Duration = Duration::from_secs(10);
 
@@ -72,8 +74,15 @@ pub async fn revoke(server: &Server, handle: LeaderHandle) {
     tracing::info!(node_id = server.node_id, "stopping leader services");
     let _ = handle.shutdown.send(true);
     *server.plans.lock().unwrap_or_else(|e| e.into_inner()) = None;
-    for task in handle.tasks {
-        let _ = task.await;
+    // A worker may be waiting on a write that can no longer commit (leadership or quorum
+    // lost); such tasks are cut after a grace period. Their evaluations stay pending in the
+    // state, and the next leader offers them again.
+    let aborted = crate::tasks::join_or_abort(handle.tasks, REVOKE_GRACE).await;
+    if aborted > 0 {
+        tracing::warn!(
+            aborted,
+            "leader tasks did not finish in time and were stopped"
+        );
     }
     server.broker.set_enabled(false);
     server.heartbeats.clear();

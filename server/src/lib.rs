@@ -19,6 +19,7 @@ pub mod raft;
 pub mod scheduler;
 pub mod server;
 pub mod state;
+mod tasks;
 mod transport;
 pub mod tunnel;
 pub mod worker;

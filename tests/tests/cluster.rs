@@ -576,3 +576,29 @@ async fn snapshot_save_wipe_restore_brings_the_jobs_back() {
     assert!(code.is_success(), "{body}");
     assert_eq!(cluster.job_ids(0).await.len(), 4);
 }
+
+#[tokio::test]
+async fn leader_that_lost_its_quorum_still_stops_promptly() {
+    let dir = nomadish_tests::test_dir();
+    let pki = Pki::create(dir.path());
+    let mut cluster = Cluster::start(dir.path(), 3, "", Some(&pki)).await;
+    let (leader, _) = cluster.wait_leader().await;
+    for i in 0..3 {
+        if i != leader {
+            cluster.servers[i].stop();
+        }
+    }
+    // A write that can never commit keeps a request (and leader work) waiting.
+    let api = cluster.servers[leader].api();
+    let pending =
+        tokio::spawn(async move { api.try_put_json("/v1/jobs", &empty_job("stuck")).await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = Instant::now();
+    assert_eq!(cluster.servers[leader].stop(), Some(0), "clean exit");
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "the leader took {took:?} to stop"
+    );
+    pending.abort();
+}

@@ -602,3 +602,62 @@ async fn leader_that_lost_its_quorum_still_stops_promptly() {
     );
     pending.abort();
 }
+
+#[tokio::test]
+async fn leadership_moves_to_the_chosen_server_and_members_list_all_three() {
+    let dir = nomadish_tests::test_dir();
+    let pki = Pki::create(dir.path());
+    let cluster = Cluster::start(dir.path(), 3, "", Some(&pki)).await;
+    let (leader, leader_id) = cluster.wait_leader().await;
+
+    let out = nomadish_tests::cli(&cluster.servers[0], &["server", "members"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    for s in &cluster.servers {
+        assert!(
+            text.contains(&format!("{}.global", s.name)),
+            "{} missing:\n{text}",
+            s.name
+        );
+    }
+    assert_eq!(text.matches("alive").count(), 3, "{text}");
+
+    let cfg = cluster.servers[leader]
+        .api()
+        .get_ok("/v1/operator/raft/configuration")
+        .await;
+    let target = cfg["Servers"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["ID"] != leader_id.as_str()))
+        .and_then(|s| s["ID"].as_str())
+        .expect("a follower")
+        .to_string();
+    // Asked on a follower, forwarded to the leader.
+    let follower = (leader + 1) % 3;
+    let out = nomadish_tests::cli(
+        &cluster.servers[follower],
+        &[
+            "operator",
+            "raft",
+            "transfer-leadership",
+            "-peer-id",
+            &target,
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, now) = cluster.wait_leader().await;
+    assert_eq!(now, target, "leadership went to the chosen server");
+    let (code, body) = cluster.servers[follower]
+        .api()
+        .put_json("/v1/jobs", &empty_job("after-transfer"))
+        .await;
+    assert!(
+        code.is_success(),
+        "writes work under the new leader: {body}"
+    );
+}

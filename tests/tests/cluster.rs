@@ -661,3 +661,85 @@ async fn leadership_moves_to_the_chosen_server_and_members_list_all_three() {
         "writes work under the new leader: {body}"
     );
 }
+
+#[tokio::test]
+async fn scenario_6_paused_leader_steps_down_and_loses_nothing() {
+    let dir = nomadish_tests::test_dir();
+    let pki = Pki::create(dir.path());
+    let cluster = Cluster::start(dir.path(), 3, "", Some(&pki)).await;
+    let (leader, leader_id) = cluster.wait_leader().await;
+    let old_term = raft_stat(
+        &cluster.servers[leader].api().get_ok("/v1/agent/self").await,
+        "term",
+    );
+    let history = Arc::new(Mutex::new(History::default()));
+    let targets = targets_of(&cluster);
+    let writers = spawn_writers(4, 100_000, "s6job", targets.clone(), history.clone());
+    wait_acked(&history, 100).await;
+    // Writers stop using the frozen server, as clients that time out would.
+    remove_target(&targets, &cluster.servers[leader].http);
+    cluster.servers[leader].pause();
+    // Well past the election timeout (at most 400 ms): the others elect a new leader.
+    let new_leader = wait_until(
+        "a new leader while the old one is frozen",
+        CLUSTER_TIMEOUT,
+        async || {
+            for i in cluster.running() {
+                if i == leader {
+                    continue;
+                }
+                let Ok((_, _, cfg)) = cluster.servers[i]
+                    .api()
+                    .try_get("/v1/operator/raft/configuration?stale")
+                    .await
+                else {
+                    continue;
+                };
+                let leader_now = cfg["Servers"]
+                    .as_array()
+                    .and_then(|s| s.iter().find(|s| s["Leader"] == true))
+                    .and_then(|s| s["ID"].as_str())
+                    .map(str::to_string);
+                if let Some(id) = leader_now.filter(|id| *id != leader_id) {
+                    return Some(id);
+                }
+            }
+            None
+        },
+    )
+    .await;
+    let acked_then = history.lock().expect("history").acked.len();
+    wait_acked(&history, acked_then + 100).await;
+    assert_ne!(new_leader, leader_id);
+    cluster.servers[leader].resume();
+    // The old term is over everywhere: the resumed server does not lead in it any more, and
+    // whoever leads now (leadership may move again) does so in a later term.
+    let (now, _) = cluster.wait_leader().await;
+    let term_now = raft_stat(
+        &cluster.servers[now].api().get_ok("/v1/agent/self").await,
+        "term",
+    );
+    assert!(
+        term_now > old_term,
+        "leader in term {term_now}, old term {old_term}"
+    );
+    wait_until(
+        "the resumed server left the old term",
+        CLUSTER_TIMEOUT,
+        async || {
+            let s = cluster.servers[leader]
+                .api()
+                .try_get("/v1/agent/self")
+                .await
+                .ok()?;
+            (raft_stat(&s.2, "term") > old_term).then_some(())
+        },
+    )
+    .await;
+    targets.lock().expect("targets").clear();
+    for w in writers {
+        w.await.expect("writer");
+    }
+    cluster.wait_converged(CLUSTER_TIMEOUT).await;
+    assert_all_acked_present(&cluster, &history).await;
+}

@@ -160,6 +160,7 @@ impl AllocManager {
             client_status: status.to_string(),
             client_description: description.to_string(),
             task_states: states,
+            deployment_status: None,
         });
     }
 

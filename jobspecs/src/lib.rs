@@ -17,9 +17,11 @@ mod convert;
 mod decode;
 mod duration;
 mod error;
+pub mod periodic;
 mod source;
 mod spans;
 mod validate;
+mod validate_parent;
 mod value;
 
 use std::path::Path;
@@ -28,6 +30,7 @@ use nomadish_proto::model::Job;
 
 pub use error::{Diagnostic, JobspecError};
 pub use validate::{job_problems, validate_job};
+pub use validate_parent::{PAYLOAD_REQUIREMENTS, escapes as payload_path_escapes};
 
 /// A UTF-8 byte order mark, which some editors put at the start of files.
 const BOM: char = '\u{feff}';

@@ -190,3 +190,81 @@ fn validate_job_checks_json_jobs_too() {
     assert_eq!(problems.len(), 1);
     assert!(problems[0].contains("does not compile"), "{problems:?}");
 }
+
+#[test]
+fn affinity_and_spread_blocks_parse_with_nomads_defaults() {
+    let src = r#"job "j" {
+  affinity {
+    attribute = "${node.datacenter}"
+    value     = "dc1"
+  }
+  spread {
+    attribute = "${meta.rack}"
+  }
+  group "g" {
+    affinity {
+      attribute = "${meta.tier}"
+      operator  = "!="
+      value     = "cold"
+      weight    = -30
+    }
+    spread {
+      attribute = "${node.datacenter}"
+      weight    = 80
+      target "dc1" {
+        percent = 70
+      }
+      target "dc2" {
+        percent = 30
+      }
+    }
+    task "t" {
+      driver = "raw_exec"
+      affinity {
+        attribute = "${attr.kernel.name}"
+        regexp    = "lin.*"
+      }
+    }
+  }
+}
+"#;
+    let job = parse(src, "t.hcl").expect("parses");
+    let a = &job.affinities[0];
+    assert_eq!(
+        (
+            a.l_target.as_str(),
+            a.operand.as_str(),
+            a.r_target.as_str(),
+            a.weight
+        ),
+        ("${node.datacenter}", "=", "dc1", 50)
+    );
+    assert_eq!(
+        (job.spreads[0].attribute.as_str(), job.spreads[0].weight),
+        ("${meta.rack}", 50)
+    );
+    let g = &job.task_groups[0];
+    assert_eq!(
+        (g.affinities[0].operand.as_str(), g.affinities[0].weight),
+        ("!=", -30)
+    );
+    let s = &g.spreads[0];
+    assert_eq!(s.weight, 80);
+    let targets: Vec<(&str, u8)> = s
+        .spread_target
+        .iter()
+        .map(|t| (t.value.as_str(), t.percent))
+        .collect();
+    assert_eq!(targets, vec![("dc1", 70), ("dc2", 30)]);
+    let t = &g.tasks[0].affinities[0];
+    assert_eq!(
+        (t.operand.as_str(), t.r_target.as_str()),
+        ("regexp", "lin.*")
+    );
+}
+
+#[test]
+fn affinity_weight_out_of_range_is_an_error() {
+    let src = "job \"j\" {\n  group \"g\" {\n    affinity {\n      attribute = \"${meta.a}\"\n      value = \"b\"\n      weight = 200\n    }\n    task \"t\" {\n      driver = \"raw_exec\"\n    }\n  }\n}\n";
+    assert!(parse(src, "t.hcl").is_err());
+}

@@ -76,6 +76,8 @@ pub struct ServerConfig {
     pub dev_mode: bool,
     /// TLS for the RPC and HTTP listeners and outgoing RPC (plaintext when `None`).
     pub tls: Option<nomadish_proto::tls::TlsConfig>,
+    /// Garbage collection thresholds (`server { eval_gc_threshold ... }`).
+    pub gc: crate::gc::GcThresholds,
 }
 
 impl ServerConfig {
@@ -99,6 +101,7 @@ impl ServerConfig {
             trailing_logs: 10240,
             dev_mode: false,
             tls: None,
+            gc: crate::gc::GcThresholds::default(),
         }
     }
 

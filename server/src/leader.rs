@@ -4,7 +4,9 @@
 //! ```text
 //!   raft metrics ──(became leader)──> establish: catch up, enable broker, restore evaluations,
 //!        │                            heartbeat deadlines (failover TTL), spawn workers,
-//!        │                            plan applier, broker timers, heartbeat expiry, unblocker
+//!        │                            plan applier, broker timers, heartbeat expiry, unblocker,
+//!        │                            periodic dispatcher, garbage collector, deployment
+//!        │                            watcher, node drainer
 //!        └──(lost leadership)──────> revoke: stop and join them, disable broker, forget deadlines
 //! ```
 
@@ -65,6 +67,19 @@ pub async fn establish(server: &Arc<Server>) -> LeaderHandle {
     }
     tasks.push(spawn_broker_timers(server.clone(), rx.clone()));
     tasks.push(spawn_heartbeat_expiry(server.clone(), rx.clone()));
+    tasks.push(tokio::spawn(crate::deployments::run_deployment_watcher(
+        server.clone(),
+        rx.clone(),
+    )));
+    tasks.push(tokio::spawn(crate::periodic::run_periodic(
+        server.clone(),
+        rx.clone(),
+    )));
+    tasks.push(tokio::spawn(crate::gc::run_gc(server.clone(), rx.clone())));
+    tasks.push(tokio::spawn(crate::drainer::run_drainer(
+        server.clone(),
+        rx.clone(),
+    )));
     tasks.push(tokio::spawn(run_unblocker(server.clone(), rx)));
     LeaderHandle { shutdown, tasks }
 }

@@ -235,12 +235,13 @@ impl NodeService for NodeGrpc {
         let node_id = req.node_id;
         let mut since = req.min_index;
         tokio::spawn(async move {
-            let mut changes = state.subscribe();
+            let mut changes = state.subscribe_node(&node_id);
             let mut first = true;
             loop {
-                let view = state.snapshot();
-                let node_index = view.node_alloc_index.get(&node_id).copied().unwrap_or(0);
-                if first || node_index > since {
+                // Most changes concern other nodes: look at this node's index before
+                // copying the view.
+                if first || state.node_alloc_index(&node_id) > since {
+                    let view = state.snapshot();
                     let update = NodeGrpc::node_update(&view, &node_id, since);
                     let failed = update.is_err();
                     if tx.send(update).await.is_err() || failed {

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use nomadish_proto::model::{Allocation, Node, Plan, PlanResult, now_ns};
+use nomadish_proto::model::{Allocation, Evaluation, Node, Plan, PlanResult, now_ns};
 use tokio::sync::{mpsc, watch};
 
 use crate::fsm::{Command, JobRef};
@@ -56,24 +56,36 @@ fn node_accepts(view: &StateView, node: &Node, plan: &Plan, allocs: &[Allocation
     if has_new && !node.is_schedulable() {
         return false;
     }
-    let stopping: HashSet<&str> = plan
-        .node_update
-        .get(&node.id)
-        .map(|v| v.iter().map(|a| a.id.as_str()).collect())
-        .unwrap_or_default();
+    let stopping: HashSet<&str> = [&plan.node_update, &plan.node_preemptions]
+        .into_iter()
+        .filter_map(|m| m.get(&node.id))
+        .flatten()
+        .map(|a| a.id.as_str())
+        .collect();
     let updating: HashSet<&str> = allocs.iter().map(|a| a.id.as_str()).collect();
     let (mut cpu, mut mem, mut disk) = (0i64, 0i64, 0i64);
     let existing = view.node_allocs(&node.id);
     let live = existing.iter().map(|a| a.as_ref()).filter(|a| {
         !a.terminal() && !stopping.contains(a.id.as_str()) && !updating.contains(a.id.as_str())
     });
+    let mut ports: HashSet<u16> = node
+        .reserved_resources
+        .networks
+        .ports()
+        .into_iter()
+        .collect();
+    let mut port_collision = false;
     // Client-terminal entries (follow-up markers on failed allocations) hold nothing.
     for a in live.chain(allocs.iter().filter(|a| !a.terminal())) {
         cpu += a.allocated_resources.cpu();
         mem += a.allocated_resources.memory_mb();
         disk += a.allocated_resources.disk_mb();
+        for port in a.allocated_resources.host_ports() {
+            port_collision |= !ports.insert(port);
+        }
     }
-    cpu <= node.allocatable_cpu()
+    !port_collision
+        && cpu <= node.allocatable_cpu()
         && mem <= node.allocatable_memory_mb()
         && disk <= node.allocatable_disk_mb()
 }
@@ -100,12 +112,22 @@ async fn commit(
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
         .collect();
+    // Evictions are committed only with the placements they make room for.
+    let node_preemptions: BTreeMap<String, Vec<Allocation>> = plan
+        .node_preemptions
+        .into_iter()
+        .filter(|(node, v)| accepted.contains(node) && !v.is_empty())
+        .collect();
     let refresh_index = if verdict.refused.is_empty() {
         0
     } else {
         snapshot_index.max(1)
     };
-    if node_allocation.is_empty() && node_update.is_empty() {
+    if node_allocation.is_empty()
+        && node_update.is_empty()
+        && plan.deployment.is_none()
+        && plan.deployment_updates.is_empty()
+    {
         return Ok(PlanResult {
             refresh_index,
             ..PlanResult::default()
@@ -125,18 +147,52 @@ async fn commit(
             .cloned()
             .map(strip)
             .collect(),
-        stopped: node_update.values().flatten().cloned().map(strip).collect(),
+        stopped: node_update
+            .values()
+            .chain(node_preemptions.values())
+            .flatten()
+            .cloned()
+            .map(strip)
+            .collect(),
         now: now_ns(),
+        deployment: plan.deployment.clone(),
+        deployment_updates: plan.deployment_updates.clone(),
     };
     let resp = server.write(cmd).await?;
     Ok(PlanResult {
         node_update,
         node_allocation,
-        node_preemptions: BTreeMap::new(),
+        node_preemptions,
         refresh_index: if refresh_index > 0 { resp.index } else { 0 },
         alloc_index: resp.index,
     })
 }
+
+/// One pending evaluation (`TriggeredBy = "preemption"`) per job whose allocations the
+/// accepted part of the plan evicts.
+pub fn preemption_evals(
+    view: &StateView,
+    plan: &Plan,
+    verdict: &PlanVerdict,
+    now: i64,
+) -> Vec<Evaluation> {
+    let mut jobs = BTreeMap::new();
+    let accepted = verdict
+        .accepted
+        .iter()
+        .filter_map(|n| plan.node_preemptions.get(n));
+    for alloc in accepted.flatten() {
+        let key = (alloc.namespace.clone(), alloc.job_id.clone());
+        if let Some(job) = view.jobs.get(&key) {
+            jobs.entry(key)
+                .or_insert_with(|| crate::evals::job_eval(job, EVAL_TRIGGER_PREEMPTION, now));
+        }
+    }
+    jobs.into_values().collect()
+}
+
+/// Nomad's trigger for evaluations of jobs whose allocations were preempted.
+pub const EVAL_TRIGGER_PREEMPTION: &str = "preemption";
 
 /// Runs the applier until `shutdown` or until every sender is gone.
 pub async fn run_plan_applier(
@@ -154,7 +210,14 @@ pub async fn run_plan_applier(
         if !verdict.refused.is_empty() {
             tracing::debug!(eval = %req.plan.eval_id, refused = ?verdict.refused, "plan partially refused");
         }
+        let evals = preemption_evals(&view, &req.plan, &verdict, now_ns());
         let result = commit(&server, req.plan, &verdict, view.index).await;
+        if result.is_ok() && !evals.is_empty() {
+            // The evicted allocations' jobs are evaluated again, as Nomad does.
+            if let Err(e) = server.write(Command::UpsertEvals { evals }).await {
+                tracing::warn!(error = %e, "creating evaluations for preempted jobs");
+            }
+        }
         let _ = req.reply.send(result);
     }
 }

@@ -153,3 +153,89 @@ fn client_terminal_entries_hold_no_resources() {
         "the marker does not count against the node"
     );
 }
+
+fn with_port(mut a: Allocation, port: u16) -> Allocation {
+    a.allocated_resources
+        .shared
+        .ports
+        .push(nomadish_proto::model::AllocatedPort {
+            label: "http".into(),
+            value: port,
+            ..Default::default()
+        });
+    a
+}
+
+#[test]
+fn refuses_a_host_port_collision_on_a_node() {
+    let view = view_with(
+        &[node("n1", NODE_STATUS_READY), node("n2", NODE_STATUS_READY)],
+        &[with_port(alloc("old", "n1", 100), 8080)],
+    );
+    let plan = plan_with(vec![
+        with_port(alloc("a", "n1", 100), 8080),
+        with_port(alloc("b", "n2", 100), 8080),
+    ]);
+    let v = evaluate_plan(&view, &plan);
+    assert_eq!(v.accepted, vec!["n2".to_string()]);
+    assert_eq!(v.refused, vec!["n1".to_string()]);
+    // Two placements of the same plan on one node, same port.
+    let view = view_with(&[node("n1", NODE_STATUS_READY)], &[]);
+    let plan = plan_with(vec![
+        with_port(alloc("a", "n1", 100), 9000),
+        with_port(alloc("b", "n1", 100), 9000),
+    ]);
+    assert_eq!(evaluate_plan(&view, &plan).refused, vec!["n1".to_string()]);
+}
+
+#[test]
+fn a_stopped_allocation_frees_its_port_and_reserved_ports_count() {
+    let old = with_port(alloc("old", "n1", 100), 8080);
+    let view = view_with(&[node("n1", NODE_STATUS_READY)], std::slice::from_ref(&old));
+    let mut plan = plan_with(vec![with_port(alloc("a", "n1", 100), 8080)]);
+    plan.append_stop(&old, "replaced", None);
+    assert_eq!(evaluate_plan(&view, &plan).accepted, vec!["n1".to_string()]);
+
+    let mut reserved = Node::clone(&node("n1", NODE_STATUS_READY));
+    reserved.reserved_resources.networks.reserved_host_ports = "22,8000-8100".into();
+    let view = view_with(&[Arc::new(reserved)], &[]);
+    let plan = plan_with(vec![with_port(alloc("a", "n1", 100), 8050)]);
+    assert_eq!(evaluate_plan(&view, &plan).refused, vec!["n1".to_string()]);
+}
+
+#[test]
+fn preemptions_free_room_for_the_placement() {
+    let low = alloc("low", "n1", 800);
+    let view = view_with(&[node("n1", NODE_STATUS_READY)], std::slice::from_ref(&low));
+    let mut plan = plan_with(vec![alloc("sys", "n1", 500)]);
+    assert_eq!(evaluate_plan(&view, &plan).refused, vec!["n1".to_string()]);
+    let mut evicted = low.clone();
+    evicted.desired_status = "evict".into();
+    plan.node_preemptions.insert("n1".into(), vec![evicted]);
+    assert_eq!(evaluate_plan(&view, &plan).accepted, vec!["n1".to_string()]);
+}
+
+#[test]
+fn preempted_jobs_get_an_evaluation() {
+    let mut low = alloc("low", "n1", 800);
+    low.namespace = "default".into();
+    low.job_id = "batchy".into();
+    let mut view = view_with(&[node("n1", NODE_STATUS_READY)], std::slice::from_ref(&low));
+    view.put_job(Arc::new(nomadish_proto::model::Job {
+        id: "batchy".into(),
+        namespace: "default".into(),
+        job_type: "service".into(),
+        priority: 20,
+        ..Default::default()
+    }));
+    let mut plan = plan_with(vec![alloc("sys", "n1", 500)]);
+    plan.node_preemptions.insert("n1".into(), vec![low]);
+    let verdict = evaluate_plan(&view, &plan);
+    let evals = preemption_evals(&view, &plan, &verdict, 7);
+    assert_eq!(evals.len(), 1);
+    assert_eq!(evals[0].job_id, "batchy");
+    assert_eq!(evals[0].triggered_by, "preemption");
+    assert_eq!(evals[0].priority, 20);
+    let refused = PlanVerdict::default();
+    assert!(preemption_evals(&view, &plan, &refused, 7).is_empty());
+}

@@ -120,6 +120,7 @@ async fn schedule_guarded(
 ) -> Result<Outcome, String> {
     let run = tokio::task::spawn_blocking(move || {
         std::panic::catch_unwind(AssertUnwindSafe(|| {
+            crate::fault::maybe_panic(&view, &eval);
             scheduler::schedule(&view, &eval, now, seed)
         }))
     });
@@ -207,6 +208,9 @@ async fn finish(
     done.snapshot_index = view.index;
     done.failed_tg_allocs = outcome.failed_tg_allocs.clone();
     done.queued_allocations = outcome.queued_allocations.clone();
+    if done.deployment_id.is_empty() {
+        done.deployment_id = crate::deployments::ops::eval_deployment(&view, eval, &outcome);
+    }
     let mut evals = Vec::new();
     let placing_failed = !outcome.failed_tg_allocs.is_empty();
     let mut keep_blocked = None;

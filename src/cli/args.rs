@@ -34,6 +34,9 @@ pub enum Command {
     /// Interact with evaluations.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Interact with deployments (rolling updates and canaries).
+    #[command(subcommand)]
+    Deployment(DeploymentCommand),
     /// Interact with nodes.
     #[command(subcommand)]
     Node(NodeCommand),
@@ -45,6 +48,9 @@ pub enum Command {
     Operator(super::operator::OperatorCommand),
     /// Lists jobs, or shows the status of the job, allocation, node or evaluation given.
     Status(StatusArgs),
+    /// System maintenance: garbage collection, summary reconciliation.
+    #[command(subcommand)]
+    System(super::system::SystemCommand),
     /// Creates and shows the cluster's TLS certificates.
     #[command(subcommand)]
     Tls(TlsCommand),
@@ -118,6 +124,19 @@ pub enum JobCommand {
     Validate(JobValidateArgs),
     /// Stops (deregisters) a job.
     Stop(JobStopArgs),
+    /// Shows a job's tracked versions.
+    History(super::history::HistoryArgs),
+    /// Reverts a job to an earlier version.
+    Revert(super::lifecycle::RevertArgs),
+    /// Changes a task group's count.
+    Scale(super::lifecycle::ScaleArgs),
+    /// Dispatches an instance of a parameterized job.
+    Dispatch(super::lifecycle::DispatchArgs),
+    /// Interacts with periodic jobs.
+    #[command(subcommand)]
+    Periodic(super::lifecycle::PeriodicCommand),
+    /// Shows what submitting a job file would change, without changing anything.
+    Plan(super::job_plan::JobPlanArgs),
 }
 
 /// `job run`.
@@ -288,6 +307,10 @@ pub struct EvalStatusArgs {
 pub enum NodeCommand {
     /// Lists nodes, or shows one node.
     Status(NodeStatusArgs),
+    /// Marks a node eligible or ineligible for new allocations.
+    Eligibility(super::node_ops::NodeEligibilityArgs),
+    /// Drains a node of its allocations (or stops draining it).
+    Drain(super::node_ops::NodeDrainArgs),
 }
 
 /// `node status`.
@@ -468,4 +491,70 @@ mod tests {
             parse(argv);
         }
     }
+}
+
+/// `deployment` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DeploymentCommand {
+    /// Lists deployments.
+    List(DeploymentListArgs),
+    /// Shows a deployment.
+    Status(DeploymentArgs),
+    /// Promotes a deployment's canaries.
+    Promote(DeploymentPromoteArgs),
+    /// Marks a deployment failed.
+    Fail(DeploymentArgs),
+    /// Pauses a deployment.
+    Pause(DeploymentArgs),
+    /// Resumes a paused deployment.
+    Resume(DeploymentArgs),
+}
+
+/// `deployment list`.
+#[derive(Debug, Args)]
+pub struct DeploymentListArgs {
+    #[command(flatten)]
+    pub api: ApiOpts,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Print full IDs.
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+/// `deployment status|fail|pause|resume ID`.
+#[derive(Debug, Args)]
+pub struct DeploymentArgs {
+    #[command(flatten)]
+    pub api: ApiOpts,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Print full IDs and the deployment's allocations.
+    #[arg(long)]
+    pub verbose: bool,
+    /// Do not monitor the evaluation the action creates.
+    #[arg(long)]
+    pub detach: bool,
+    /// A deployment ID or prefix.
+    pub deployment: String,
+}
+
+/// `deployment promote [-group G]... ID`.
+#[derive(Debug, Args)]
+pub struct DeploymentPromoteArgs {
+    #[command(flatten)]
+    pub api: ApiOpts,
+    /// Promote only this group's canaries (repeatable); all groups when absent.
+    #[arg(long)]
+    pub group: Vec<String>,
+    /// Do not monitor the evaluation the promotion creates.
+    #[arg(long)]
+    pub detach: bool,
+    /// Print full IDs.
+    #[arg(long)]
+    pub verbose: bool,
+    /// A deployment ID or prefix.
+    pub deployment: String,
 }

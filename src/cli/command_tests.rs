@@ -43,6 +43,7 @@ fn answer(method: &Method, path: &str) -> Response {
         ("GET", "/v1/job/web/summary") => json!({"JobID": JOB, "Summary": {"app": {"Running": 1}}}),
         ("GET", "/v1/job/web/allocations") => json!([alloc_stub()]),
         ("GET", "/v1/job/web/evaluations") => json!([eval]),
+        ("GET", "/v1/job/web/deployment") => json!(null),
         ("GET", "/v1/allocations") => json!([alloc_stub()]),
         ("GET", p) if p == format!("/v1/allocation/{ALLOC}") => {
             let mut a = alloc_stub();
@@ -169,6 +170,7 @@ async fn job_status_inspect_and_stop() {
             "GET /v1/job/web/summary?namespace=default",
             "GET /v1/job/web/allocations?namespace=default",
             "GET /v1/job/web/evaluations?namespace=default",
+            "GET /v1/job/web/deployment?namespace=default",
         ]
     );
     assert_eq!(super::job_status::run(status(Some("nope"))).await, 1);

@@ -236,7 +236,7 @@ Blocked Eval       = aa11bb22
 
 Failed Placements
 Task Group \"app\" (failed to place 2 allocations):
-  * Constraint \"${attr.kernel.name} = windows\" filtered 1 nodes
+  * Constraint \"${attr.kernel.name} = windows\": 1 nodes excluded by filter
 
 Evaluation \"aa11bb22\" waiting for additional capacity to place remainder";
         assert_eq!(text, expected);

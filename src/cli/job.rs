@@ -91,12 +91,20 @@ pub async fn run(args: JobRunArgs) -> i32 {
     }
     if args.detach || job.is_parent() || resp.eval_id.is_empty() {
         println!("Job registration successful");
+        if let Some(next) = super::job_children::next_launch(&job, nomadish_proto::model::now_ns())
+        {
+            println!("Approximate next launch time: {next}");
+        }
         if !resp.eval_id.is_empty() {
             println!("Evaluation ID: {}", resp.eval_id);
         }
         return EXIT_OK;
     }
-    monitor(&api, &resp.eval_id, id_length(args.verbose)).await as i32
+    let code = monitor(&api, &resp.eval_id, id_length(args.verbose)).await as i32;
+    if code != EXIT_OK {
+        return code;
+    }
+    super::deployment::monitor_after_eval(&api, &resp.eval_id, id_length(args.verbose)).await
 }
 
 /// `job validate`: parses, canonicalizes and validates locally.

@@ -2,7 +2,8 @@
 //! group summary, latest placement failures and allocations, laid out as Nomad does.
 
 use nomadish_proto::model::{
-    AllocListStub, EVAL_STATUS_BLOCKED, Evaluation, Job, JobListStub, JobSummary, now_ns,
+    AllocListStub, Deployment, EVAL_STATUS_BLOCKED, Evaluation, Job, JobListStub, JobSummary,
+    now_ns,
 };
 
 use super::api::{ApiClient, ApiError, escape_segment};
@@ -109,6 +110,10 @@ pub struct JobDetails {
     pub allocs: Vec<AllocListStub>,
     /// Its evaluations.
     pub evals: Vec<Evaluation>,
+    /// Its latest deployment.
+    pub deployment: Option<Deployment>,
+    /// Its children, when it is a periodic or parameterized job.
+    pub children: Vec<JobListStub>,
 }
 
 /// `GET path`, errors labelled with `what`.
@@ -132,12 +137,39 @@ impl JobDetails {
             summary: get_labelled(api, &format!("{base}/summary"), "job summary").await?,
             allocs: get_labelled(api, &format!("{base}/allocations"), "job allocations").await?,
             evals: get_labelled(api, &format!("{base}/evaluations"), "job evaluations").await?,
-        })
+            deployment: get_labelled(api, &format!("{base}/deployment"), "deployment info").await?,
+            children: Vec::new(),
+        }
+        .with_children(api)
+        .await)
+    }
+
+    /// Adds the children of a parent job (best effort: none when the list fails).
+    async fn with_children(mut self, api: &ApiClient) -> Self {
+        if self.job.is_parent() {
+            let query = [("prefix", format!("{}/", self.job.id))];
+            let jobs: Vec<JobListStub> = api
+                .get("/v1/jobs", &query)
+                .await
+                .map_or(Vec::new(), |r| r.body);
+            self.children = jobs
+                .into_iter()
+                .filter(|j| j.parent_id == self.job.id)
+                .collect();
+        }
+        self
     }
 
     /// The text of `job status JOB`.
     pub fn render(&self, length: usize, now: i64) -> String {
-        let mut out = job_header(&self.job);
+        let next = super::job_children::next_launch(&self.job, now);
+        let mut out = job_header_with(&self.job, next);
+        if self.job.is_parent() {
+            let parent =
+                super::job_children::render_parent(&self.job, &self.summary, &self.children);
+            out.push_str(&parent);
+            return out;
+        }
         if !self.job.is_parent() {
             out.push_str("\n\nSummary\n");
             out.push_str(&summary_table(&self.summary));
@@ -145,6 +177,10 @@ impl JobDetails {
         if let Some(failures) = placement_failures(&self.evals) {
             out.push_str("\n\nPlacement Failure\n");
             out.push_str(&failures);
+        }
+        if let Some(d) = &self.deployment {
+            out.push_str("\n\nLatest Deployment\n");
+            out.push_str(&super::deployment::latest_block(d, length));
         }
         out.push_str("\n\nAllocations\n");
         out.push_str(&alloc_table(&self.allocs, length, now));
@@ -154,8 +190,13 @@ impl JobDetails {
 
 /// The job's key/value header.
 pub fn job_header(job: &Job) -> String {
+    job_header_with(job, None)
+}
+
+/// The header, with `Next Periodic Launch` when given.
+pub fn job_header_with(job: &Job, next_launch: Option<String>) -> String {
     let periodic = job.periodic.as_ref().is_some_and(|p| p.enabled);
-    format_kv(&[
+    let mut pairs = vec![
         ("ID", job.id.clone()),
         ("Name", job.name.clone()),
         ("Submit Date", format_unix_nanos(job.submit_time)),
@@ -167,7 +208,11 @@ pub fn job_header(job: &Job) -> String {
         ("Status", status_string(&job.status, job.stop)),
         ("Periodic", periodic.to_string()),
         ("Parameterized", job.parameterized_job.is_some().to_string()),
-    ])
+    ];
+    if let Some(next) = next_launch {
+        pairs.push(("Next Periodic Launch", next));
+    }
+    format_kv(&pairs)
 }
 
 /// The per-group summary table.
@@ -267,10 +312,12 @@ async fn job_json(api: &ApiClient, id: &str) -> Result<serde_json::Value, Detail
         get_labelled(api, &format!("{base}/allocations"), "job allocations").await?;
     let evals: serde_json::Value =
         get_labelled(api, &format!("{base}/evaluations"), "job evaluations").await?;
+    let deployment: serde_json::Value =
+        get_labelled(api, &format!("{base}/deployment"), "deployment info").await?;
     Ok(serde_json::json!({
         "Summary": summary,
         "Allocations": allocs,
-        "LatestDeployment": null,
+        "LatestDeployment": deployment,
         "Evaluations": evals,
     }))
 }

@@ -43,6 +43,8 @@ fn sample_details() -> JobDetails {
         summary,
         allocs,
         evals: Vec::new(),
+        deployment: None,
+        children: Vec::new(),
     }
 }
 

@@ -19,20 +19,28 @@ pub mod args;
 pub mod argv;
 #[cfg(test)]
 mod command_tests;
+pub mod deployment;
+pub mod drain_monitor;
 pub mod eval;
 pub mod format;
+pub mod history;
 pub mod job;
+pub mod job_children;
+pub mod job_plan;
 pub mod job_status;
 pub mod jobspec;
+pub mod lifecycle;
 pub mod logs;
 pub mod monitor;
 pub mod node;
+pub mod node_ops;
 pub mod operator;
 #[cfg(test)]
 mod operator_tests;
 pub mod prefix;
 pub mod server;
 pub mod status;
+pub mod system;
 #[cfg(test)]
 pub mod test_server;
 pub mod tls;
@@ -57,10 +65,14 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Alloc(AllocCommand::Status(args)) => alloc::status(args).await,
         Command::Alloc(AllocCommand::Logs(args)) => logs::run(args).await,
         Command::Eval(EvalCommand::Status(args)) => eval::status(args).await,
+        Command::Deployment(cmd) => deployment::run(cmd).await,
         Command::Node(NodeCommand::Status(args)) => node::status(args).await,
+        Command::Node(NodeCommand::Eligibility(args)) => node_ops::eligibility(args).await,
+        Command::Node(NodeCommand::Drain(args)) => node_ops::drain(args).await,
         Command::Server(ServerCommand::Members(args)) => server::members(args).await,
         Command::Operator(cmd) => operator::run(cmd).await,
         Command::Status(args) => status::run(args).await,
+        Command::System(cmd) => system::run(cmd).await,
         Command::Tls(cmd) => tls::run(cmd),
         Command::Version => {
             println!("Nomadish v{}", env!("CARGO_PKG_VERSION"));
@@ -76,6 +88,14 @@ async fn run_job(cmd: JobCommand) -> i32 {
         JobCommand::Inspect(args) => job::inspect(args).await,
         JobCommand::Validate(args) => job::validate(args),
         JobCommand::Stop(args) => job::stop(args).await,
+        JobCommand::History(args) => history::run(args).await,
+        JobCommand::Revert(args) => lifecycle::revert(args).await,
+        JobCommand::Scale(args) => lifecycle::scale(args).await,
+        JobCommand::Dispatch(args) => lifecycle::dispatch(args).await,
+        JobCommand::Periodic(lifecycle::PeriodicCommand::Force(args)) => {
+            lifecycle::periodic_force(args).await
+        }
+        JobCommand::Plan(args) => job_plan::run(args).await,
     }
 }
 

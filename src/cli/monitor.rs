@@ -191,11 +191,13 @@ pub fn format_alloc_metrics(metrics: &AllocMetric, prefix: &str) -> Vec<String> 
         }
     }
     for (class, n) in &metrics.class_filtered {
-        out.push(format!("{prefix}* Class {class:?} filtered {n} nodes"));
+        out.push(format!(
+            "{prefix}* Class {class:?}: {n} nodes excluded by filter"
+        ));
     }
     for (constraint, n) in &metrics.constraint_filtered {
         out.push(format!(
-            "{prefix}* Constraint {constraint:?} filtered {n} nodes"
+            "{prefix}* Constraint {constraint:?}: {n} nodes excluded by filter"
         ));
     }
     if metrics.nodes_exhausted > 0 {

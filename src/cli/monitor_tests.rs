@@ -53,7 +53,7 @@ fn placement_failure_block_from_sample_evaluation() {
         r#"  * No nodes were eligible for evaluation"#,
         r#"  * No nodes are available in datacenter "dc2""#,
         r#"Task Group "cache" (failed to place 3 allocations):"#,
-        r#"  * Constraint "${attr.kernel.name} = windows" filtered 1 nodes"#,
+        r#"  * Constraint "${attr.kernel.name} = windows": 1 nodes excluded by filter"#,
         r#"  * Resources exhausted on 2 nodes"#,
         r#"  * Dimension "memory" exhausted on 2 nodes"#,
         r#"Evaluation "aa11bb22" waiting for additional capacity to place remainder"#,
@@ -100,7 +100,7 @@ fn class_and_quota_reasons() {
     assert_eq!(
         format_alloc_metrics(&m, "  "),
         vec![
-            r#"  * Class "gpu" filtered 2 nodes"#,
+            r#"  * Class "gpu": 2 nodes excluded by filter"#,
             r#"  * Class "small" exhausted on 1 nodes"#,
             r#"  * Quota limit hit "cpu""#,
         ]

@@ -9,12 +9,15 @@
 //!                                                                 -> rename to FILE
 //! operator snapshot restore FILE     header checked -> PUT /v1/operator/snapshot (file as body)
 //! operator snapshot inspect FILE     local only: header -> key = value
+//! operator scheduler get-config      GET    /v1/operator/scheduler/configuration -> key = value
+//! operator scheduler set-config      GET, change the given fields, PUT [?cas=ModifyIndex]
 //! ```
 //!
 //! A snapshot file is one JSON line ([`SnapshotHeader`](nomadish_proto::model::SnapshotHeader)),
 //! a newline, then the encoded state; anything else is refused before it is sent anywhere.
 
 pub mod raft;
+pub mod scheduler;
 pub mod snapshot;
 
 use std::path::PathBuf;
@@ -34,6 +37,59 @@ pub enum OperatorCommand {
     /// Save, restore and inspect snapshots of the servers' state.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// Display and change the scheduler configuration.
+    #[command(subcommand)]
+    Scheduler(SchedulerCommand),
+}
+
+/// `operator scheduler` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SchedulerCommand {
+    /// Displays the scheduler configuration.
+    GetConfig(SchedulerGetArgs),
+    /// Changes the scheduler configuration (only the flags given).
+    SetConfig(SchedulerSetArgs),
+}
+
+/// `operator scheduler get-config`.
+#[derive(Debug, Args)]
+pub struct SchedulerGetArgs {
+    #[command(flatten)]
+    pub api: ApiOpts,
+    /// Let any server answer from its own state.
+    #[arg(long)]
+    pub stale: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `operator scheduler set-config`.
+#[derive(Debug, Args)]
+pub struct SchedulerSetArgs {
+    #[command(flatten)]
+    pub api: ApiOpts,
+    /// `binpack` or `spread`.
+    #[arg(long, value_name = "ALGORITHM")]
+    pub scheduler_algorithm: Option<String>,
+    /// Whether tasks may use memory above their reservation (`memory_max`).
+    #[arg(long, value_name = "BOOL")]
+    pub memory_oversubscription: Option<bool>,
+    /// Whether system jobs may preempt lower-priority allocations.
+    #[arg(long, value_name = "BOOL")]
+    pub preempt_system_scheduler: Option<bool>,
+    /// Whether sysbatch jobs may preempt.
+    #[arg(long, value_name = "BOOL")]
+    pub preempt_sysbatch_scheduler: Option<bool>,
+    /// Whether batch jobs may preempt.
+    #[arg(long, value_name = "BOOL")]
+    pub preempt_batch_scheduler: Option<bool>,
+    /// Whether service jobs may preempt.
+    #[arg(long, value_name = "BOOL")]
+    pub preempt_service_scheduler: Option<bool>,
+    /// Update only if the configuration did not change since it was read.
+    #[arg(long)]
+    pub check_index: bool,
 }
 
 /// `operator raft` subcommands.
@@ -127,6 +183,12 @@ pub async fn run(cmd: OperatorCommand) -> i32 {
         OperatorCommand::Snapshot(SnapshotCommand::Save(args)) => snapshot::save(args).await,
         OperatorCommand::Snapshot(SnapshotCommand::Restore(args)) => snapshot::restore(args).await,
         OperatorCommand::Snapshot(SnapshotCommand::Inspect(args)) => snapshot::inspect(&args),
+        OperatorCommand::Scheduler(SchedulerCommand::GetConfig(args)) => {
+            scheduler::get_config(args).await
+        }
+        OperatorCommand::Scheduler(SchedulerCommand::SetConfig(args)) => {
+            scheduler::set_config(args).await
+        }
     }
 }
 

@@ -3,7 +3,9 @@
 //! Run with `cargo bench -p nomadish-tests --bench scheduler`. Cases:
 //! - 10,000 allocations (cpu 100 / mem 128) of one service group on 1,000 nodes
 //!   (4000 MHz / 8192 MB each), and the same as a batch job;
-//! - 1,000 allocations on 5,000 nodes.
+//! - 1,000 allocations on 5,000 nodes, plain, with a `spread` over `${meta.rack}` (25 racks),
+//!   and with one dynamic host port per allocation (placements/s reported as throughput), and
+//!   one allocation on 5,000 nodes (the per-evaluation fixed cost).
 //!
 //! Timings exclude dropping the returned outcome (criterion's `iter_with_large_drop`), except
 //! in the `_with_drop` case.
@@ -14,12 +16,12 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use nomadish_proto::model::{
     Allocation, DriverInfo, EphemeralDisk, Evaluation, JOB_TYPE_BATCH, JOB_TYPE_SERVICE, Job,
-    NODE_ELIGIBLE, NODE_STATUS_READY, Node, NodeCpuResources, NodeDiskResources,
-    NodeMemoryResources, NodeResources, Resources, Task, TaskGroup,
+    NODE_ELIGIBLE, NODE_STATUS_READY, NetworkResource, Node, NodeCpuResources, NodeDiskResources,
+    NodeMemoryResources, NodeResources, Port, Resources, Spread, Task, TaskGroup,
 };
 use nomadish_server::scheduler::{State, schedule};
 
@@ -83,6 +85,7 @@ fn node(i: usize) -> Node {
         },
     );
     n.attributes.insert("kernel.name".into(), "linux".into());
+    n.meta.insert("rack".into(), format!("r{}", i % 25));
     n
 }
 
@@ -115,12 +118,17 @@ fn job(kind: &str, count: i64) -> Job {
 }
 
 fn state(kind: &str, count: i64, nodes: usize) -> (BenchState, Evaluation) {
-    let job = Arc::new(job(kind, count));
+    state_of(job(kind, count), nodes)
+}
+
+fn state_of(job: Job, nodes: usize) -> (BenchState, Evaluation) {
+    let kind = job.job_type.clone();
+    let job = Arc::new(job);
     let eval = Evaluation {
         id: "00000000-0000-4000-8000-000000000001".into(),
         namespace: "default".into(),
         priority: 50,
-        eval_type: kind.into(),
+        eval_type: kind,
         triggered_by: "job-register".into(),
         job_id: job.id.clone(),
         ..Default::default()
@@ -160,6 +168,46 @@ fn bench_with_drop(c: &mut Criterion, name: &str, kind: &str, count: i64, nodes:
     });
 }
 
+/// Placements per second of one service evaluation (1,000 allocations) on 5,000 nodes.
+fn bench_placements(c: &mut Criterion, name: &str, job: Job) {
+    let count = job.task_groups[0].count;
+    let (state, eval) = state_of(job, 5_000);
+    let check = schedule(&state, &eval, 1, 1).expect("schedules");
+    let placed: usize = check.plan.node_allocation.values().map(Vec::len).sum();
+    assert_eq!(placed as i64, count, "every allocation placed");
+    let mut group = c.benchmark_group("placements");
+    group.throughput(Throughput::Elements(count as u64));
+    let mut seed = 0u64;
+    group.bench_function(name, |b| {
+        b.iter_with_large_drop(|| {
+            seed += 1;
+            black_box(schedule(&state, &eval, 1, seed).expect("schedules"))
+        })
+    });
+    group.finish();
+}
+
+fn placements(c: &mut Criterion) {
+    bench_placements(c, "service_1k_on_5k", job(JOB_TYPE_SERVICE, 1_000));
+    bench_placements(c, "service_1_on_5k", job(JOB_TYPE_SERVICE, 1));
+    let mut spread = job(JOB_TYPE_SERVICE, 1_000);
+    spread.task_groups[0].spreads = vec![Spread {
+        attribute: "${meta.rack}".into(),
+        weight: 50,
+        spread_target: Vec::new(),
+    }];
+    bench_placements(c, "service_1k_on_5k_spread", spread);
+    let mut ports = job(JOB_TYPE_SERVICE, 1_000);
+    ports.task_groups[0].networks = vec![NetworkResource {
+        dynamic_ports: vec![Port {
+            label: "http".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }];
+    bench_placements(c, "service_1k_on_5k_dynamic_port", ports);
+}
+
 fn scheduler(c: &mut Criterion) {
     bench_case(
         c,
@@ -197,6 +245,6 @@ criterion_group! {
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5));
-    targets = scheduler
+    targets = scheduler, placements
 }
 criterion_main!(benches);

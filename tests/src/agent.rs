@@ -97,6 +97,8 @@ pub struct Agent {
     pub name: String,
     /// The certificates it runs with (TLS on RPC and HTTP), if any.
     pub pki: Option<crate::Pki>,
+    /// Extra environment variables for the process (set before [`Agent::launch`]).
+    pub env: Vec<(String, String)>,
     config: PathBuf,
     log: PathBuf,
 }
@@ -194,6 +196,7 @@ impl Agent {
             rpc: format!("127.0.0.1:{rpc}"),
             name: name.to_string(),
             pki: pki.cloned(),
+            env: Vec::new(),
             config,
             log: dir.join(format!("{name}.log")),
         }
@@ -221,6 +224,7 @@ impl Agent {
             .arg(&self.data_dir)
             .arg("-config")
             .arg(&self.config)
+            .envs(self.env.iter().cloned())
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log fd"))
             .stderr(log);
@@ -312,6 +316,12 @@ impl Agent {
     pub fn launch(&mut self) {
         assert!(self.child.is_none(), "stop or kill the agent first");
         self.spawn_process();
+    }
+
+    /// Rewrites the agent's config file (takes effect at the next start).
+    pub fn edit_config(&self, edit: impl FnOnce(&str) -> String) {
+        let text = std::fs::read_to_string(&self.config).expect("read config");
+        std::fs::write(&self.config, edit(&text)).expect("write config");
     }
 
     /// Whether the process is running.

@@ -13,7 +13,9 @@
 mod agent;
 mod api;
 mod cluster;
+pub mod load;
 mod pki;
+pub mod sim;
 
 pub use agent::{Agent, AgentKind, cli, free_port, nomadish_bin, wait_until};
 pub use api::Api;

@@ -1,151 +1,19 @@
-//! Three servers on loopback: formation, leader loss, whole-cluster crashes, snapshot
-//! catch-up, membership changes under load, client failover, snapshot save and restore
-//! (scenarios 1, 2, 7 and 8 of the reliability list, and issue 3's acceptance).
+//! Three servers on loopback with TLS: formation, leader loss, whole-cluster crashes, snapshot
+//! catch-up, a frozen leader, membership changes under load, leadership transfer, client
+//! failover, snapshot save and restore (scenarios 1, 2, 6, 7 and 8 of the reliability list,
+//! and issue 3's acceptance).
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use nomadish_tests::load::{
+    History, Targets, assert_all_acked_present, raft_stat, remove_target, spawn_leader_sampler,
+    spawn_writers, targets_of, wait_acked,
+};
 use nomadish_tests::{
     Agent, AgentKind, Api, CLUSTER_TIMEOUT, Cluster, Pki, empty_job, wait_until, write_file,
 };
 use serde_json::Value;
-
-/// Bound on any one write attempt in the load loops.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a writer keeps retrying one registration (same job, so a retry is idempotent).
-const RETRY_FOR: Duration = Duration::from_secs(10);
-/// Pause between retries of one registration.
-const RETRY_PAUSE: Duration = Duration::from_millis(20);
-
-/// Acknowledged job IDs, and when the first acknowledgement after a fault came.
-#[derive(Default)]
-struct History {
-    acked: BTreeSet<String>,
-    unknown: BTreeSet<String>,
-    acked_at: Vec<(Instant, String)>,
-}
-
-/// Where writers send their requests: the APIs of the servers still running.
-type Targets = Arc<Mutex<Vec<Api>>>;
-
-fn targets_of(cluster: &Cluster) -> Targets {
-    Arc::new(Mutex::new(
-        cluster
-            .running()
-            .iter()
-            .map(|i| cluster.servers[*i].api())
-            .collect(),
-    ))
-}
-
-/// `writers` tasks register `prefix-0..prefix-(total-1)` once each, round-robin over `targets`.
-fn spawn_writers(
-    writers: usize,
-    total: usize,
-    prefix: &str,
-    targets: Targets,
-    history: Arc<Mutex<History>>,
-) -> Vec<tokio::task::JoinHandle<()>> {
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    (0..writers)
-        .map(|w| {
-            let (next, targets, history, prefix) = (
-                next.clone(),
-                targets.clone(),
-                history.clone(),
-                prefix.to_string(),
-            );
-            tokio::spawn(async move {
-                loop {
-                    let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    if n >= total {
-                        return;
-                    }
-                    let id = format!("{prefix}-{n}");
-                    if targets.lock().expect("targets").is_empty() {
-                        return;
-                    }
-                    let deadline = Instant::now() + RETRY_FOR;
-                    let mut attempt = 0;
-                    let outcome = loop {
-                        let api = {
-                            let t = targets.lock().expect("targets");
-                            if t.is_empty() {
-                                break false;
-                            }
-                            t[(n + w + attempt) % t.len()].clone()
-                        };
-                        let body = empty_job(&id);
-                        let put = api.try_put_json("/v1/jobs", &body);
-                        if let Ok(Ok((code, _))) = tokio::time::timeout(WRITE_TIMEOUT, put).await
-                            && code.is_success()
-                        {
-                            break true;
-                        }
-                        attempt += 1;
-                        if Instant::now() > deadline {
-                            break false;
-                        }
-                        tokio::time::sleep(RETRY_PAUSE).await;
-                    };
-                    let mut h = history.lock().expect("history");
-                    if outcome {
-                        h.acked.insert(id.clone());
-                        h.acked_at.push((Instant::now(), id));
-                    } else {
-                        h.unknown.insert(id);
-                    }
-                }
-            })
-        })
-        .collect()
-}
-
-async fn wait_acked(history: &Arc<Mutex<History>>, n: usize) {
-    wait_until(
-        &format!("{n} acknowledged writes"),
-        CLUSTER_TIMEOUT,
-        async || (history.lock().expect("history").acked.len() >= n).then_some(()),
-    )
-    .await;
-}
-
-fn remove_target(targets: &Targets, http: &str) {
-    targets
-        .lock()
-        .expect("targets")
-        .retain(|t| t.base() != http);
-}
-
-async fn assert_all_acked_present(cluster: &Cluster, history: &Arc<Mutex<History>>) {
-    let acked = history.lock().expect("history").acked.clone();
-    for i in cluster.running() {
-        let ids = cluster.job_ids(i).await;
-        let unique: BTreeSet<&String> = ids.iter().collect();
-        assert_eq!(
-            unique.len(),
-            ids.len(),
-            "server s{} lists a job twice",
-            i + 1
-        );
-        let missing: Vec<&String> = acked.iter().filter(|id| !unique.contains(id)).collect();
-        assert!(
-            missing.is_empty(),
-            "server s{} lost {} acknowledged jobs, e.g. {:?}",
-            i + 1,
-            missing.len(),
-            missing.iter().take(5).collect::<Vec<_>>()
-        );
-    }
-}
-
-fn raft_stat(agent_self: &Value, key: &str) -> u64 {
-    agent_self["stats"]["raft"][key]
-        .as_str()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
 
 #[tokio::test]
 async fn cluster_forms_from_bootstrap_expect_and_retry_join() {
@@ -333,33 +201,6 @@ async fn scenario_7_stopped_follower_catches_up_by_snapshot() {
         after["stats"]["raft"]
     );
     assert_all_acked_present(&cluster, &history).await;
-}
-
-/// Samples each running server's raft state and term until stopped: term -> leaders seen.
-fn spawn_leader_sampler(
-    apis: Vec<Api>,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-) -> tokio::task::JoinHandle<BTreeMap<u64, BTreeSet<String>>> {
-    tokio::spawn(async move {
-        let mut seen: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
-        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-            for api in &apis {
-                let http = api.base().to_string();
-                let Ok(Ok((code, _, body))) =
-                    tokio::time::timeout(Duration::from_millis(500), api.try_get("/v1/agent/self"))
-                        .await
-                else {
-                    continue;
-                };
-                if code.is_success() && body["stats"]["raft"]["state"] == "Leader" {
-                    let term = raft_stat(&body, "term");
-                    seen.entry(term).or_default().insert(http);
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        seen
-    })
 }
 
 #[tokio::test]

@@ -14,9 +14,11 @@
 //! The decisions (status derivation, who to kill) are the sans-IO [`AllocTracker`].
 
 mod allocdir;
+mod health;
 mod status;
 
 pub use allocdir::AllocDir;
+pub use health::HealthTracker;
 pub use status::{Action, AllocTracker, KillReason, client_status};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,8 +26,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use nomadish_proto::model::{
-    ALLOC_CLIENT_FAILED, AllocClientUpdate, Allocation, TASK_STATE_DEAD, TASK_STATE_PENDING,
-    TaskGroup, TaskState, now_ns, rfc3339,
+    ALLOC_CLIENT_FAILED, AllocClientUpdate, AllocDeploymentStatus, Allocation, TASK_STATE_DEAD,
+    TASK_STATE_PENDING, TaskGroup, TaskState, now_ns, rfc3339,
 };
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -117,13 +119,13 @@ async fn run_group(
         .map(|t| t.name.clone())
         .collect();
     let mut tracker = AllocTracker::new(initial_states(&alloc, group, restarted), leaders);
-    report(&alloc.id, &tracker, &deps.updater);
+    report(&alloc.id, &tracker, &deps.updater, None);
     if let Err(e) = dir.build().await {
         fail_setup(
             &mut tracker,
             &format!("failed to build alloc directory: {e}"),
         );
-        return report(&alloc.id, &tracker, &deps.updater);
+        return report(&alloc.id, &tracker, &deps.updater, None);
     }
     let (alloc_tx, alloc_rx) = watch::channel(alloc.clone());
     let (task_tx, task_rx) = mpsc::unbounded_channel::<TaskUpdate>();
@@ -150,12 +152,15 @@ async fn run_group(
         runners,
         alloc_tx,
         updater: deps.updater.clone(),
+        health: HealthTracker::for_alloc(&alloc, now_ns()),
+        health_status: None,
+        deployment_id: alloc.deployment_id.clone(),
     };
     group_run.supervise(task_rx, commands).await;
-    for (_, runner) in group_run.runners {
+    for (_, runner) in std::mem::take(&mut group_run.runners) {
         let _ = runner.join.await;
     }
-    report(&alloc.id, &group_run.tracker, &deps.updater);
+    group_run.report();
 }
 
 /// A group whose task runners are running.
@@ -165,6 +170,12 @@ struct GroupRun {
     runners: BTreeMap<String, TaskRunnerHandle>,
     alloc_tx: watch::Sender<Arc<Allocation>>,
     updater: Updater,
+    /// Deployment health, while undecided.
+    health: Option<HealthTracker>,
+    /// The health verdict, sent with every later update.
+    health_status: Option<AllocDeploymentStatus>,
+    /// The deployment the health refers to.
+    deployment_id: String,
 }
 
 impl GroupRun {
@@ -176,17 +187,26 @@ impl GroupRun {
     ) {
         let mut commands_open = true;
         while !self.tracker.all_dead() {
+            let health_check = self.health.as_ref().and_then(HealthTracker::next_check);
             let actions = tokio::select! {
                 update = task_rx.recv() => match update {
                     Some(u) => {
                         let actions = self.tracker.task_updated(&u.task, u.state);
-                        report(&self.alloc_id, &self.tracker, &self.updater);
+                        self.check_health();
+                        self.report();
                         actions
                     }
                     None => break,
                 },
+                () = sleep_until_ns(health_check.unwrap_or_default()), if health_check.is_some() => {
+                    if self.check_health() {
+                        self.report();
+                    }
+                    Vec::new()
+                }
                 command = commands.recv(), if commands_open => match command {
                     Some(AllocCommand::Update(new)) => {
+                        self.deployment_changed(&new);
                         self.alloc_tx.send_replace(new);
                         Vec::new()
                     }
@@ -204,6 +224,50 @@ impl GroupRun {
             }
         }
     }
+}
+
+impl GroupRun {
+    /// Feeds the task states to the health tracker; true when a verdict was just reached.
+    fn check_health(&mut self) -> bool {
+        let Some(health) = self.health.as_mut() else {
+            return false;
+        };
+        match health.observe(self.tracker.states(), now_ns()) {
+            Some(verdict) => {
+                tracing::info!(alloc_id = %self.alloc_id, healthy = ?verdict.healthy, "allocation health decided");
+                self.health_status = Some(verdict);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// An in-place update may move the allocation into a new deployment: health starts over.
+    fn deployment_changed(&mut self, new: &Allocation) {
+        if new.deployment_id == self.deployment_id {
+            return;
+        }
+        self.deployment_id = new.deployment_id.clone();
+        self.health = HealthTracker::for_alloc(new, now_ns());
+        self.health_status = None;
+        self.check_health();
+        self.report();
+    }
+
+    fn report(&self) {
+        report(
+            &self.alloc_id,
+            &self.tracker,
+            &self.updater,
+            self.health_status.clone(),
+        );
+    }
+}
+
+/// Sleeps until a Unix time in nanoseconds (at once if it passed).
+async fn sleep_until_ns(at: i64) {
+    let wait = u64::try_from(at.saturating_sub(now_ns())).unwrap_or(0);
+    tokio::time::sleep(std::time::Duration::from_nanos(wait)).await;
 }
 
 /// Marks every task dead and failed with a `Setup Failure`.
@@ -256,13 +320,19 @@ fn initial_states(
         .collect()
 }
 
-fn report(alloc_id: &str, tracker: &AllocTracker, updater: &Updater) {
+fn report(
+    alloc_id: &str,
+    tracker: &AllocTracker,
+    updater: &Updater,
+    deployment_status: Option<AllocDeploymentStatus>,
+) {
     let (status, description) = tracker.client_status();
     updater.push(AllocClientUpdate {
         id: alloc_id.to_string(),
         client_status: status.to_string(),
         client_description: description.to_string(),
         task_states: tracker.states().clone(),
+        deployment_status,
     });
 }
 
@@ -277,5 +347,6 @@ fn report_unrunnable(alloc: &Allocation, updater: &Updater) {
             alloc.task_group
         ),
         task_states: BTreeMap::new(),
+        deployment_status: None,
     });
 }

@@ -31,6 +31,22 @@ fn spec(dir: &Path, script: &str) -> TaskSpec {
     }
 }
 
+/// Whether every process of the group has died within a few seconds. SIGKILL is delivered
+/// asynchronously: a killed process can still show as running for a moment after the pipes it
+/// held were closed, so an immediate check would race with the kernel.
+async fn group_dies(pgid: i32) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        if crate::procfs::live_group_members(pgid).is_empty() {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 async fn start(spec: &TaskSpec) -> TaskHandle {
     crate::driver::start(
         DriverContext {
@@ -81,7 +97,11 @@ async fn stop_escalates_to_sigkill_when_the_signal_is_ignored() {
         }
     );
     assert!(started.elapsed() >= Duration::from_millis(300));
-    assert!(crate::procfs::live_group_members(pgid).is_empty());
+    assert!(
+        group_dies(pgid).await,
+        "group {pgid} survived: {:?}",
+        crate::procfs::live_group_members(pgid)
+    );
 }
 
 #[tokio::test]
@@ -110,7 +130,11 @@ async fn leftovers_in_the_group_are_killed_when_the_main_process_exits() {
     let pgid = h.pgid();
     let exit = tokio::time::timeout(TEST_TIMEOUT, h.wait()).await.unwrap();
     assert!(exit.success());
-    assert!(crate::procfs::live_group_members(pgid).is_empty());
+    assert!(
+        group_dies(pgid).await,
+        "group {pgid} survived: {:?}",
+        crate::procfs::live_group_members(pgid)
+    );
 }
 
 #[tokio::test]

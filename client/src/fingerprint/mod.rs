@@ -119,6 +119,12 @@ pub fn build_node(config: &ClientConfig, identity: &NodeIdentity, facts: &HostFa
     );
     set("nomad.version", CLIENT_VERSION.to_string());
     set("nomad.advertise.address", config.http_addr.clone());
+    if let Some((host, _)) = config.http_addr.rsplit_once(':') {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if !host.is_empty() {
+            set("unique.network.ip-address", host.to_string());
+        }
+    }
     let mut drivers = BTreeMap::new();
     if config.raw_exec_enabled {
         set("driver.raw_exec", "1".to_string());

@@ -3,6 +3,7 @@
 //! values and driver config.
 
 mod interpolate;
+mod ports;
 
 pub use interpolate::{interpolate, interpolate_json};
 
@@ -111,6 +112,7 @@ fn nomad_vars(i: EnvInputs<'_>) -> BTreeMap<String, String> {
     set("NOMAD_SECRETS_DIR", path(&task_dir.join("secrets")));
     set("NOMAD_CPU_LIMIT", i.task.resources.cpu.to_string());
     set("NOMAD_MEMORY_LIMIT", i.task.resources.memory_mb.to_string());
+    ports::port_vars(i.alloc, &mut v);
     for (key, value) in merged_meta(i) {
         let key = sanitize_meta_key(&key);
         v.insert(format!("NOMAD_META_{}", key.to_uppercase()), value.clone());

@@ -19,9 +19,11 @@
 //! ```
 //!
 //! Each step is a small hook in its own file: `prestart` builds the task directory,
+//! `dispatch_payload` writes a dispatched job's payload into it,
 //! `start` builds the environment and starts the driver, `exited` applies the restart
 //! policy, and `stop` kills the task.
 
+mod dispatch_payload;
 pub mod events;
 mod exited;
 mod prestart;
@@ -135,6 +137,9 @@ impl TaskRunner {
             return stop::killed_while_idle(&mut self, reason);
         }
         if !prestart::build_task_dir(&mut self).await {
+            return;
+        }
+        if !dispatch_payload::write_dispatch_payload(&mut self).await {
             return;
         }
         let alloc = self.alloc.borrow().clone();

@@ -161,3 +161,16 @@ pub async fn read_pid(path: &Path) -> i32 {
 pub fn live_group(pgid: i32) -> Vec<i32> {
     nomadish_client::procfs::live_group_members(pgid)
 }
+
+/// Whether every member of a process group has died within a few seconds. SIGKILL is
+/// delivered asynchronously, so a group that was just killed may still show live members.
+pub async fn group_dies(pgid: i32) -> bool {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !live_group(pgid).is_empty() {
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    true
+}

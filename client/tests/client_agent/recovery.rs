@@ -7,7 +7,7 @@ use nomadish_client::ClientConfig;
 use nomadish_proto::model::Allocation;
 
 use crate::fake::FakeServer;
-use crate::harness::{Agent, alloc, live_group, quick_restarts, sh_task, wait_until};
+use crate::harness::{Agent, alloc, group_dies, live_group, quick_restarts, sh_task, wait_until};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -125,6 +125,6 @@ fn client_restart_kills_leftovers_and_restarts_wanted_allocs() {
     );
 
     server_rt.block_on(agent.stop());
-    assert!(live_group(second).is_empty());
+    assert!(server_rt.block_on(group_dies(second)));
     server_rt.block_on(server.stop());
 }

@@ -8,7 +8,8 @@ use nomadish_proto::node_v1::LogRequest;
 
 use crate::fake::FakeServer;
 use crate::harness::{
-    Agent, alloc, event_types, live_group, quick_restarts, read_pid, sh_task, wait_until,
+    Agent, alloc, event_types, group_dies, live_group, quick_restarts, read_pid, sh_task,
+    wait_until,
 };
 
 /// A service task that records its PID (= its process group) and keeps a child running.
@@ -61,10 +62,7 @@ async fn a_stopped_service_alloc_is_killed_and_reported_complete() {
         "{:?}",
         event_types(svc)
     );
-    assert!(
-        live_group(pgid).is_empty(),
-        "the task's process group is gone"
-    );
+    assert!(group_dies(pgid).await, "the task's process group is gone");
     agent.stop().await;
     server.stop().await;
 }
@@ -140,7 +138,7 @@ async fn kill_timeout_escalates_to_sigkill_for_a_task_ignoring_sigint() {
         waited >= Duration::from_millis(500),
         "SIGKILL only after the kill timeout ({waited:?})"
     );
-    assert!(live_group(pgid).is_empty());
+    assert!(group_dies(pgid).await);
     agent.stop().await;
     server.stop().await;
 }
@@ -155,10 +153,7 @@ async fn agent_shutdown_kills_running_tasks_and_reports_them() {
     running(&server, &a.id).await;
     let pgid = read_pid(&agent.alloc_dir(&a.id).join("svc/local/pid")).await;
     agent.stop().await;
-    assert!(
-        live_group(pgid).is_empty(),
-        "no task outlives a stopped agent"
-    );
+    assert!(group_dies(pgid).await, "no task outlives a stopped agent");
     let update = server.with(|s| s.latest(&a.id).unwrap().clone());
     assert_eq!(update.client_status, "complete");
     assert_eq!(

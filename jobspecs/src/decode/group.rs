@@ -82,6 +82,18 @@ impl Decoder<'_> {
                 }
             }
             "meta" => self.string_map_block(b, &mut group.meta, path.field("Meta")),
+            "affinity" => {
+                let a_path = path.field("Affinities").index(group.affinities.len());
+                if let Some(a) = self.affinity(b, &a_path) {
+                    group.affinities.push(a);
+                }
+            }
+            "spread" => {
+                let s_path = path.field("Spreads").index(group.spreads.len());
+                if let Some(s) = self.spread(b, &s_path) {
+                    group.spreads.push(s);
+                }
+            }
             "network" => {
                 let n_path = path.field("Networks").index(group.networks.len());
                 if let Some(network) = self.network(b, &n_path) {
@@ -112,7 +124,13 @@ impl Decoder<'_> {
                 let disk = self.ephemeral_disk(b, &path.field("EphemeralDisk"));
                 group.ephemeral_disk = Some(disk);
             }
-            "restart" | "reschedule" | "update" | "ephemeral_disk" => {}
+            "scaling" if self.first_of_kind(seen, b) => {
+                group.scaling = Some(self.scaling(b, &path.field("Scaling")));
+            }
+            "migrate" if self.first_of_kind(seen, b) => {
+                group.migrate = Some(self.migrate(b, &path.field("Migrate")));
+            }
+            "restart" | "reschedule" | "update" | "ephemeral_disk" | "scaling" | "migrate" => {}
             _ => self.unknown_block(b, ctx),
         }
     }

@@ -35,6 +35,18 @@ impl Decoder<'_> {
                     }
                 }
                 "meta" => self.string_map_block(b, &mut job.meta, root.field("Meta")),
+                "affinity" => {
+                    let a_path = root.field("Affinities").index(job.affinities.len());
+                    if let Some(a) = self.affinity(b, &a_path) {
+                        job.affinities.push(a);
+                    }
+                }
+                "spread" => {
+                    let s_path = root.field("Spreads").index(job.spreads.len());
+                    if let Some(s) = self.spread(b, &s_path) {
+                        job.spreads.push(s);
+                    }
+                }
                 "reschedule" if self.first_of_kind(&mut seen, b) => {
                     let base = default_reschedule(&job.job_type).unwrap_or_default();
                     job.reschedule = Some(self.reschedule(b, &root.field("Reschedule"), base));
@@ -43,7 +55,14 @@ impl Decoder<'_> {
                     let base = UpdateStrategy::nomad_default();
                     job.update = Some(self.update(b, &root.field("Update"), base));
                 }
-                "reschedule" | "update" => {}
+                "periodic" if self.first_of_kind(&mut seen, b) => {
+                    job.periodic = Some(self.periodic(b, &root.field("Periodic")));
+                }
+                "parameterized" if self.first_of_kind(&mut seen, b) => {
+                    let path = root.field("ParameterizedJob");
+                    job.parameterized_job = Some(self.parameterized(b, &path));
+                }
+                "reschedule" | "update" | "periodic" | "parameterized" => {}
                 _ => self.unknown_block(b, &format!("job {:?}", job.id)),
             }
         }

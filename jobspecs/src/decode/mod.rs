@@ -16,8 +16,11 @@
 mod config;
 mod group;
 mod job;
+mod migrate;
 mod network;
+mod parent;
 mod policy;
+mod preference;
 mod task;
 
 use std::collections::BTreeMap;
@@ -34,9 +37,8 @@ use crate::spans::SpanMap;
 use crate::value::evaluate;
 
 /// Blocks of Nomad's jobspec language that nomadish does not support yet.
-const NOT_YET_BLOCKS: [&str; 29] = [
+const NOT_YET_BLOCKS: [&str; 22] = [
     "action",
-    "affinity",
     "artifact",
     "check",
     "check_restart",
@@ -45,21 +47,15 @@ const NOT_YET_BLOCKS: [&str; 29] = [
     "csi_plugin",
     "device",
     "disconnect",
-    "dispatch_payload",
     "dns",
     "identity",
     "lifecycle",
     "locals",
-    "migrate",
     "multiregion",
     "numa",
-    "parameterized",
-    "periodic",
-    "scaling",
     "schedule",
     "secret",
     "service",
-    "spread",
     "template",
     "ui",
     "variable",

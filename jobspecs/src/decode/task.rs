@@ -94,6 +94,12 @@ impl Decoder<'_> {
             }
             "env" => self.string_map_block(b, &mut task.env, path.field("Env")),
             "meta" => self.string_map_block(b, &mut task.meta, path.field("Meta")),
+            "affinity" => {
+                let a_path = path.field("Affinities").index(task.affinities.len());
+                if let Some(a) = self.affinity(b, &a_path) {
+                    task.affinities.push(a);
+                }
+            }
             "config" if self.first_of_kind(seen, b) => {
                 self.record(path.field("Config"), block_offset(b));
                 task.config = self.config(&b.body);
@@ -108,7 +114,11 @@ impl Decoder<'_> {
             "logs" if self.first_of_kind(seen, b) => {
                 task.log_config = Some(self.logs(b, &path.field("LogConfig")));
             }
-            "config" | "resources" | "restart" | "logs" => {}
+            "dispatch_payload" if self.first_of_kind(seen, b) => {
+                let p = path.field("DispatchPayload");
+                task.dispatch_payload = Some(self.dispatch_payload(b, &p));
+            }
+            "config" | "resources" | "restart" | "logs" | "dispatch_payload" => {}
             _ => self.unknown_block(b, ctx),
         }
     }

@@ -109,10 +109,19 @@ pub struct Allocation {
     pub next_allocation: String,
     #[serde(rename = "DeploymentID")]
     pub deployment_id: String,
+    /// Health within the deployment (reported by the client; `Canary` set by the scheduler).
+    #[serde(rename = "DeploymentStatus")]
+    pub deployment_status: Option<super::AllocDeploymentStatus>,
     #[serde(rename = "RescheduleTracker")]
     pub reschedule_tracker: Option<RescheduleTracker>,
     #[serde(rename = "FollowupEvalID")]
     pub followup_eval_id: String,
+    /// Allocations evicted to make room for this one.
+    #[serde(rename = "PreemptedAllocations")]
+    pub preempted_allocations: Vec<String>,
+    /// The allocation this one was evicted for.
+    #[serde(rename = "PreemptedByAllocation")]
+    pub preempted_by_allocation: String,
     #[serde(rename = "CreateIndex")]
     pub create_index: u64,
     #[serde(rename = "ModifyIndex")]
@@ -178,6 +187,7 @@ impl Allocation {
             client_status: self.client_status.clone(),
             client_description: self.client_description.clone(),
             task_states: self.task_states.clone(),
+            deployment_status: self.deployment_status.clone(),
             followup_eval_id: self.followup_eval_id.clone(),
             reschedule_tracker: self.reschedule_tracker.clone(),
             previous_allocation: self.previous_allocation.clone(),
@@ -327,6 +337,8 @@ pub struct AllocListStub {
     pub client_description: String,
     #[serde(rename = "TaskStates")]
     pub task_states: BTreeMap<String, TaskState>,
+    #[serde(rename = "DeploymentStatus")]
+    pub deployment_status: Option<super::AllocDeploymentStatus>,
     #[serde(rename = "FollowupEvalID")]
     pub followup_eval_id: String,
     #[serde(rename = "RescheduleTracker")]
@@ -357,4 +369,7 @@ pub struct AllocClientUpdate {
     pub client_description: String,
     #[serde(rename = "TaskStates")]
     pub task_states: BTreeMap<String, TaskState>,
+    /// Health within the allocation's deployment, once the client decided it.
+    #[serde(rename = "DeploymentStatus")]
+    pub deployment_status: Option<super::AllocDeploymentStatus>,
 }

@@ -140,6 +140,13 @@ impl Job {
             self.datacenters = vec![DEFAULT_DATACENTER.to_string()];
         }
         canonicalize_constraints(&mut self.constraints);
+        if let Some(periodic) = self.periodic.as_mut() {
+            fill_str(&mut periodic.spec_type, "cron");
+            fill_str(&mut periodic.time_zone, "UTC");
+        }
+        if let Some(param) = self.parameterized_job.as_mut() {
+            fill_str(&mut param.payload, "optional");
+        }
         let restart_default = default_restart(&self.job_type);
         let reschedule_default = default_reschedule(&self.job_type);
         if let (Some(policy), Some(default)) = (self.reschedule.as_mut(), &reschedule_default) {
@@ -147,6 +154,10 @@ impl Job {
         }
         let group_reschedule = self.reschedule.clone().or(reschedule_default);
         for group in &mut self.task_groups {
+            if let Some(scaling) = group.scaling.as_mut() {
+                scaling.min.get_or_insert(group.count);
+                fill_str(&mut scaling.policy_type, "horizontal");
+            }
             canonicalize_group(group, &restart_default, group_reschedule.as_ref());
             if group.update.is_none() {
                 group.update.clone_from(&self.update);

@@ -83,6 +83,12 @@ pub struct Job {
     pub dispatched: bool,
     #[serde(rename = "Payload")]
     pub payload: Option<String>,
+    /// Left out of the JSON when empty (only dispatched jobs carry one).
+    #[serde(
+        rename = "DispatchIdempotencyToken",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub dispatch_idempotency_token: String,
     #[serde(rename = "Reschedule")]
     pub reschedule: Option<ReschedulePolicy>,
     #[serde(rename = "Meta")]
@@ -203,6 +209,9 @@ pub struct TaskGroup {
     pub meta: Meta,
     #[serde(rename = "ShutdownDelay")]
     pub shutdown_delay: Option<i64>,
+    /// Left out of the JSON when absent (keeps older encodings unchanged).
+    #[serde(rename = "Scaling", skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<super::ScalingPolicy>,
 }
 
 impl Default for TaskGroup {
@@ -222,6 +231,7 @@ impl Default for TaskGroup {
             networks: Vec::new(),
             meta: Meta::new(),
             shutdown_delay: None,
+            scaling: None,
         }
     }
 }

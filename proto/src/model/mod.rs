@@ -12,22 +12,32 @@
 mod alloc;
 mod api;
 pub mod canonicalize;
+mod deployment;
 mod eval;
 mod job;
+mod job_plan;
+mod lifecycle_api;
 mod node;
+mod node_api;
 mod plan;
 mod policies;
 mod resources;
+mod scheduler_config;
 mod time;
 
 pub use alloc::*;
 pub use api::*;
+pub use deployment::*;
 pub use eval::*;
 pub use job::*;
+pub use job_plan::*;
+pub use lifecycle_api::*;
 pub use node::*;
+pub use node_api::*;
 pub use plan::*;
 pub use policies::*;
 pub use resources::*;
+pub use scheduler_config::*;
 pub use time::*;
 
 /// Removes every `null` member from JSON objects, recursively.

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{Allocation, Job};
+use super::{Allocation, Deployment, DeploymentStatusUpdate, Job};
 
 /// The scheduler's output for one evaluation; the leader's plan applier re-checks and commits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -30,6 +30,12 @@ pub struct Plan {
     pub node_preemptions: BTreeMap<String, Vec<Allocation>>,
     #[serde(rename = "Annotations")]
     pub annotations: Option<PlanAnnotations>,
+    /// A deployment to create (or update) with this plan.
+    #[serde(rename = "Deployment")]
+    pub deployment: Option<Deployment>,
+    /// Status changes of existing deployments (cancelled by a newer version...).
+    #[serde(rename = "DeploymentUpdates")]
+    pub deployment_updates: Vec<DeploymentStatusUpdate>,
 }
 
 impl Plan {
@@ -38,6 +44,8 @@ impl Plan {
         self.node_update.values().all(Vec::is_empty)
             && self.node_allocation.values().all(Vec::is_empty)
             && self.node_preemptions.values().all(Vec::is_empty)
+            && self.deployment.is_none()
+            && self.deployment_updates.is_empty()
     }
 
     /// Adds a placement (or in-place update) on the allocation's node.

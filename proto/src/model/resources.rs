@@ -203,3 +203,92 @@ pub struct NodeReservedResources {
     pub disk: NodeDiskResources,
     pub networks: NodeReservedNetworkResources,
 }
+
+impl AllocatedResources {
+    /// Every host port the allocation holds: its shared ports, and the static and assigned
+    /// dynamic ports of its shared and task networks (zero values skipped, duplicates kept).
+    pub fn host_ports(&self) -> Vec<u16> {
+        let networks = self
+            .shared
+            .networks
+            .iter()
+            .chain(self.tasks.values().flat_map(|t| t.networks.iter()));
+        let mut ports: Vec<u16> = self.shared.ports.iter().map(|p| p.value).collect();
+        for n in networks {
+            let listed = n.reserved_ports.iter().chain(n.dynamic_ports.iter());
+            ports.extend(listed.map(|p| p.value));
+        }
+        ports.retain(|&p| p != 0);
+        ports.sort_unstable();
+        ports.dedup();
+        ports
+    }
+}
+
+impl NodeReservedNetworkResources {
+    /// The node's reserved host ports: `"22,80,8000-8100"` as a list. Malformed entries are
+    /// skipped (the client validates its configuration).
+    pub fn ports(&self) -> Vec<u16> {
+        let mut out = Vec::new();
+        for part in self.reserved_host_ports.split(',').map(str::trim) {
+            match part.split_once('-') {
+                Some((lo, hi)) => {
+                    if let (Ok(lo), Ok(hi)) = (lo.trim().parse::<u16>(), hi.trim().parse::<u16>()) {
+                        out.extend(lo..=hi);
+                    }
+                }
+                None => out.extend(part.parse::<u16>().ok()),
+            }
+        }
+        out
+    }
+}
+
+impl NodeResources {
+    /// The node's dynamic port range, Nomad's 20000-32000 when unset.
+    pub fn dynamic_port_range(&self) -> (u16, u16) {
+        if self.min_dynamic_port == 0 || self.max_dynamic_port < self.min_dynamic_port {
+            (MIN_DYNAMIC_PORT, MAX_DYNAMIC_PORT)
+        } else {
+            (self.min_dynamic_port, self.max_dynamic_port)
+        }
+    }
+}
+
+#[cfg(test)]
+mod port_tests {
+    use super::*;
+
+    #[test]
+    fn reserved_host_ports_parse_lists_and_ranges() {
+        let r = NodeReservedNetworkResources {
+            reserved_host_ports: "22, 80,8000-8002,bad".into(),
+        };
+        assert_eq!(r.ports(), vec![22, 80, 8000, 8001, 8002]);
+        assert!(NodeReservedNetworkResources::default().ports().is_empty());
+    }
+
+    #[test]
+    fn host_ports_cover_shared_and_networks() {
+        let mut a = AllocatedResources::default();
+        a.shared.ports.push(AllocatedPort {
+            label: "http".into(),
+            value: 8080,
+            ..Default::default()
+        });
+        a.shared.networks.push(NetworkResource {
+            reserved_ports: vec![Port {
+                label: "http".into(),
+                value: 8080,
+                ..Default::default()
+            }],
+            dynamic_ports: vec![Port {
+                label: "x".into(),
+                value: 20001,
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        assert_eq!(a.host_ports(), vec![8080, 20001]);
+    }
+}

@@ -122,6 +122,7 @@ pub(super) fn apply_client_updates(
             continue;
         }
         let mut alloc = Allocation::clone(&existing);
+        super::deployments::apply_alloc_health(view, index, &mut alloc, &update, now);
         alloc.client_status = update.client_status;
         alloc.client_description = update.client_description;
         alloc.task_states = update.task_states;

@@ -7,13 +7,21 @@
 //! variant keeps older log entries readable.
 
 mod allocs;
+mod children;
+mod deployments;
+mod gc;
 mod jobs;
+pub mod node_ops;
 mod nodes;
+mod scheduler_config;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use nomadish_proto::model::{AllocClientUpdate, Allocation, Evaluation, Job, Node, NodeEvent};
+use nomadish_proto::model::{
+    AllocClientUpdate, Allocation, Deployment, DeploymentStatusUpdate, DesiredTransition,
+    DrainStrategy, Evaluation, Job, Node, NodeEvent, SchedulerConfiguration,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::state::{JobKey, StateView};
@@ -84,6 +92,12 @@ pub enum Command {
         stopped: Vec<Allocation>,
         /// Time of the commit (Unix ns).
         now: i64,
+        /// A deployment the plan creates or updates.
+        #[serde(default)]
+        deployment: Option<Deployment>,
+        /// Status changes of existing deployments.
+        #[serde(default)]
+        deployment_updates: Vec<DeploymentStatusUpdate>,
     },
     /// Replace the whole state with a saved snapshot (`operator snapshot restore`).
     RestoreState {
@@ -99,6 +113,82 @@ pub enum Command {
         /// Time the server received them (Unix ns).
         now: i64,
     },
+    /// Change a deployment's status (watcher verdicts, `deployment fail|pause|resume`).
+    UpdateDeploymentStatus {
+        /// The change.
+        update: DeploymentStatusUpdate,
+        /// An evaluation to create with it.
+        eval: Option<Evaluation>,
+        /// Time of the change (Unix ns).
+        now: i64,
+    },
+    /// Promote a deployment's canaries (`deployment promote`).
+    PromoteDeployment {
+        /// The deployment.
+        deployment_id: String,
+        /// The groups to promote; empty: all.
+        groups: Vec<String>,
+        /// The evaluation that continues the rollout.
+        eval: Option<Evaluation>,
+        /// Time of the change (Unix ns).
+        now: i64,
+    },
+    /// Launch a child of a periodic job and record the launch (`periodic_launch` table).
+    LaunchPeriodicChild {
+        /// The child job (`PARENT/periodic-<unix seconds>`).
+        child: Box<Job>,
+        /// The child's evaluation.
+        eval: Evaluation,
+        /// The launch time (Unix ns).
+        launch: i64,
+        /// `job periodic force`: launch even if the schedule already launched at this time.
+        force: bool,
+        /// Time of the request (Unix ns).
+        now: i64,
+    },
+    /// Delete garbage: finished allocations and evaluations, dead jobs, down nodes.
+    GarbageCollect {
+        /// What to delete (each re-checked before deletion).
+        batch: crate::gc::GcBatch,
+    },
+    /// Set a node's scheduling eligibility (`node eligibility`).
+    UpdateNodeEligibility {
+        /// The node.
+        node_id: String,
+        /// `eligible` or `ineligible`.
+        eligibility: String,
+        /// An event to record on the node.
+        event: Option<NodeEvent>,
+        /// Evaluations to create with it (the node's jobs when it becomes eligible).
+        evals: Vec<Evaluation>,
+    },
+    /// Set or clear a node's drain strategy (`node drain`, and the drainer when done).
+    UpdateNodeDrain {
+        /// The node.
+        node_id: String,
+        /// The drain to start, or `None` to end it.
+        drain_strategy: Option<DrainStrategy>,
+        /// When ending a drain: make the node eligible again.
+        mark_eligible: bool,
+        /// An event to record on the node.
+        event: Option<NodeEvent>,
+        /// Evaluations to create with it.
+        evals: Vec<Evaluation>,
+    },
+    /// Mark allocations for migration (the drainer), with the evaluations that move them.
+    UpdateAllocDesiredTransition {
+        /// Allocation ID -> the transition to merge in.
+        transitions: BTreeMap<String, DesiredTransition>,
+        /// Evaluations to create with it.
+        evals: Vec<Evaluation>,
+    },
+    /// Replace the scheduler configuration (`PUT /v1/operator/scheduler/configuration`).
+    SetSchedulerConfig {
+        /// The new configuration (its indexes are stamped on apply).
+        config: SchedulerConfiguration,
+        /// Compare-and-set: apply only if the current `ModifyIndex` equals this.
+        cas_index: Option<u64>,
+    },
 }
 
 impl Command {
@@ -112,8 +202,19 @@ impl Command {
             Command::UpsertEvals { evals }
             | Command::UpsertNode { evals, .. }
             | Command::UpdateNodeStatus { evals, .. }
-            | Command::UpdateAllocsFromClient { evals, .. } => ids(evals),
-            Command::ApplyPlanResults { .. } | Command::RestoreState { .. } => Vec::new(),
+            | Command::UpdateAllocsFromClient { evals, .. }
+            | Command::UpdateNodeEligibility { evals, .. }
+            | Command::UpdateNodeDrain { evals, .. }
+            | Command::UpdateAllocDesiredTransition { evals, .. } => ids(evals),
+            Command::UpdateDeploymentStatus { eval, .. }
+            | Command::PromoteDeployment { eval, .. } => {
+                eval.iter().map(|e| e.id.clone()).collect()
+            }
+            Command::LaunchPeriodicChild { eval, .. } => vec![eval.id.clone()],
+            Command::ApplyPlanResults { .. }
+            | Command::RestoreState { .. }
+            | Command::GarbageCollect { .. }
+            | Command::SetSchedulerConfig { .. } => Vec::new(),
         }
     }
 }
@@ -218,7 +319,17 @@ pub fn apply(view: &mut StateView, index: u64, cmd: Command) -> CommandResponse 
             placed,
             stopped,
             now,
+            deployment,
+            deployment_updates,
         } => {
+            deployments::apply_plan_deployment(
+                view,
+                index,
+                deployment,
+                deployment_updates,
+                &placed,
+                now,
+            );
             allocs::apply_plan_results(
                 view,
                 index,
@@ -241,6 +352,73 @@ pub fn apply(view: &mut StateView, index: u64, cmd: Command) -> CommandResponse 
             Ok(0)
         }
         Command::RestoreState { state } => apply_restore(view, index, &state).map(|()| 0),
+        Command::UpdateDeploymentStatus { update, eval, now } => {
+            deployments::apply_status_update(view, index, update, eval, now, &mut touched)
+                .map(|()| 0)
+        }
+        Command::PromoteDeployment {
+            deployment_id,
+            groups,
+            eval,
+            now,
+        } => deployments::apply_promote(
+            view,
+            index,
+            &deployment_id,
+            &groups,
+            eval,
+            now,
+            &mut touched,
+        )
+        .map(|()| 0),
+        Command::LaunchPeriodicChild {
+            child,
+            eval,
+            launch,
+            force,
+            now,
+        } => children::apply_launch_child(
+            view,
+            index,
+            *child,
+            eval,
+            launch,
+            force,
+            now,
+            &mut touched,
+        ),
+        Command::GarbageCollect { batch } => {
+            gc::apply_gc(view, index, batch);
+            Ok(0)
+        }
+        Command::UpdateNodeEligibility {
+            node_id,
+            eligibility,
+            event,
+            evals,
+        } => node_ops::apply_eligibility(view, index, &node_id, &eligibility, event).map(|()| {
+            upsert_evals(view, index, evals, &mut touched);
+            0
+        }),
+        Command::UpdateNodeDrain {
+            node_id,
+            drain_strategy,
+            mark_eligible,
+            event,
+            evals,
+        } => node_ops::apply_drain(view, index, &node_id, drain_strategy, mark_eligible, event)
+            .map(|()| {
+                upsert_evals(view, index, evals, &mut touched);
+                0
+            }),
+        Command::UpdateAllocDesiredTransition { transitions, evals } => {
+            node_ops::apply_desired_transitions(view, index, transitions);
+            upsert_evals(view, index, evals, &mut touched);
+            Ok(0)
+        }
+        Command::SetSchedulerConfig { config, cas_index } => {
+            scheduler_config::apply_set_scheduler_config(view, index, config, cas_index).map(|()| 0)
+        }
     };
     for key in &touched {
         refresh_job_status(view, index, key);
@@ -271,6 +449,7 @@ fn apply_restore(view: &mut StateView, index: u64, state: &[u8]) -> Result<(), A
             evals: index,
             allocs: index,
             nodes: index,
+            deployments: index,
         },
         capacity_index: index,
         restore_index: index,

@@ -78,7 +78,7 @@ fn event(message: &str, now: i64, index: u64) -> NodeEvent {
     }
 }
 
-fn push_event(node: &mut Node, ev: NodeEvent) {
+pub(super) fn push_event(node: &mut Node, ev: NodeEvent) {
     node.events.push(ev);
     if node.events.len() > MAX_NODE_EVENTS {
         let excess = node.events.len() - MAX_NODE_EVENTS;

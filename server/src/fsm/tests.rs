@@ -117,6 +117,8 @@ fn plan(view: &mut StateView, index: u64, placed: Vec<Allocation>, stopped: Vec<
             placed,
             stopped,
             now: 2_000,
+            deployment: None,
+            deployment_updates: Vec::new(),
         },
     );
 }

@@ -4,9 +4,9 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use nomadish_proto::model::{AllocListStub, Allocation, Evaluation, NodeListStub};
+use nomadish_proto::model::{Allocation, Evaluation, NodeListStub};
 
-use super::query::{read_view, reply};
+use super::query::{read_view, reply, reply_stubs};
 use super::{AppState, HttpError, QueryOptions};
 
 type Params = Query<HashMap<String, String>>;
@@ -18,12 +18,8 @@ pub async fn list(
 ) -> Result<Response, HttpError> {
     let opts = QueryOptions::parse(params)?;
     let view = read_view(&server, &opts, |v| v.tables.allocs).await?;
-    let stubs: Vec<AllocListStub> = view
-        .allocs_by_prefix(&opts.namespace, &opts.prefix)
-        .iter()
-        .map(|a| a.stub())
-        .collect();
-    Ok(reply(&server, &opts, view.tables.allocs, &stubs))
+    let allocs = view.allocs_by_prefix(&opts.namespace, &opts.prefix);
+    Ok(reply_stubs(&server, &opts, view.tables.allocs, &allocs))
 }
 
 /// `GET /v1/allocation/:id`.
@@ -86,13 +82,8 @@ pub async fn eval_allocs(
         .get(&id)
         .cloned()
         .ok_or_else(|| HttpError::not_found("eval not found"))?;
-    let stubs: Vec<AllocListStub> = view.eval_allocs(&eval).iter().map(|a| a.stub()).collect();
-    Ok(reply(
-        &server,
-        &opts,
-        view.tables.allocs.max(view.tables.evals),
-        &stubs,
-    ))
+    let index = view.tables.allocs.max(view.tables.evals);
+    Ok(reply_stubs(&server, &opts, index, &view.eval_allocs(&eval)))
 }
 
 /// `GET /v1/nodes?prefix=`.

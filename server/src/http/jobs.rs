@@ -6,12 +6,12 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use nomadish_proto::model::{
-    AllocListStub, DEFAULT_NAMESPACE, Job, JobRegisterRequest, JobRegisterResponse,
-    JobVersionsResponse, JobsParseRequest, now_ns, strip_nulls, trigger,
+    DEFAULT_NAMESPACE, Job, JobRegisterRequest, JobRegisterResponse, JobVersionsResponse,
+    JobsParseRequest, now_ns, strip_nulls, trigger,
 };
 use serde::de::DeserializeOwned;
 
-use super::query::{read_view, reply};
+use super::query::{read_view, reply, reply_stubs};
 use super::{AppState, HttpError, QueryOptions};
 use crate::evals::job_eval;
 use crate::fsm::Command;
@@ -48,7 +48,7 @@ pub async fn list(
 }
 
 /// Canonicalizes and validates a submitted job, settling its namespace against the request's.
-fn prepare_job(mut job: Job, opts: &QueryOptions) -> Result<Job, HttpError> {
+pub(super) fn prepare_job(mut job: Job, opts: &QueryOptions) -> Result<Job, HttpError> {
     if job.namespace.is_empty() {
         job.namespace = opts.namespace.clone();
     } else if opts.namespace_given && job.namespace != opts.namespace {
@@ -87,11 +87,34 @@ async fn register_job(
         return Err(HttpError::bad_request("Job ID does not match name"));
     }
     let job = prepare_job(job, opts)?;
+    let priority = (req.eval_priority > 0).then_some(req.eval_priority);
+    let enforce_index = req.enforce_index.then_some(req.job_modify_index);
+    write_job(
+        server,
+        opts,
+        job,
+        trigger::JOB_REGISTER,
+        priority,
+        enforce_index,
+    )
+    .await
+}
+
+/// Writes `job` as its new version with an evaluation (none for periodic and parameterized
+/// parents), compare-and-set on `enforce_index`, and answers Nomad's register response.
+pub(super) async fn write_job(
+    server: &crate::server::Server,
+    opts: &QueryOptions,
+    job: Job,
+    triggered_by: &str,
+    eval_priority: Option<i64>,
+    enforce_index: Option<u64>,
+) -> Result<Response, HttpError> {
     let now = now_ns();
     let eval = (!job.is_parent()).then(|| {
-        let mut eval = job_eval(&job, trigger::JOB_REGISTER, now);
-        if req.eval_priority > 0 {
-            eval.priority = req.eval_priority;
+        let mut eval = job_eval(&job, triggered_by, now);
+        if let Some(priority) = eval_priority {
+            eval.priority = priority;
         }
         eval
     });
@@ -100,20 +123,29 @@ async fn register_job(
         .write(Command::UpsertJob {
             job: Box::new(job),
             eval,
-            enforce_index: req.enforce_index.then_some(req.job_modify_index),
+            enforce_index,
             now,
         })
         .await?;
+    Ok(register_reply(server, opts, eval_id, &resp))
+}
+
+/// Nomad's job register/deregister response for a committed write.
+fn register_reply(
+    server: &crate::server::Server,
+    opts: &QueryOptions,
+    eval_id: String,
+    resp: &crate::fsm::CommandResponse,
+) -> Response {
     let body = JobRegisterResponse {
         eval_create_index: if eval_id.is_empty() { 0 } else { resp.index },
         eval_id,
         job_modify_index: resp.job_modify_index,
-        warnings: String::new(),
         index: resp.index,
-        last_contact: 0,
         known_leader: true,
+        ..JobRegisterResponse::default()
     };
-    Ok(reply(server, opts, resp.index, &body))
+    reply(server, opts, resp.index, &body)
 }
 
 /// `PUT|POST /v1/jobs`: register a job.
@@ -189,15 +221,7 @@ pub async fn deregister(
             now,
         })
         .await?;
-    let body = JobRegisterResponse {
-        eval_create_index: if eval_id.is_empty() { 0 } else { resp.index },
-        eval_id,
-        job_modify_index: resp.job_modify_index,
-        index: resp.index,
-        known_leader: true,
-        ..JobRegisterResponse::default()
-    };
-    Ok(reply(&server, &opts, resp.index, &body))
+    Ok(register_reply(&server, &opts, eval_id, &resp))
 }
 
 /// `GET /v1/job/:id/allocations`.
@@ -208,12 +232,8 @@ pub async fn allocations(
 ) -> Result<Response, HttpError> {
     let opts = QueryOptions::parse(params)?;
     let view = read_view(&server, &opts, |v| v.tables.allocs).await?;
-    let stubs: Vec<AllocListStub> = view
-        .job_allocs(&opts.namespace, &id)
-        .iter()
-        .map(|a| a.stub())
-        .collect();
-    Ok(reply(&server, &opts, view.tables.allocs, &stubs))
+    let allocs = view.job_allocs(&opts.namespace, &id);
+    Ok(reply_stubs(&server, &opts, view.tables.allocs, &allocs))
 }
 
 /// `GET /v1/job/:id/evaluations`.

@@ -9,11 +9,17 @@
 
 mod agent;
 mod allocs;
+mod deployments;
 mod error;
 mod jobs;
+mod lifecycle;
 mod logs;
+mod nodes;
 mod operator;
+mod plan;
 mod query;
+mod scheduler_config;
+mod system;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -51,6 +57,32 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/v1/job/{id}/evaluations", get(jobs::evaluations))
         .route("/v1/job/{id}/versions", get(jobs::versions))
         .route("/v1/job/{id}/summary", get(jobs::summary))
+        .route(
+            "/v1/job/{id}/periodic/force",
+            axum::routing::post(lifecycle::periodic_force).put(lifecycle::periodic_force),
+        )
+        .route(
+            "/v1/job/{id}/dispatch",
+            axum::routing::post(lifecycle::dispatch).put(lifecycle::dispatch),
+        )
+        .route(
+            "/v1/job/{id}/revert",
+            axum::routing::post(lifecycle::revert).put(lifecycle::revert),
+        )
+        .route(
+            "/v1/job/{id}/scale",
+            get(lifecycle::scale_status)
+                .post(lifecycle::scale)
+                .put(lifecycle::scale),
+        )
+        .route(
+            "/v1/system/gc",
+            axum::routing::put(system::gc).post(system::gc),
+        )
+        .route(
+            "/v1/system/reconcile/summaries",
+            axum::routing::put(system::reconcile_summaries).post(system::reconcile_summaries),
+        )
         .route("/v1/allocations", get(allocs::list))
         .route("/v1/allocation/{id}", get(allocs::get))
         .route("/v1/evaluations", get(allocs::list_evals))
@@ -59,6 +91,18 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/v1/nodes", get(allocs::list_nodes))
         .route("/v1/node/{id}", get(allocs::get_node))
         .route("/v1/node/{id}/allocations", get(allocs::node_allocs))
+        .route(
+            "/v1/node/{id}/eligibility",
+            axum::routing::post(nodes::eligibility).put(nodes::eligibility),
+        )
+        .route(
+            "/v1/node/{id}/drain",
+            axum::routing::post(nodes::drain).put(nodes::drain),
+        )
+        .route(
+            "/v1/job/{id}/plan",
+            axum::routing::post(plan::plan).put(plan::plan),
+        )
         .route("/v1/client/fs/logs/{alloc}", get(logs::logs))
         .route("/v1/status/leader", get(agent::leader))
         .route("/v1/status/peers", get(agent::peers))
@@ -85,6 +129,39 @@ pub fn router(server: Arc<Server>) -> Router {
                 .layer(DefaultBodyLimit::max(MAX_SNAPSHOT_BYTES)),
         )
         .route("/v1/operator/debug/digest", get(operator::digest))
+        .route("/v1/deployments", get(deployments::list))
+        .route("/v1/deployment/{id}", get(deployments::get))
+        .route(
+            "/v1/deployment/{id}/allocations",
+            get(deployments::allocations),
+        )
+        .route(
+            "/v1/deployment/allocations/{id}",
+            get(deployments::allocations),
+        )
+        .route(
+            "/v1/deployment/promote/{id}",
+            axum::routing::put(deployments::promote).post(deployments::promote),
+        )
+        .route(
+            "/v1/deployment/fail/{id}",
+            axum::routing::put(deployments::fail).post(deployments::fail),
+        )
+        .route(
+            "/v1/deployment/pause/{id}",
+            axum::routing::put(deployments::pause).post(deployments::pause),
+        )
+        .route(
+            "/v1/job/{id}/deployments",
+            get(deployments::job_deployments),
+        )
+        .route("/v1/job/{id}/deployment", get(deployments::job_latest))
+        .route(
+            "/v1/operator/scheduler/configuration",
+            get(scheduler_config::get_config)
+                .put(scheduler_config::put_config)
+                .post(scheduler_config::put_config),
+        )
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(server)

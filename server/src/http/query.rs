@@ -112,6 +112,17 @@ pub async fn read_view(
     }
 }
 
+/// An allocation list as Nomad's stubs, with the query metadata headers.
+pub fn reply_stubs(
+    server: &Server,
+    opts: &QueryOptions,
+    index: u64,
+    allocs: &[std::sync::Arc<nomadish_proto::model::Allocation>],
+) -> Response {
+    let stubs: Vec<_> = allocs.iter().map(|a| a.stub()).collect();
+    reply(server, opts, index, &stubs)
+}
+
 /// A JSON response with Nomad's query metadata headers.
 pub fn reply<T: Serialize>(server: &Server, opts: &QueryOptions, index: u64, body: &T) -> Response {
     let json = if opts.pretty {

@@ -17,6 +17,7 @@ use nomadish_proto::model::{AllocMetric, Job, Node, TaskGroup};
 
 use super::constraint::{Prepared, is_distinct_hosts, node_pool};
 use super::nodes::{Amount, NodeTable};
+use super::ports::PortAsk;
 use super::util::Rng;
 
 /// Nomad's pool that matches every node.
@@ -73,6 +74,8 @@ pub(crate) struct GroupSpec<'j> {
     constraints: Vec<Prepared>,
     drivers: Vec<&'j str>,
     pub ask: Amount,
+    /// The host ports one allocation asks for.
+    pub ports: PortAsk,
     /// Group-level `distinct_hosts` (any task's too, as Nomad folds them into the group).
     pub distinct_hosts: bool,
 }
@@ -95,6 +98,7 @@ impl<'j> GroupSpec<'j> {
                 memory: group.memory_mb(),
                 disk: group.disk_mb(),
             },
+            ports: PortAsk::new(group),
             distinct_hosts: all.clone().any(is_distinct_hosts),
         }
     }
@@ -144,7 +148,12 @@ impl Candidates {
             order.push(i);
             if job.datacenter_matches(node) {
                 in_datacenters += 1;
-                *available.entry(node.datacenter.clone()).or_insert(0) += 1;
+                match available.get_mut(&node.datacenter) {
+                    Some(n) => *n += 1,
+                    None => {
+                        available.insert(node.datacenter.clone(), 1);
+                    }
+                }
             }
         }
         rng.shuffle(&mut order);
@@ -195,6 +204,9 @@ pub(crate) fn group_ring(
 
 /// Nomad's datacenter glob: `*` matches any run of characters, everything else is literal.
 pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
     let mut parts = pattern.split('*');
     let first = parts.next().unwrap_or_default();
     let Some(mut rest) = text.strip_prefix(first) else {

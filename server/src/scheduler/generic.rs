@@ -11,6 +11,7 @@
 //! its stop is taken back out of the plan: the old allocation keeps running (or, if failed,
 //! stays eligible for the next evaluation) instead of leaving its slot empty.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use nomadish_proto::model::{
@@ -18,8 +19,10 @@ use nomadish_proto::model::{
     Evaluation, Job,
 };
 
+use super::affinity::{Affinities, Spreads};
+use super::deploy::{self, Deploy};
 use super::feasible::{Candidates, GroupSpec, JobSpec, group_ring, infeasible_reason};
-use super::rank::candidate_limit;
+use super::rank::{candidate_limit, preference_limit};
 use super::reconcile::{self, GroupDiff, PlaceKind, Placement, reconcile_group};
 use super::reschedule;
 use super::run::{ByGroup, Run, group_by_name};
@@ -31,22 +34,48 @@ use super::{Outcome, State};
 pub(crate) fn run(state: &dyn State, eval: &Evaluation, now: i64, seed: u64) -> Outcome {
     let (mut run, job, allocs) = Run::load(state, eval, now, seed);
     let by_group = group_by_name(&allocs);
+    let latest = state.latest_deployment(&eval.namespace, &eval.job_id);
+    let mut deploy = None;
     match job.filter(|j| !j.stop && !j.is_parent()) {
-        Some(job) => run.schedule_job(&job, &allocs, &by_group),
-        None => run.stop_everything(&by_group),
+        Some(job) => {
+            let mut d = Deploy::new(latest.as_deref(), &job, run.batch, eval.priority, now);
+            run.schedule_job(&job, &allocs, &by_group, &mut d);
+            deploy = Some(d);
+        }
+        None => {
+            run.stop_everything(&by_group);
+            let cancels = deploy::cancel_for_stopped_job(latest.as_deref());
+            run.out.plan.deployment_updates.extend(cancels);
+        }
     }
-    run.finish()
+    let mut out = run.finish();
+    if let Some(d) = deploy {
+        let existing: HashMap<&str, &Arc<Allocation>> =
+            allocs.iter().map(|a| (a.id.as_str(), a)).collect();
+        d.finish(&mut out.plan, &existing);
+    }
+    out
 }
 
 impl Run<'_, '_> {
-    fn schedule_job(&mut self, job: &Arc<Job>, allocs: &[Arc<Allocation>], by_group: &ByGroup<'_>) {
+    fn schedule_job(
+        &mut self,
+        job: &Arc<Job>,
+        allocs: &[Arc<Allocation>],
+        by_group: &ByGroup<'_>,
+        deploy: &mut Deploy,
+    ) {
         let job_spec = JobSpec::new(job);
         let specs: Vec<GroupSpec<'_>> = job.task_groups.iter().map(GroupSpec::new).collect();
         let group_allocs = |name: &str| by_group.get(name).map_or(&[][..], Vec::as_slice);
-        let diffs: Vec<GroupDiff> = specs
-            .iter()
-            .map(|spec| self.reconcile(job, &job_spec, spec, group_allocs(&spec.group.name)))
-            .collect();
+        let mut diffs: Vec<GroupDiff> = Vec::with_capacity(specs.len());
+        for spec in &specs {
+            let all = group_allocs(&spec.group.name);
+            let seen = deploy.reconcile_input(&spec.group.name, all);
+            let mut diff = self.reconcile(job, &job_spec, spec, &seen);
+            deploy.shape(spec.group, &mut diff, all, &mut self.rng);
+            diffs.push(diff);
+        }
         for (name, allocs) in by_group {
             if job.group(name).is_none() {
                 self.stop_group(name, allocs);
@@ -74,9 +103,39 @@ impl Run<'_, '_> {
             collisions.group =
                 self.count_proposed(group_allocs(&spec.group.name), Some(&spec.group.name));
             let (ring, base) = group_ring(&self.table, &candidates, &job_spec, spec);
+            let mut prefs = self.preferences(job, spec, group_allocs(&spec.group.name));
+            let limit = if prefs.0.is_empty() && prefs.1.is_empty() {
+                limit
+            } else {
+                preference_limit(spec.group.count)
+            };
             let mut selector = Selector::new(ring, limit, base);
-            self.place_group(&placer, &diff.place, &mut selector, &mut collisions);
+            selector.worst_fit = self.config.spread_algorithm();
+            self.place_group(
+                &placer,
+                &diff.place,
+                &mut selector,
+                &mut collisions,
+                &mut prefs,
+            );
         }
+    }
+
+    /// The group's affinities, and its spreads counting the allocations the plan keeps.
+    fn preferences(
+        &self,
+        job: &Job,
+        spec: &GroupSpec<'_>,
+        allocs: &[Arc<Allocation>],
+    ) -> (Affinities, Spreads) {
+        let kept = allocs
+            .iter()
+            .filter(|a| !a.terminal() && !self.table.is_stopped(&a.id))
+            .filter_map(|a| self.table.get(&a.node_id).map(Arc::as_ref));
+        (
+            Affinities::new(job, spec.group),
+            Spreads::new(job, spec.group, kept),
+        )
     }
 
     fn reconcile(
@@ -118,6 +177,7 @@ impl Run<'_, '_> {
         places: &[Placement],
         selector: &mut Selector,
         collisions: &mut Collisions,
+        prefs: &mut (Affinities, Spreads),
     ) {
         let name = &placer.spec.group.name;
         let mut failed: Option<AllocMetric> = None;
@@ -139,6 +199,8 @@ impl Run<'_, '_> {
                 spec: placer.spec,
                 job_distinct: placer.job_spec.distinct_hosts,
                 penalty: &penalty,
+                affinities: &prefs.0,
+                spreads: &prefs.1,
             };
             match selector.select(&mut self.table, collisions, &ask) {
                 Some(choice) => {
@@ -146,6 +208,7 @@ impl Run<'_, '_> {
                     self.table.add(choice.node, placer.spec.ask);
                     collisions.job[choice.node] += 1;
                     collisions.group[choice.node] += 1;
+                    prefs.1.record(&self.table.nodes[choice.node]);
                     self.buckets.push(choice.node, alloc);
                 }
                 None => {
@@ -180,7 +243,8 @@ impl Run<'_, '_> {
     ) -> Allocation {
         let job = placer.job;
         let group = placer.spec.group;
-        let node = &self.table.nodes[node];
+        let idx = node;
+        let node = self.table.nodes[node].clone();
         let tracker = match (&p.previous, p.kind) {
             (Some(prev), PlaceKind::Reschedule) => {
                 let policy = prev
@@ -194,7 +258,7 @@ impl Run<'_, '_> {
             }
             _ => None,
         };
-        Allocation {
+        let mut alloc = Allocation {
             id: self.rng.uuid(),
             namespace: job.namespace.clone(),
             eval_id: self.eval.id.clone(),
@@ -214,9 +278,14 @@ impl Run<'_, '_> {
                 .map(|a| a.id.clone())
                 .unwrap_or_default(),
             reschedule_tracker: tracker,
+            deployment_status: (p.kind == PlaceKind::Canary).then(deploy::canary_status),
             create_time: self.now,
             modify_time: self.now,
             ..Default::default()
-        }
+        };
+        let ports = &placer.spec.ports;
+        self.table
+            .assign_ports(idx, group, ports, &mut alloc, &mut self.rng);
+        alloc
     }
 }

@@ -1,10 +1,11 @@
 //! The scheduler: a pure function from a state snapshot and an evaluation to a plan.
 //!
 //! ```text
-//!   snapshot + eval ──> reconcile ──> feasibility ──> rank (binpack) ──> select ──> Plan
-//!                       (what should    (datacenter,    (BestFit on       (limit
-//!                        exist vs what   driver,         cpu/memory)       candidates)
-//!                        does)           constraints)
+//!   snapshot + eval ──> reconcile ──> feasibility ──> rank ──────────────────> select ──> Plan
+//!                       (what should    (datacenter,    (binpack BestFit or      (limit
+//!                        exist vs what   driver,         spread worst fit,        candidates,
+//!                        does)           constraints)    anti-affinity, affinity, ports,
+//!                                                        spread blocks)           preemption)
 //! ```
 //!
 //! Nothing in this module touches tokio, the clock, the network or the disk: the same
@@ -12,8 +13,11 @@
 //!
 //! Files: [`reconcile`] (per-group diff), [`reschedule`] (failed allocations), `update`
 //! (in-place vs destructive), [`feasible`] (datacenter, pool, drivers, constraints),
-//! `constraint` and `version` (operators), `rank` (scores), [`select`] (candidate walk),
-//! `generic` (service and batch), `system` (system and sysbatch), `nodes` (usage).
+//! `constraint` and `version` (operators), `rank` (scores), `affinity` (affinity and spread
+//! scores), `ports` (host ports), `preempt` (evictions for system jobs), [`select`]
+//! (candidate walk), `generic` (service and batch), `system` (system and sysbatch), `nodes`
+//! (usage), `deploy` (rolling updates by `max_parallel`, canaries, the deployment record).
+//! The scheduler configuration comes from [`State::scheduler_config`].
 //!
 //! Plan conventions the plan applier and the worker rely on:
 //! - `node_allocation` holds new allocations, in-place updates (same ID, new `Job`) and
@@ -23,6 +27,8 @@
 //!   Nomad's `AllocSubset` rule) even if the node became ineligible.
 //! - `node_update` holds stops made with [`Plan::append_stop`], lost ones with client status
 //!   `lost`.
+//! - `deployment` is a deployment this plan creates; `deployment_updates` cancel older ones.
+//!   New placements of a running deployment's groups carry its `DeploymentID`.
 //!
 //! Placement metrics (`AllocMetric`): `NodesEvaluated`, `NodesFiltered`, `ClassFiltered` and
 //! `ConstraintFiltered` describe the group's whole feasibility pass over the ready nodes of
@@ -35,15 +41,19 @@
 use std::sync::Arc;
 
 use nomadish_proto::model::{
-    AllocMetric, Allocation, Evaluation, JOB_TYPE_BATCH, JOB_TYPE_SERVICE, JOB_TYPE_SYSBATCH,
-    JOB_TYPE_SYSTEM, Job, Node, Plan,
+    AllocMetric, Allocation, Deployment, Evaluation, JOB_TYPE_BATCH, JOB_TYPE_SERVICE,
+    JOB_TYPE_SYSBATCH, JOB_TYPE_SYSTEM, Job, Node, Plan, SchedulerConfiguration,
 };
 use std::collections::BTreeMap;
 
+mod affinity;
 mod constraint;
+mod deploy;
 pub mod feasible;
 mod generic;
 mod nodes;
+mod ports;
+mod preempt;
 mod rank;
 pub mod reconcile;
 pub mod reschedule;
@@ -76,6 +86,14 @@ pub trait State {
     fn node(&self, id: &str) -> Option<Arc<Node>>;
     /// Every node, any status, in ID order.
     fn nodes(&self) -> Vec<Arc<Node>>;
+    /// The job's most recently created deployment (any status).
+    fn latest_deployment(&self, _namespace: &str, _job_id: &str) -> Option<Arc<Deployment>> {
+        None
+    }
+    /// The cluster's scheduler configuration (Nomad's defaults unless an operator set one).
+    fn scheduler_config(&self) -> SchedulerConfiguration {
+        SchedulerConfiguration::default()
+    }
 }
 
 /// What scheduling one evaluation produced.

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use nomadish_proto::model::{Allocation, Node};
 
 use super::State;
+use super::ports::PortTable;
 
 /// CPU (MHz), memory (MB) and disk (MB): an ask, a usage or a capacity.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -99,6 +100,8 @@ pub(crate) struct NodeTable<'s> {
     used: Vec<Option<Amount>>,
     stopped: HashSet<String>,
     frozen: bool,
+    /// Host ports in use per node (see `ports`).
+    pub(super) ports: PortTable,
 }
 
 impl<'s> NodeTable<'s> {
@@ -110,6 +113,7 @@ impl<'s> NodeTable<'s> {
         }
         let capacity = nodes.iter().map(|n| Amount::capacity_of(n)).collect();
         let used = vec![None; nodes.len()];
+        let ports = PortTable::new(nodes.len());
         Self {
             state,
             nodes,
@@ -117,6 +121,7 @@ impl<'s> NodeTable<'s> {
             used,
             stopped: HashSet::new(),
             frozen: false,
+            ports,
         }
     }
 
@@ -158,13 +163,18 @@ impl<'s> NodeTable<'s> {
             return u;
         }
         let mut total = Amount::default();
-        for alloc in self.state.allocs_by_node(&self.nodes[idx].id) {
-            if !alloc.terminal() && !self.stopped.contains(&alloc.id) {
-                total.add(Amount::of_alloc(&alloc));
-            }
+        for alloc in self.live_allocs(idx) {
+            total.add(Amount::of_alloc(&alloc));
         }
         self.used[idx] = Some(total);
         total
+    }
+
+    /// The node's non-terminal allocations that this plan does not stop.
+    pub(crate) fn live_allocs(&self, idx: usize) -> Vec<Arc<Allocation>> {
+        let mut allocs = self.state.allocs_by_node(&self.nodes[idx].id);
+        allocs.retain(|a| !a.terminal() && !self.stopped.contains(&a.id));
+        allocs
     }
 
     /// Takes back a recorded stop (its replacement could not be placed), if the allocation
@@ -177,13 +187,28 @@ impl<'s> NodeTable<'s> {
         };
         if let Some(idx) = self.position(&alloc.node_id) {
             let used = self.used(idx);
-            if used.exhausted_by(amount, self.capacity[idx]).is_some() {
+            if used.exhausted_by(amount, self.capacity[idx]).is_some()
+                || (!alloc.terminal() && !self.reclaim_ports(idx, alloc))
+            {
                 return false;
             }
             self.used[idx] = Some(used.plus(amount));
         }
         self.stopped.remove(&alloc.id);
         true
+    }
+
+    /// Evicts a live allocation (preemption): it no longer counts as usage or holds ports.
+    pub(crate) fn release(&mut self, idx: usize, alloc: &Allocation) {
+        let used = self.used(idx);
+        let a = Amount::of_alloc(alloc);
+        self.used[idx] = Some(Amount {
+            cpu: used.cpu - a.cpu,
+            memory: used.memory - a.memory,
+            disk: used.disk - a.disk,
+        });
+        self.release_ports(idx, alloc);
+        self.stopped.insert(alloc.id.clone());
     }
 
     /// Adds a placement to the node's usage.

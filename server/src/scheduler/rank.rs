@@ -22,6 +22,17 @@ pub(crate) const SKIP_SCORE_THRESHOLD: f64 = 0.0;
 /// At most this many low-scoring candidates are skipped per placement.
 pub(crate) const MAX_SKIP: usize = 3;
 
+/// Candidates per placement for groups with `spread` or `affinity`: at least this many
+/// (Nomad's `node_limit_for_feasibility_checks` default), or the group's count if larger.
+pub(crate) const PREFERENCE_CANDIDATE_LIMIT: usize = 100;
+
+/// The candidate limit of a group with spreads or affinities: `max(count, 100)`.
+pub(crate) fn preference_limit(count: i64) -> usize {
+    usize::try_from(count)
+        .unwrap_or(0)
+        .max(PREFERENCE_CANDIDATE_LIMIT)
+}
+
 /// How many candidates per placement: 2 for batch, `max(2, ceil(log2 n))` for services, where
 /// `n` is the number of ready nodes in the job's datacenters and pool.
 pub(crate) fn candidate_limit(batch: bool, nodes: usize) -> usize {
@@ -30,6 +41,30 @@ pub(crate) fn candidate_limit(batch: bool, nodes: usize) -> usize {
     }
     let log = usize::BITS - (nodes - 1).leading_zeros();
     (log as usize).max(BATCH_CANDIDATE_LIMIT)
+}
+
+/// The normalized fit score (0..=1) under the configured algorithm: BestFit for `binpack`,
+/// worst fit (`10^freeCpu + 10^freeMem - 2`, preferring emptier nodes) for `spread`.
+pub(crate) fn fit(capacity: Amount, used: Amount, worst_fit: bool) -> f64 {
+    if worst_fit {
+        worst(capacity, used)
+    } else {
+        binpack(capacity, used)
+    }
+}
+
+fn worst(capacity: Amount, used: Amount) -> f64 {
+    let total = 10f64.powf(free_fraction(used.cpu, capacity.cpu))
+        + 10f64.powf(free_fraction(used.memory, capacity.memory));
+    (total - 2.0).clamp(0.0, BINPACK_MAX_FIT_SCORE) / BINPACK_MAX_FIT_SCORE
+}
+
+fn free_fraction(used: i64, cap: i64) -> f64 {
+    if cap <= 0 {
+        0.0
+    } else {
+        1.0 - used as f64 / cap as f64
+    }
 }
 
 /// The normalized BestFit score (0..=1) of a node whose usage after placing is `used`.
@@ -58,6 +93,10 @@ pub(crate) struct Scored {
     pub binpack: f64,
     pub anti_affinity: Option<f64>,
     pub penalty: bool,
+    /// `node-affinity`, when an affinity matched.
+    pub affinity: Option<f64>,
+    /// `allocation-spread`, when non-zero.
+    pub spread: Option<f64>,
     pub final_score: f64,
 }
 
@@ -69,23 +108,34 @@ impl Scored {
         anti_affinity: Option<f64>,
         penalty: bool,
     ) -> Self {
-        let mut sum = binpack;
-        let mut n = 1.0;
-        if let Some(a) = anti_affinity {
-            sum += a;
-            n += 1.0;
-        }
-        if penalty {
-            sum -= 1.0;
-            n += 1.0;
-        }
         Self {
             node,
             binpack,
             anti_affinity,
             penalty,
-            final_score: sum / n,
+            affinity: None,
+            spread: None,
+            final_score: 0.0,
         }
+        .finish()
+    }
+
+    /// Adds the affinity and spread scores (each counted only when present).
+    pub(crate) fn with_preferences(mut self, affinity: Option<f64>, spread: Option<f64>) -> Self {
+        self.affinity = affinity;
+        self.spread = spread;
+        self.finish()
+    }
+
+    fn finish(mut self) -> Self {
+        let penalty = self.penalty.then_some(-1.0);
+        let present = [self.anti_affinity, penalty, self.affinity, self.spread];
+        let (sum, n) = present
+            .iter()
+            .flatten()
+            .fold((self.binpack, 1.0), |(s, n), v| (s + v, n + 1.0));
+        self.final_score = sum / n;
+        self
     }
 }
 
@@ -124,10 +174,27 @@ mod tests {
     }
 
     #[test]
+    fn worst_fit_prefers_emptier_nodes() {
+        let cap = amount(4000, 8192);
+        let empty = fit(cap, amount(100, 128), true);
+        let half = fit(cap, amount(2100, 4224), true);
+        assert!(empty > half, "{empty} {half}");
+        assert_eq!(fit(cap, cap, true), 0.0);
+        assert_eq!(
+            fit(cap, amount(100, 128), false),
+            binpack(cap, amount(100, 128))
+        );
+    }
+
+    #[test]
     fn final_score_is_the_mean() {
         let s = Scored::new(0, 0.5, anti_affinity(1, 4), true);
         assert!((s.final_score - (0.5 - 0.5 - 1.0) / 3.0).abs() < 1e-12);
         assert_eq!(anti_affinity(0, 4), None);
         assert_eq!(Scored::new(0, 0.25, None, false).final_score, 0.25);
+        let s = Scored::new(0, 0.5, None, false).with_preferences(Some(1.0), Some(-0.5));
+        assert!((s.final_score - (0.5 + 1.0 - 0.5) / 3.0).abs() < 1e-12);
+        assert_eq!(preference_limit(3), 100);
+        assert_eq!(preference_limit(1000), 1000);
     }
 }

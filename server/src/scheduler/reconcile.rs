@@ -44,6 +44,8 @@ pub(crate) enum PlaceKind {
     Migrate,
     Reschedule,
     Destructive,
+    /// A canary of a new job version, placed beside the allocation it will replace.
+    Canary,
 }
 
 /// An allocation to place.
@@ -224,7 +226,23 @@ fn trim_excess(mut holders: Vec<Holder>, count: usize, diff: &mut GroupDiff) -> 
     if holders.len() <= count {
         return holders;
     }
-    holders.sort_by_key(|h| (matches!(h.slot, Slot::Keep(_)), Reverse(h.index)));
+    // An outdated allocation sharing its slot with another (a promoted canary) goes first.
+    let mut per_index = std::collections::BTreeMap::<u64, usize>::new();
+    for h in &holders {
+        *per_index.entry(h.index).or_default() += 1;
+    }
+    let superseded = |h: &Holder| {
+        per_index[&h.index] > 1
+            && (h.alloc.client_terminal()
+                || matches!(h.slot, Slot::Keep(Update::Destructive | Update::Later(_))))
+    };
+    holders.sort_by_key(|h| {
+        (
+            matches!(h.slot, Slot::Keep(_)),
+            !superseded(h),
+            Reverse(h.index),
+        )
+    });
     let keep = holders.split_off(holders.len() - count);
     for h in holders {
         let (description, lost) = match h.slot {

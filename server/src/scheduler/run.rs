@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use nomadish_proto::model::{
     ALLOC_CLIENT_LOST, Allocation, Evaluation, JOB_TYPE_BATCH, JOB_TYPE_SYSBATCH, Job,
-    PlanAnnotations,
+    PlanAnnotations, SchedulerConfiguration,
 };
 
 use super::nodes::NodeTable;
@@ -41,6 +41,8 @@ pub(crate) struct Run<'s, 'e> {
     pub table: NodeTable<'s>,
     pub buckets: AllocBuckets,
     pub out: Outcome,
+    /// The cluster's scheduler configuration at the snapshot.
+    pub config: SchedulerConfiguration,
 }
 
 impl<'s, 'e> Run<'s, 'e> {
@@ -62,6 +64,7 @@ impl<'s, 'e> Run<'s, 'e> {
             buckets: AllocBuckets::new(table.nodes.len()),
             table,
             out: Outcome::default(),
+            config: state.scheduler_config(),
         };
         run.out.plan.eval_id = eval.id.clone();
         run.out.plan.priority = eval.priority;

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use nomadish_proto::model::{AllocMetric, Node};
 
+use super::affinity::{Affinities, Spreads};
 use super::feasible::GroupSpec;
 use super::nodes::{Dimension, NodeTable};
 use super::rank::{self, MAX_SKIP, SKIP_SCORE_THRESHOLD, Scored};
@@ -36,7 +37,7 @@ pub(crate) struct Collisions {
 #[derive(Default)]
 pub(crate) struct Tally {
     exhausted: i64,
-    dimensions: BTreeMap<&'static str, i64>,
+    dimensions: BTreeMap<String, i64>,
     classes: BTreeMap<String, i64>,
     distinct_filtered: i64,
     distinct_classes: BTreeMap<String, i64>,
@@ -45,8 +46,18 @@ pub(crate) struct Tally {
 impl Tally {
     /// A node that cannot fit the ask, and the first dimension it runs out of.
     pub(crate) fn exhausted(&mut self, node: &Node, dim: Dimension) {
+        self.exhausted_for(node, dim.key());
+    }
+
+    /// A node that cannot fit the ask, for this reason (a dimension or a port failure).
+    pub(crate) fn exhausted_for(&mut self, node: &Node, reason: &str) {
         self.exhausted += 1;
-        *self.dimensions.entry(dim.key()).or_insert(0) += 1;
+        match self.dimensions.get_mut(reason) {
+            Some(n) => *n += 1,
+            None => {
+                self.dimensions.insert(reason.to_string(), 1);
+            }
+        }
         if !node.node_class.is_empty() {
             *self.classes.entry(node.node_class.clone()).or_insert(0) += 1;
         }
@@ -66,10 +77,7 @@ impl Tally {
     pub(crate) fn apply(&self, metric: &mut AllocMetric) {
         metric.nodes_exhausted += self.exhausted;
         for (k, v) in &self.dimensions {
-            *metric
-                .dimension_exhausted
-                .entry((*k).to_string())
-                .or_insert(0) += v;
+            *metric.dimension_exhausted.entry(k.clone()).or_insert(0) += v;
         }
         for (k, v) in &self.classes {
             *metric.class_exhausted.entry(k.clone()).or_insert(0) += v;
@@ -94,6 +102,8 @@ pub(crate) struct Selector {
     limit: usize,
     base: AllocMetric,
     total: Tally,
+    /// Score fit with the `spread` algorithm (worst fit) instead of BestFit.
+    pub worst_fit: bool,
     /// Scratch buffers reused by every placement.
     seen: Vec<Scored>,
     skipped: Vec<Scored>,
@@ -112,6 +122,10 @@ pub(crate) struct Ask<'a> {
     pub job_distinct: bool,
     /// Nodes to penalize (where a rescheduled allocation failed).
     pub penalty: &'a [usize],
+    /// The group's affinities.
+    pub affinities: &'a Affinities,
+    /// The group's spreads and their running counts.
+    pub spreads: &'a Spreads,
 }
 
 impl Selector {
@@ -122,6 +136,7 @@ impl Selector {
             limit,
             base,
             total: Tally::default(),
+            worst_fit: false,
             seen: Vec::with_capacity(limit + MAX_SKIP),
             skipped: Vec::with_capacity(MAX_SKIP),
         }
@@ -204,13 +219,28 @@ impl Selector {
             self.remove_current();
             return None;
         }
+        if let Err(failure) = table.check_ports(idx, &spec.ports) {
+            let reason = failure.reason();
+            local.exhausted_for(&table.nodes[idx], &reason);
+            self.total.exhausted_for(&table.nodes[idx], &reason);
+            self.remove_current();
+            return None;
+        }
         self.cursor = (self.cursor + 1) % self.ring.len();
-        Some(Scored::new(
+        let node = &table.nodes[idx];
+        let affinity = ask.affinities.score(node);
+        let spread = if ask.spreads.is_empty() {
+            None
+        } else {
+            ask.spreads.score(node)
+        };
+        let scored = Scored::new(
             idx,
-            rank::binpack(capacity, used.plus(spec.ask)),
+            rank::fit(capacity, used.plus(spec.ask), self.worst_fit),
             rank::anti_affinity(collisions.group[idx], spec.group.count),
             ask.penalty.contains(&idx),
-        ))
+        );
+        Some(scored.with_preferences(affinity, spread))
     }
 
     fn remove_current(&mut self) {
@@ -225,8 +255,16 @@ impl Selector {
 /// `Scores`: `binpack` and `normalized-score` always, `job-anti-affinity` and
 /// `node-reschedule-penalty` when they applied.
 pub(crate) fn record_scores(metric: &mut AllocMetric, table: &NodeTable<'_>, seen: &mut [Scored]) {
-    seen.sort_by(|a, b| b.final_score.total_cmp(&a.final_score));
-    for s in seen.iter().take(MAX_RECORDED_SCORES) {
+    let best_first = |a: &Scored, b: &Scored| b.final_score.total_cmp(&a.final_score);
+    let top = if seen.len() > MAX_RECORDED_SCORES {
+        // Only the best few are recorded: select them instead of sorting every candidate.
+        seen.select_nth_unstable_by(MAX_RECORDED_SCORES - 1, best_first);
+        &mut seen[..MAX_RECORDED_SCORES]
+    } else {
+        seen
+    };
+    top.sort_by(best_first);
+    for s in top.iter() {
         let id = &table.nodes[s.node].id;
         let mut key = |scorer: &str, value: f64| {
             let mut k = String::with_capacity(id.len() + 1 + scorer.len());
@@ -241,6 +279,12 @@ pub(crate) fn record_scores(metric: &mut AllocMetric, table: &NodeTable<'_>, see
         }
         if s.penalty {
             key("node-reschedule-penalty", -1.0);
+        }
+        if let Some(a) = s.affinity {
+            key("node-affinity", a);
+        }
+        if let Some(sp) = s.spread {
+            key("allocation-spread", sp);
         }
         key("normalized-score", s.final_score);
     }

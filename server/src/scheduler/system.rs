@@ -19,6 +19,7 @@ use nomadish_proto::model::{ALLOC_CLIENT_COMPLETE, AllocMetric, Allocation, Eval
 
 use super::feasible::{Candidates, GroupSpec, JobSpec, group_ring, infeasible_reason};
 use super::generic::GroupPlacer;
+use super::preempt;
 use super::rank::{self, Scored};
 use super::reconcile::{
     ALLOC_LOST, ALLOC_NODE_TAINTED, ALLOC_NOT_NEEDED, ALLOC_UPDATING, GroupDiff, PlaceKind,
@@ -147,11 +148,9 @@ impl Run<'_, '_> {
             return stop(d, ALLOC_LOST, true);
         };
         let node = &self.table.nodes[i];
-        if node
-            .drain_strategy
-            .as_ref()
-            .is_some_and(|s| !s.ignore_system_jobs)
-        {
+        // The drainer marks system allocations on a draining node last (never when the
+        // drain ignores system jobs); until then they keep running.
+        if node.drain_strategy.is_some() && alloc.desired_transition.migrate == Some(true) {
             return stop(d, ALLOC_NODE_TAINTED, false);
         }
         let fits = job_spec.pool_matches(node) && infeasible_reason(job_spec, spec, node).is_none();
@@ -184,7 +183,8 @@ impl Run<'_, '_> {
         }
     }
 
-    /// Places one allocation of the group on each target node that can fit it.
+    /// Places one allocation of the group on each target node that can fit it (evicting
+    /// lower-priority allocations when preemption is enabled and the node is full).
     fn place_on_nodes(
         &mut self,
         placer: &GroupPlacer<'_, '_>,
@@ -192,44 +192,101 @@ impl Run<'_, '_> {
         base: AllocMetric,
     ) {
         let ask = placer.spec.ask;
-        let mut failed: Option<(AllocMetric, Tally)> = None;
-        let mut queued = 0;
+        let mut failures = Failures {
+            base,
+            failed: None,
+            queued: 0,
+        };
         for (idx, p) in targets {
             let used = self.table.used(idx);
             let capacity = self.table.capacity(idx);
+            let mut victims = Vec::new();
             if let Some(dim) = used.exhausted_by(ask, capacity) {
-                let (metric, tally) =
-                    failed.get_or_insert_with(|| (base.clone(), Tally::default()));
-                if queued > 0 {
-                    metric.coalesced_failures += 1;
+                match self.preemption_victims(placer, idx) {
+                    Some(v) => victims = v,
+                    None => {
+                        failures.record(&self.table.nodes[idx], dim.key());
+                        self.keep_previous(&p);
+                        continue;
+                    }
                 }
-                tally.exhausted(&self.table.nodes[idx], dim);
-                queued += 1;
+            }
+            if let Err(failure) = self.table.check_ports(idx, &placer.spec.ports) {
+                failures.record(&self.table.nodes[idx], &failure.reason());
                 self.keep_previous(&p);
                 continue;
             }
-            let after = super::nodes::Amount {
-                cpu: used.cpu + ask.cpu,
-                memory: used.memory + ask.memory,
-                disk: used.disk + ask.disk,
-            };
-            let mut metric = base.clone();
+            for v in &victims {
+                self.table.release(idx, v);
+            }
+            let used = self.table.used(idx);
+            let mut metric = failures.base.clone();
             let mut scored = [Scored::new(
                 idx,
-                rank::binpack(capacity, after),
+                rank::fit(capacity, used.plus(ask), self.config.spread_algorithm()),
                 None,
                 false,
             )];
             record_scores(&mut metric, &self.table, &mut scored);
-            let alloc = self.new_alloc(placer, &p, idx, metric);
+            let mut alloc = self.new_alloc(placer, &p, idx, metric);
+            self.record_preemptions(&mut alloc, &victims);
             self.table.add(idx, ask);
             self.buckets.push(idx, alloc);
         }
         let name = placer.spec.group.name.clone();
-        if let Some((mut metric, tally)) = failed {
+        if let Some((mut metric, tally)) = failures.failed {
             tally.apply(&mut metric);
             self.out.failed_tg_allocs.insert(name.clone(), metric);
         }
-        self.out.queued_allocations.insert(name, queued);
+        self.out.queued_allocations.insert(name, failures.queued);
+    }
+
+    /// The allocations to evict so the group fits on the node, when preemption is enabled
+    /// for this job type and enough lower-priority allocations run there.
+    fn preemption_victims(
+        &mut self,
+        placer: &GroupPlacer<'_, '_>,
+        idx: usize,
+    ) -> Option<Vec<Arc<Allocation>>> {
+        if !self.config.preemption_enabled(&placer.job.job_type) {
+            return None;
+        }
+        let live = self.table.live_allocs(idx);
+        let used = self.table.used(idx);
+        let capacity = self.table.capacity(idx);
+        preempt::choose(&live, used, placer.spec.ask, capacity, placer.job.priority)
+    }
+
+    /// Adds the evictions to the plan and lists them on the allocation that caused them.
+    fn record_preemptions(&mut self, alloc: &mut Allocation, victims: &[Arc<Allocation>]) {
+        for v in victims {
+            self.out
+                .plan
+                .node_preemptions
+                .entry(v.node_id.clone())
+                .or_default()
+                .push(preempt::evicted(v, &alloc.id));
+            alloc.preempted_allocations.push(v.id.clone());
+        }
+    }
+}
+
+/// The failures of one group's placements, tallied for its metric.
+struct Failures {
+    base: AllocMetric,
+    failed: Option<(AllocMetric, Tally)>,
+    queued: i64,
+}
+
+impl Failures {
+    fn record(&mut self, node: &nomadish_proto::model::Node, reason: &str) {
+        let (metric, tally) = self
+            .failed
+            .get_or_insert_with(|| (self.base.clone(), Tally::default()));
+        if self.queued > 0 {
+            metric.coalesced_failures += 1;
+        }
+        tally.exhausted_for(node, reason);
+        self.queued += 1;
     }
 }

@@ -6,7 +6,7 @@ use std::collections::btree_map::Entry;
 
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::seq::SliceRandom;
-use rand::{Rng as _, SeedableRng};
+use rand::{Rng as _, RngExt as _, SeedableRng};
 
 use nomadish_proto::model::{
     AllocatedCpuResources, AllocatedMemoryResources, AllocatedResources, AllocatedSharedResources,
@@ -30,6 +30,11 @@ impl Rng {
         let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
         let uuid = uuid::Builder::from_random_bytes(bytes).into_uuid();
         uuid.hyphenated().encode_lower(&mut text).to_string()
+    }
+
+    /// A uniform integer in `0..n` (`n > 0`).
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        self.0.random_range(0..n)
     }
 
     /// Shuffles in place (Fisher-Yates).

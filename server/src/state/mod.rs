@@ -11,15 +11,21 @@
 //! the lock. The view is stamped with the raft index it reflects; each table keeps the index of
 //! its last change (for `X-Nomad-Index` and blocking queries).
 
+mod deployments;
+mod launch;
 mod persist;
 mod queries;
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 
 use imbl::{OrdMap, OrdSet};
-use nomadish_proto::model::{Allocation, Evaluation, Job, Node};
+use nomadish_proto::model::{
+    Allocation, Deployment, Evaluation, Job, Node, SchedulerConfiguration,
+};
 use tokio::sync::watch;
 
+pub use launch::PeriodicLaunch;
 pub use persist::{SnapshotError, decode_snapshot, encode_snapshot, state_digest};
 
 /// `(namespace, job ID)`.
@@ -36,6 +42,9 @@ pub struct TableIndexes {
     pub allocs: u64,
     /// Nodes.
     pub nodes: u64,
+    /// Deployments.
+    #[serde(default)]
+    pub deployments: u64,
 }
 
 /// The whole replicated state at one raft index. Cloning is cheap.
@@ -63,12 +72,21 @@ pub struct StateView {
     pub node_alloc_index: OrdMap<String, u64>,
     /// Nodes by ID.
     pub nodes: OrdMap<String, Arc<Node>>,
+    /// Deployments by ID.
+    pub deployments: OrdMap<String, Arc<Deployment>>,
     /// The last index at which capacity may have freed up (a node became ready, an
     /// allocation stopped or finished); blocked evaluations are retried when it moves.
     pub capacity_index: u64,
     /// The index of the last `operator snapshot restore` (0 if none): the leader rebuilds its
     /// broker and heartbeat deadlines when it moves.
     pub restore_index: u64,
+    /// The last launch of every periodic job.
+    pub periodic_launches: OrdMap<JobKey, PeriodicLaunch>,
+    /// The scheduler configuration; `None` until an operator sets one (Nomad's defaults).
+    pub scheduler_config: Option<Arc<SchedulerConfiguration>>,
+    /// Nodes whose allocations changed since [`StateStore::update`] last looked: transient
+    /// (not replicated, not in snapshots), it wakes only those nodes' allocation streams.
+    pub touched_nodes: Vec<String>,
 }
 
 /// Number of versions kept per job, as Nomad's `JobDefaultTrackedVersions`.
@@ -90,6 +108,7 @@ impl StateView {
             .entry(alloc.node_id.clone())
             .or_insert(0);
         *idx = (*idx).max(alloc.alloc_modify_index);
+        self.touched_nodes.push(alloc.node_id.clone());
         self.allocs.insert(alloc.id.clone(), alloc);
     }
 
@@ -174,6 +193,8 @@ fn remove_from<K: Ord + Clone>(map: &mut OrdMap<K, OrdSet<String>>, key: &K, id:
 pub struct StateStore {
     inner: Arc<RwLock<StateView>>,
     index_tx: Arc<watch::Sender<u64>>,
+    /// Per node, a signal raised when its allocations change (see [`StateStore::subscribe_node`]).
+    node_tx: Arc<Mutex<HashMap<String, watch::Sender<u64>>>>,
 }
 
 impl Default for StateStore {
@@ -189,12 +210,20 @@ impl StateStore {
         Self {
             inner: Arc::new(RwLock::new(StateView::default())),
             index_tx: Arc::new(index_tx),
+            node_tx: Arc::default(),
         }
     }
 
     /// A consistent point-in-time view (cheap).
     pub fn snapshot(&self) -> StateView {
         self.inner.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The highest `AllocModifyIndex` of the node's allocations, without copying the view
+    /// (node allocation streams check it on every state change).
+    pub fn node_alloc_index(&self, node_id: &str) -> u64 {
+        let view = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        view.node_alloc_index.get(node_id).copied().unwrap_or(0)
     }
 
     /// The raft index the store reflects.
@@ -204,22 +233,59 @@ impl StateStore {
 
     /// Runs `f` with exclusive access, then publishes the view's index to watchers.
     pub fn update<R>(&self, f: impl FnOnce(&mut StateView) -> R) -> R {
-        let (result, index) = {
+        let (result, index, touched) = {
             let mut view = self.inner.write().unwrap_or_else(|e| e.into_inner());
             let result = f(&mut view);
-            (result, view.index)
+            (result, view.index, std::mem::take(&mut view.touched_nodes))
         };
         self.index_tx.send_if_modified(|current| {
             let changed = *current != index;
             *current = index;
             changed
         });
+        self.signal_nodes(Some(&touched), index);
         result
     }
 
-    /// Replaces the whole view (snapshot install) and publishes its index.
+    /// Replaces the whole view (snapshot install) and publishes its index; every node's
+    /// allocation stream looks again.
     pub fn replace(&self, view: StateView) {
         self.update(|current| *current = view);
+        self.signal_nodes(None, self.index());
+    }
+
+    /// A receiver that changes whenever the allocations of `node_id` may have changed
+    /// (cheaper than [`StateStore::subscribe`] for the thousands of node streams).
+    pub fn subscribe_node(&self, node_id: &str) -> watch::Receiver<u64> {
+        let mut map = self.node_tx.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(node_id.to_string())
+            .or_insert_with(|| watch::channel(0).0)
+            .subscribe()
+    }
+
+    /// Raises the signal of the given nodes (all when `None`), dropping unwatched ones.
+    fn signal_nodes(&self, nodes: Option<&[String]>, index: u64) {
+        if nodes.is_some_and(|n| n.is_empty()) {
+            return;
+        }
+        let mut map = self.node_tx.lock().unwrap_or_else(|e| e.into_inner());
+        match nodes {
+            Some(nodes) => {
+                for id in nodes {
+                    let unwatched = map.get(id).is_some_and(|tx| {
+                        tx.send_replace(index);
+                        tx.receiver_count() == 0
+                    });
+                    if unwatched {
+                        map.remove(id);
+                    }
+                }
+            }
+            None => map.retain(|_, tx| {
+                tx.send_replace(index);
+                tx.receiver_count() > 0
+            }),
+        }
     }
 
     /// A receiver that sees every published index.

@@ -6,10 +6,12 @@
 
 use std::sync::Arc;
 
-use nomadish_proto::model::{Allocation, Evaluation, Job, Node};
+use nomadish_proto::model::{
+    Allocation, Deployment, Evaluation, Job, Node, SchedulerConfiguration,
+};
 use serde::{Deserialize, Serialize};
 
-use super::{StateView, TableIndexes};
+use super::{PeriodicLaunch, StateView, TableIndexes};
 
 /// A snapshot could not be decoded.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +40,13 @@ struct Snapshot {
     evals: Vec<Evaluation>,
     allocs: Vec<SnapshotAlloc>,
     nodes: Vec<Node>,
+    #[serde(default)]
+    deployments: Vec<Deployment>,
+    #[serde(default)]
+    periodic_launches: Vec<PeriodicLaunch>,
+    /// Absent when never set, so states without one encode (and digest) as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scheduler_config: Option<SchedulerConfiguration>,
 }
 
 const FORMAT_VERSION: u32 = 1;
@@ -70,6 +79,13 @@ pub fn encode_snapshot(view: &StateView) -> Vec<u8> {
         evals: view.evals.values().map(|e| Evaluation::clone(e)).collect(),
         allocs,
         nodes: view.nodes.values().map(|n| Node::clone(n)).collect(),
+        deployments: view
+            .deployments
+            .values()
+            .map(|d| Deployment::clone(d))
+            .collect(),
+        periodic_launches: view.periodic_launches.values().cloned().collect(),
+        scheduler_config: view.scheduler_config.as_deref().cloned(),
     };
     serde_json::to_vec(&snap).unwrap_or_default()
 }
@@ -80,6 +96,7 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<StateView, SnapshotError> {
     let mut view = StateView {
         index: snap.index,
         tables: snap.tables,
+        scheduler_config: snap.scheduler_config.map(Arc::new),
         ..StateView::default()
     };
     for job in snap.job_versions {
@@ -93,8 +110,15 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<StateView, SnapshotError> {
     for e in snap.evals {
         view.put_eval(Arc::new(e));
     }
+    for l in snap.periodic_launches {
+        view.periodic_launches
+            .insert((l.namespace.clone(), l.id.clone()), l);
+    }
     for n in snap.nodes {
         view.nodes.insert(n.id.clone(), Arc::new(n));
+    }
+    for d in snap.deployments {
+        view.deployments.insert(d.id.clone(), Arc::new(d));
     }
     for SnapshotAlloc {
         mut alloc,

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use nomadish_proto::model::{
     ALLOC_CLIENT_COMPLETE, ALLOC_CLIENT_FAILED, ALLOC_CLIENT_LOST, ALLOC_CLIENT_PENDING,
     ALLOC_CLIENT_RUNNING, ALLOC_CLIENT_UNKNOWN, Allocation, EVAL_STATUS_COMPLETE, Evaluation,
-    JOB_STATUS_DEAD, JOB_STATUS_PENDING, JOB_STATUS_RUNNING, Job, JobSummary, Node,
-    TaskGroupSummary,
+    JOB_STATUS_DEAD, JOB_STATUS_PENDING, JOB_STATUS_RUNNING, Job, JobChildrenSummary, JobSummary,
+    Node, TaskGroupSummary,
 };
 
 use super::{JobKey, StateView};
@@ -129,6 +129,9 @@ impl StateView {
                 .summary
                 .insert(tg.name.clone(), TaskGroupSummary::default());
         }
+        if job.is_parent() {
+            summary.children = self.children_summary(job);
+        }
         for alloc in self.job_allocs(&job.namespace, &job.id) {
             let tg = summary.summary.entry(alloc.task_group.clone()).or_default();
             match alloc.client_status.as_str() {
@@ -155,6 +158,25 @@ impl StateView {
             }
         }
         summary
+    }
+
+    /// Counts a parent job's children (`PARENT/...` with its ID as `ParentID`) by status.
+    pub fn children_summary(&self, job: &Job) -> JobChildrenSummary {
+        let prefix = format!("{}/", job.id);
+        let mut c = JobChildrenSummary::default();
+        let children = self
+            .jobs
+            .range((job.namespace.clone(), prefix.clone())..)
+            .take_while(|((ns, id), _)| *ns == job.namespace && id.starts_with(&prefix))
+            .filter(|(_, child)| child.parent_id == job.id);
+        for (_, child) in children {
+            match child.status.as_str() {
+                JOB_STATUS_RUNNING => c.running += 1,
+                JOB_STATUS_DEAD => c.dead += 1,
+                _ => c.pending += 1,
+            }
+        }
+        c
     }
 
     /// Nomad's job status: `running` while any allocation is live, `pending` while an
@@ -217,5 +239,20 @@ impl State for StateView {
 
     fn nodes(&self) -> Vec<Arc<Node>> {
         self.nodes.values().cloned().collect()
+    }
+
+    fn latest_deployment(
+        &self,
+        namespace: &str,
+        job_id: &str,
+    ) -> Option<Arc<nomadish_proto::model::Deployment>> {
+        StateView::latest_deployment(self, namespace, job_id)
+    }
+
+    fn scheduler_config(&self) -> nomadish_proto::model::SchedulerConfiguration {
+        self.scheduler_config
+            .as_deref()
+            .cloned()
+            .unwrap_or_default()
     }
 }

@@ -112,3 +112,30 @@ async fn wait_for_index_wakes_on_update() {
         .await;
     assert_eq!(timed_out, 5);
 }
+
+#[test]
+fn an_allocation_change_wakes_only_its_nodes_stream() {
+    let store = StateStore::new();
+    let mut a = store.subscribe_node("node-a");
+    let b = store.subscribe_node("node-b");
+    let web = job("web", 0);
+    store.update(|view| {
+        view.index = 7;
+        view.put_alloc(alloc("a1", &web, "node-a"));
+    });
+    assert!(a.has_changed().unwrap(), "node-a's stream is woken");
+    assert_eq!(*a.borrow_and_update(), 7);
+    assert!(!b.has_changed().unwrap(), "node-b's stream sleeps on");
+    assert!(
+        store.snapshot().touched_nodes.is_empty(),
+        "the transient list never reaches a snapshot"
+    );
+    store.replace(StateView {
+        index: 9,
+        ..StateView::default()
+    });
+    assert!(
+        b.has_changed().unwrap(),
+        "a snapshot install wakes every stream"
+    );
+}

@@ -13,6 +13,7 @@
 //! accumulate, as in Nomad. The `tls` block's relative paths are taken from the directory
 //! of the file that names them, before merging (see [`tls`]).
 
+mod gc;
 mod parse;
 mod resolve;
 pub mod tls;
@@ -140,6 +141,8 @@ pub struct ServerBlock {
     pub snapshot_threshold: Option<u64>,
     /// Log entries kept behind a snapshot (Nomad's `raft_trailing_logs`).
     pub trailing_logs: Option<u64>,
+    /// Garbage collection thresholds.
+    pub gc: gc::GcBlock,
 }
 
 /// `client { ... }`.
@@ -253,6 +256,7 @@ impl ServerBlock {
             retry_join: append_unique(&self.retry_join, &later.retry_join),
             snapshot_threshold: pick(&self.snapshot_threshold, &later.snapshot_threshold),
             trailing_logs: pick(&self.trailing_logs, &later.trailing_logs),
+            gc: self.gc.merge(&later.gc),
         }
     }
 }

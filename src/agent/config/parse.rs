@@ -217,6 +217,9 @@ impl Walker<'_> {
                 server.max_heartbeats_per_second = Some(self.float(a)?);
             }
             "failover_heartbeat_ttl" => server.failover_heartbeat_ttl = Some(self.duration(a)?),
+            key if super::gc::GC_ATTRIBUTES.contains(&key) => {
+                server.gc.set(key, self.duration(a)?);
+            }
             key => return Err(self.unknown(key, a.key.span(), "server")),
         }
         Ok(())

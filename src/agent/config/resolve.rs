@@ -290,6 +290,7 @@ fn server_config(
     if let Some(n) = block.trailing_logs {
         s.trailing_logs = n;
     }
+    s.gc = block.gc.resolve();
     let hb = &mut s.heartbeat;
     hb.grace = block.heartbeat_grace.unwrap_or(hb.grace);
     hb.min_ttl = block.min_heartbeat_ttl.unwrap_or(hb.min_ttl);

@@ -22,6 +22,8 @@ pub struct MemState {
     pub jobs: BTreeMap<(String, String), Arc<Job>>,
     pub allocs: BTreeMap<String, Arc<Allocation>>,
     pub nodes: BTreeMap<String, Arc<Node>>,
+    /// The scheduler configuration (`None`: Nomad's defaults).
+    pub config: Option<nomadish_proto::model::SchedulerConfiguration>,
 }
 
 impl State for MemState {
@@ -57,6 +59,10 @@ impl State for MemState {
 
     fn nodes(&self) -> Vec<Arc<Node>> {
         self.nodes.values().cloned().collect()
+    }
+
+    fn scheduler_config(&self) -> nomadish_proto::model::SchedulerConfiguration {
+        self.config.clone().unwrap_or_default()
     }
 }
 

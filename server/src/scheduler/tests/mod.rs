@@ -1,9 +1,12 @@
 //! Scheduler tests against an in-memory [`State`](super::State) fixture.
 
 mod constraints;
+mod deployments;
 mod fixture;
 mod lifecycle;
 mod placement;
+mod ports;
+mod preferences;
 mod props;
 mod rescheduling;
 mod system;

@@ -54,6 +54,8 @@ fn node_changes_stop_allocations() {
     for i in 0..4 {
         let mut a = alloc(&job, 0, &format!("node-{i:04}"));
         a.id = format!("sys-{i}");
+        // The drainer marked the one on the draining node.
+        a.desired_transition.migrate = (i == 1).then_some(true);
         state.put_alloc(a);
     }
     state.edit_node("node-0000", |n| n.status = NODE_STATUS_DOWN.into());
@@ -145,4 +147,68 @@ fn full_nodes_are_reported() {
     assert_eq!(m.nodes_exhausted, 2);
     assert_eq!(m.dimension_exhausted["cpu"], 2);
     assert_eq!(m.coalesced_failures, 1);
+}
+
+/// A full node: a low-priority service allocation holding most of it.
+fn full_node_with_low_priority_alloc() -> (MemState, Job) {
+    let mut state = MemState::with_nodes(nodes(1));
+    let mut low = job("low", 1);
+    low.priority = 20;
+    low.task_groups[0].tasks[0].resources.cpu = 3950;
+    let low = state.put_job(low);
+    let mut a = alloc(&low, 0, "node-0000");
+    a.id = "low-alloc".into();
+    state.put_alloc(a);
+    let mut sys = job("sys", 1);
+    sys.job_type = nomadish_proto::model::JOB_TYPE_SYSTEM.into();
+    sys.priority = 70;
+    sys.task_groups[0].tasks[0].resources.cpu = 500;
+    (state, sys)
+}
+
+#[test]
+fn system_jobs_preempt_lower_priority_allocations_by_default() {
+    let (mut state, sys) = full_node_with_low_priority_alloc();
+    let sys = state.put_job(sys);
+    let out = run(&state, &sys);
+    let placed = placed(&out);
+    assert_eq!(placed.len(), 1);
+    assert_eq!(
+        placed[0].preempted_allocations,
+        vec!["low-alloc".to_string()]
+    );
+    let evicted = &out.plan.node_preemptions["node-0000"];
+    assert_eq!(evicted.len(), 1);
+    assert_eq!(evicted[0].desired_status, "evict");
+    assert_eq!(
+        evicted[0].desired_description,
+        format!("Preempted by alloc ID {}", placed[0].id)
+    );
+}
+
+#[test]
+fn no_preemption_when_disabled_or_priority_too_close() {
+    let (mut state, mut sys) = full_node_with_low_priority_alloc();
+    sys.priority = 25;
+    let close = state.put_job(sys.clone());
+    let out = run(&state, &close);
+    assert!(placed(&out).is_empty());
+    assert!(out.plan.node_preemptions.is_empty());
+    assert_eq!(out.failed_tg_allocs["web"].dimension_exhausted["cpu"], 1);
+    sys.priority = 70;
+    let sys = state.put_job(sys);
+    let mut cfg = nomadish_proto::model::SchedulerConfiguration::default();
+    cfg.preemption_config.system_scheduler_enabled = false;
+    state.config = Some(cfg);
+    assert!(placed(&run(&state, &sys)).is_empty());
+}
+
+#[test]
+fn service_jobs_do_not_preempt_by_default() {
+    let (mut state, mut sys) = full_node_with_low_priority_alloc();
+    sys.job_type = nomadish_proto::model::JOB_TYPE_SERVICE.into();
+    let svc = state.put_job(sys);
+    let out = run(&state, &svc);
+    assert!(placed(&out).is_empty());
+    assert!(out.plan.node_preemptions.is_empty());
 }

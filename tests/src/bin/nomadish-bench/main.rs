@@ -6,12 +6,15 @@
 //!   start-latency [-runs 50]                    job run -> task running on the dev agent
 //!   failover [-trials 10]                       kill -9 the leader of three -> first acked write
 //!   throughput [-writers 1,16,64] [-seconds 10] job registrations/s on three TLS servers
+//!   sim [-nodes 5000] [-jobs 100] [-allocs 1000] [-timeout 1800]
+//!                                               simulated nodes: placements/s, reg -> placed
 //! ```
 //!
 //! Each scenario starts its own processes, prints a markdown table and writes JSON to
 //! `target/bench/<scenario>.json`.
 
 mod cluster;
+mod sim;
 mod start_latency;
 
 use serde_json::Value;
@@ -42,7 +45,7 @@ fn write_json(result: &Value) {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: nomadish-bench start-latency [-runs N] | failover [-trials N] | throughput [-writers 1,16,64] [-seconds S]"
+        "usage: nomadish-bench start-latency [-runs N] | failover [-trials N] | throughput [-writers 1,16,64] [-seconds S] | sim [-nodes N] [-jobs J] [-allocs A] [-timeout S]"
     );
     std::process::exit(2);
 }
@@ -74,6 +77,15 @@ async fn main() {
                 .map(|w| w.trim().parse().unwrap_or_else(|_| usage()))
                 .collect();
             cluster::throughput(&writers, number(&args, "seconds", 10)).await
+        }
+        "sim" => {
+            let opts = sim::SimOptions {
+                nodes: number(&args, "nodes", 5000),
+                jobs: number(&args, "jobs", 100),
+                allocs: number(&args, "allocs", 1000),
+                timeout: std::time::Duration::from_secs(number(&args, "timeout", 1800)),
+            };
+            sim::run(opts).await
         }
         _ => usage(),
     };

@@ -36,6 +36,9 @@ pub struct ClientConfig {
     pub meta: BTreeMap<String, String>,
     /// Whether the `raw_exec` driver may run tasks; default false (the dev agent enables it).
     pub raw_exec_enabled: bool,
+    /// The `config` bodies of the driver plugins other than raw_exec (`docker`, `ssh`), as
+    /// JSON; each driver reads its own.
+    pub plugins: BTreeMap<String, serde_json::Value>,
     /// The HTTP address advertised as the node's `HTTPAddr`.
     pub http_addr: String,
     /// Upper bound on any task's `kill_timeout`; default 30 s.
@@ -57,6 +60,7 @@ impl ClientConfig {
             node_pool: DEFAULT_NODE_POOL.to_string(),
             meta: BTreeMap::new(),
             raw_exec_enabled: false,
+            plugins: BTreeMap::new(),
             http_addr: String::new(),
             max_kill_timeout: DEFAULT_MAX_KILL_TIMEOUT,
             tls: None,

@@ -112,6 +112,12 @@ pub enum DriverError {
         #[source]
         source: LogError,
     },
+    /// The driver cannot do what was asked of a running task.
+    #[error("{driver} does not support {what}")]
+    Unsupported {
+        driver: &'static str,
+        what: &'static str,
+    },
 }
 
 impl DriverError {

@@ -1,8 +1,15 @@
 //! Task drivers: turn a task spec into a running process (or container, or remote command)
 //! and give back a handle to wait for it or stop it. Only `raw_exec` exists so far; Docker
 //! and SSH join as further [`TaskHandle`] variants.
+//!
+//! Besides the handle the task runner owns, a running task offers a [`TaskControl`]: a cheap,
+//! shareable capability to signal it or run a command inside it (`alloc signal`, `alloc
+//! exec`) while the task runner waits on the handle.
 
+mod control;
 mod raw_exec;
+
+pub use control::{BoxFuture, ExecInput, ExecOutput, ExecSession, TaskControl};
 
 pub use raw_exec::{ENV_DENYLIST, RawExecConfig, signal_group};
 
@@ -54,8 +61,22 @@ impl From<std::process::ExitStatus> for ExitResult {
     }
 }
 
-/// What the client allows its drivers to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Driver plugins configured with a `plugin "<name>" { config { ... } }` block whose body
+/// the driver reads itself (raw_exec's single `enabled` flag is parsed by the agent).
+pub const PLUGINS: &[&str] = &["docker", "ssh"];
+
+/// Checks a driver plugin's `config` body (as JSON) when the agent configuration is read, so
+/// mistakes are reported against the file; the message names the offending option.
+pub fn validate_plugin_config(name: &str, config: &serde_json::Value) -> Result<(), String> {
+    match name {
+        "docker" | "ssh" if config.is_object() => Ok(()),
+        "docker" | "ssh" => Err("config must be a block".into()),
+        other => Err(format!("unknown driver plugin {other:?}")),
+    }
+}
+
+/// What the client allows its drivers to do, and the drivers' shared state.
+#[derive(Debug, Clone)]
 pub struct DriverContext {
     pub raw_exec_enabled: bool,
 }
@@ -95,6 +116,14 @@ impl TaskHandle {
         }
     }
 
+    /// The task's control (signals, exec), shared with the rest of the client while the
+    /// task runs.
+    pub fn control(&self) -> std::sync::Arc<dyn TaskControl> {
+        match self {
+            Self::RawExec(h) => h.control(),
+        }
+    }
+
     /// Sends `signal`, waits up to `timeout`, then kills the task outright.
     pub async fn stop(&mut self, signal: Signal, timeout: Duration) -> ExitResult {
         match self {
@@ -104,7 +133,7 @@ impl TaskHandle {
 }
 
 /// Starts a task with the driver it names.
-pub async fn start(ctx: DriverContext, spec: &TaskSpec) -> Result<TaskHandle, DriverError> {
+pub async fn start(ctx: &DriverContext, spec: &TaskSpec) -> Result<TaskHandle, DriverError> {
     match spec.driver.as_str() {
         RAW_EXEC if !ctx.raw_exec_enabled => Err(DriverError::Disabled { driver: RAW_EXEC }),
         RAW_EXEC => raw_exec::start(spec).await.map(TaskHandle::RawExec),
@@ -158,13 +187,13 @@ mod tests {
         let off = DriverContext {
             raw_exec_enabled: false,
         };
-        let err = start(off, &spec).await.unwrap_err();
+        let err = start(&off, &spec).await.unwrap_err();
         assert!(matches!(err, DriverError::Disabled { .. }) && !err.is_recoverable());
-        let docker = TaskSpec {
-            driver: "docker".into(),
+        let unknown = TaskSpec {
+            driver: "rkt".into(),
             ..spec
         };
-        let err = start(off, &docker).await.unwrap_err();
+        let err = start(&off, &unknown).await.unwrap_err();
         assert!(matches!(err, DriverError::UnknownDriver { .. }) && !err.is_recoverable());
     }
 }

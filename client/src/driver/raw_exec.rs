@@ -16,7 +16,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Child;
 use tokio::task::JoinHandle;
 
-use super::{ExitResult, TaskSpec};
+use super::{BoxFuture, ExecSession, ExitResult, TaskControl, TaskSpec};
 use crate::error::DriverError;
 use crate::logs::{RotatingWriter, StreamKind};
 
@@ -140,6 +140,11 @@ impl RawExecHandle {
         self.pgid
     }
 
+    /// Signals and exec for the running task.
+    pub fn control(&self) -> std::sync::Arc<dyn TaskControl> {
+        std::sync::Arc::new(RawExecControl { pgid: self.pgid })
+    }
+
     /// Waits for the main process to exit, then cleans up its group and logs. Cancel-safe:
     /// a cancelled call leaves the rest of the cleanup to the next `wait` or `stop`.
     pub async fn wait(&mut self) -> ExitResult {
@@ -244,3 +249,27 @@ async fn copy_into(mut src: impl AsyncRead + Unpin, mut writer: RotatingWriter) 
 #[cfg(test)]
 #[path = "raw_exec_tests.rs"]
 mod tests;
+
+/// Signals and exec for a raw_exec task: its process group.
+#[derive(Debug)]
+pub struct RawExecControl {
+    pgid: i32,
+}
+
+impl TaskControl for RawExecControl {
+    fn signal(&self, signal: Signal) -> BoxFuture<'_, Result<(), DriverError>> {
+        Box::pin(async move {
+            signal_group(self.pgid, signal);
+            Ok(())
+        })
+    }
+
+    fn exec(&self, _session: ExecSession) -> BoxFuture<'_, Result<ExitResult, DriverError>> {
+        Box::pin(async move {
+            Err(DriverError::Unsupported {
+                driver: crate::fingerprint::RAW_EXEC,
+                what: "exec",
+            })
+        })
+    }
+}

@@ -49,7 +49,7 @@ async fn group_dies(pgid: i32) -> bool {
 
 async fn start(spec: &TaskSpec) -> TaskHandle {
     crate::driver::start(
-        DriverContext {
+        &DriverContext {
             raw_exec_enabled: true,
         },
         spec,
@@ -144,7 +144,7 @@ async fn a_missing_command_is_a_recoverable_spawn_error() {
     s.config
         .insert("command".into(), serde_json::json!("/nonexistent/bin"));
     let err = crate::driver::start(
-        DriverContext {
+        &DriverContext {
             raw_exec_enabled: true,
         },
         &s,

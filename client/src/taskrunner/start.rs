@@ -30,7 +30,7 @@ pub(super) async fn start(tr: &mut TaskRunner) -> Result<TaskHandle, DriverError
         log_dir: tr.alloc_dir.logs_dir(),
         log_config: tr.task.log_config.clone().unwrap_or_default(),
     };
-    driver::start(tr.deps.drivers, &spec).await
+    driver::start(&tr.deps.drivers, &spec).await
 }
 
 /// Records a `Driver Failure` and tells the restart policy what kind of failure it was.

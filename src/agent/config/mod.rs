@@ -189,6 +189,9 @@ pub struct AgentConfig {
     pub client: ClientBlock,
     /// `plugin "raw_exec" { config { enabled } }`.
     pub raw_exec_enabled: Option<bool>,
+    /// The `config` bodies of the other driver plugins (`docker`, `ssh`) as JSON, checked by
+    /// the client's driver when parsed.
+    pub plugins: BTreeMap<String, serde_json::Value>,
     /// `tls { ... }`.
     pub tls: TlsBlock,
 }
@@ -231,6 +234,12 @@ impl AgentConfig {
             server: self.server.merge(&later.server),
             client: self.client.merge(&later.client),
             raw_exec_enabled: pick(&self.raw_exec_enabled, &later.raw_exec_enabled),
+            plugins: self
+                .plugins
+                .iter()
+                .chain(&later.plugins)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             tls: self.tls.merge(&later.tls),
         }
     }

@@ -282,19 +282,28 @@ impl Walker<'_> {
         Ok(())
     }
 
-    /// `plugin "raw_exec" { config { enabled = true } }`; other plugins are refused.
+    /// `plugin "raw_exec" { config { enabled = true } }`, and the `config` of the other
+    /// driver plugins, checked by their driver; unknown plugins are refused.
     fn plugin(&self, cfg: &mut AgentConfig, b: &Block) -> Result<()> {
         let name = match b.labels.as_slice() {
             [label] => label,
             _ => return Err(self.invalid("plugin", b.ident.span(), "expected one label")),
         };
+        if nomadish_client::driver::PLUGINS.contains(&name.as_str()) {
+            return self.driver_plugin(cfg, name.as_str(), b);
+        }
         if name.as_str() != "raw_exec" {
             return Err(self.invalid(
                 "plugin",
                 name.span(),
                 &format!(
-                    "unsupported plugin {:?} (supported: \"raw_exec\")",
-                    name.as_str()
+                    "unsupported plugin {:?} (supported: \"raw_exec\", {})",
+                    name.as_str(),
+                    nomadish_client::driver::PLUGINS
+                        .iter()
+                        .map(|p| format!("{p:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             ));
         }
@@ -320,6 +329,39 @@ impl Walker<'_> {
     }
 
     /// The attributes of a block that must hold no blocks.
+    /// `plugin "docker" { config { ... } }` (or another driver plugin): the `config` body
+    /// becomes JSON for the driver, which checks it now so mistakes point at the file.
+    fn driver_plugin(&self, cfg: &mut AgentConfig, name: &str, b: &Block) -> Result<()> {
+        let mut config = serde_json::Value::Object(Default::default());
+        for item in b.body.iter() {
+            match item {
+                Structure::Block(c) if c.ident.as_str() == "config" => {
+                    let body: hcl::Body = self.unlabeled(c)?.clone().into();
+                    config = hcl::from_body(body).map_err(|e| {
+                        self.invalid("plugin config", c.ident.span(), &e.to_string())
+                    })?;
+                    nomadish_client::driver::validate_plugin_config(name, &config).map_err(
+                        |reason| {
+                            self.invalid(
+                                "plugin config",
+                                c.ident.span(),
+                                &format!("plugin {name:?}: {reason}"),
+                            )
+                        },
+                    )?;
+                }
+                Structure::Block(c) => {
+                    return Err(self.unknown(c.ident.as_str(), c.ident.span(), "plugin"));
+                }
+                Structure::Attribute(a) => {
+                    return Err(self.unknown(a.key.as_str(), a.key.span(), "plugin"));
+                }
+            }
+        }
+        cfg.plugins.insert(name.to_string(), config);
+        Ok(())
+    }
+
     fn attributes<'b>(&self, body: &'b Body, block: &str) -> Result<Vec<&'b Attribute>> {
         body.iter()
             .map(|item| match item {

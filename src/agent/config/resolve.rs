@@ -334,6 +334,7 @@ fn client_config(
     }
     c.meta = block.meta.clone();
     c.raw_exec_enabled = cfg.raw_exec_enabled.unwrap_or(false);
+    c.plugins = cfg.plugins.clone();
     c.http_addr = addrs.http_advertise.clone();
     if let Some(t) = block.max_kill_timeout {
         c.max_kill_timeout = t;

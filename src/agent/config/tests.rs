@@ -151,9 +151,9 @@ fn unknown_nested_key_points_at_it() {
 fn unknown_block_and_plugin_are_errors() {
     let err = parse_str("c.hcl", "consul {\n  address = \"x\"\n}\n").unwrap_err();
     assert!(matches!(err, ConfigError::UnknownKey { ref key, .. } if key == "consul"));
-    let err = parse_str("c.hcl", "plugin \"docker\" {\n}\n").unwrap_err();
+    let err = parse_str("c.hcl", "plugin \"rkt\" {\n}\n").unwrap_err();
     assert!(
-        err.to_string().contains("unsupported plugin \"docker\""),
+        err.to_string().contains("unsupported plugin \"rkt\""),
         "{err}"
     );
     let err = parse_str(
@@ -334,4 +334,17 @@ fn location_display() {
         column: 7,
     };
     assert_eq!(at.to_string(), "f.hcl:2:7");
+}
+
+#[test]
+fn driver_plugin_config_bodies_become_json() {
+    let cfg = parse_str(
+        "c.hcl",
+        "plugin \"docker\" {\n  config {\n    allow_privileged = false\n    volumes {\n      enabled = true\n    }\n  }\n}\n",
+    )
+    .unwrap();
+    assert_eq!(
+        cfg.plugins["docker"],
+        serde_json::json!({"allow_privileged": false, "volumes": {"enabled": true}})
+    );
 }

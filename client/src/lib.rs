@@ -48,6 +48,7 @@ pub mod config;
 pub mod driver;
 pub mod error;
 pub mod fingerprint;
+pub mod fs;
 mod fsutil;
 mod gofmt;
 pub mod heartbeat;

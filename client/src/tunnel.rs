@@ -9,6 +9,8 @@
 //!        ── StreamChunk{id, file "alloc/logs/web.stdout.0", offset, data} × n
 //!        ── StreamChunk{id, eof}             (or error + not_found)
 //!        <─ CancelStream{id}                 (stops a following stream)
+//!        <─ FsRequest{id, alloc, op, path, ...}  (allocation filesystem, see crate::fs)
+//!        ── StreamChunk{id, ...} × n, eof    (or error + status)
 //! ```
 
 use std::collections::HashMap;
@@ -104,6 +106,15 @@ async fn serve_once(
                     let source = StopSource::new();
                     let id = req.stream_id;
                     tasks.spawn(serve_logs(deps.clone(), req, source.subscribe(), tx.clone()));
+                    if let Some(old) = streams.insert(id, source) {
+                        old.stop();
+                    }
+                }
+                Ok(Some(TunnelToClient { msg: Some(tunnel_to_client::Msg::Fs(req)) })) => {
+                    let source = StopSource::new();
+                    let id = req.stream_id;
+                    let stop = source.subscribe();
+                    tasks.spawn(crate::fs::serve_fs(deps.clone(), req, stop, tx.clone()));
                     if let Some(old) = streams.insert(id, source) {
                         old.stop();
                     }

@@ -2,6 +2,7 @@
 //! clients and servers and among servers.
 #![forbid(unsafe_code)]
 
+pub mod alloc_path;
 pub mod model;
 pub mod tls;
 

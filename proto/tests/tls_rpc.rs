@@ -12,7 +12,7 @@ use nomadish_proto::node_v1::StreamChunk;
 use nomadish_proto::raft_v1::cluster_service_client::ClusterServiceClient;
 use nomadish_proto::raft_v1::cluster_service_server::{ClusterService, ClusterServiceServer};
 use nomadish_proto::raft_v1::{
-    ApplyReply, ApplyRequest, DiscoverReply, DiscoverRequest, ForwardLogsRequest, JoinReply,
+    ApplyReply, ApplyRequest, DiscoverReply, DiscoverRequest, ForwardFsRequest, ForwardLogsRequest, JoinReply,
     JoinRequest, ReadIndexReply, ReadIndexRequest, RemovePeerReply, RemovePeerRequest,
     TransferLeadershipReply, TransferLeadershipRequest, YieldReply, YieldRequest,
 };
@@ -81,6 +81,15 @@ impl ClusterService for ServersOnly {
         _: Request<ForwardLogsRequest>,
     ) -> Result<Response<Self::StreamLogsStream>, Status> {
         Err(Status::unimplemented("stream_logs"))
+    }
+
+    type StreamFsStream = tokio_stream::Empty<Result<StreamChunk, Status>>;
+
+    async fn stream_fs(
+        &self,
+        _: Request<ForwardFsRequest>,
+    ) -> Result<Response<Self::StreamFsStream>, Status> {
+        Err(Status::unimplemented("stream_fs"))
     }
 }
 

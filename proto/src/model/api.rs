@@ -200,3 +200,24 @@ pub struct RaftConfiguration {
     /// The raft index of the configuration.
     pub index: u64,
 }
+
+/// One entry of an allocation directory (`/v1/client/fs/ls` and `/v1/client/fs/stat`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct AllocFileInfo {
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "IsDir")]
+    pub is_dir: bool,
+    #[serde(rename = "Size")]
+    pub size: i64,
+    /// Go's `os.FileMode` string, e.g. `-rw-r--r--`, `drwxr-xr-x`, `Lrwxrwxrwx`.
+    #[serde(rename = "FileMode")]
+    pub file_mode: String,
+    /// RFC 3339.
+    #[serde(rename = "ModTime")]
+    pub mod_time: String,
+    /// The sniffed MIME type (stat only).
+    #[serde(rename = "ContentType", skip_serializing_if = "String::is_empty")]
+    pub content_type: String,
+}

@@ -12,8 +12,8 @@ use nomadish_proto::node_v1::StreamChunk;
 use nomadish_proto::raft_v1::cluster_service_client::ClusterServiceClient;
 use nomadish_proto::raft_v1::cluster_service_server::{ClusterService, ClusterServiceServer};
 use nomadish_proto::raft_v1::{
-    ApplyReply, ApplyRequest, DiscoverReply, DiscoverRequest, ForwardFsRequest, ForwardLogsRequest, JoinReply,
-    JoinRequest, ReadIndexReply, ReadIndexRequest, RemovePeerReply, RemovePeerRequest,
+    ApplyReply, ApplyRequest, DiscoverReply, DiscoverRequest, ForwardFsRequest, ForwardLogsRequest,
+    JoinReply, JoinRequest, ReadIndexReply, ReadIndexRequest, RemovePeerReply, RemovePeerRequest,
     TransferLeadershipReply, TransferLeadershipRequest, YieldReply, YieldRequest,
 };
 use nomadish_proto::tls::{Role, TlsConfig, authorize_peer};

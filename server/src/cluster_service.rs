@@ -9,9 +9,9 @@ use std::pin::Pin;
 use futures::Stream;
 use nomadish_proto::node_v1::StreamChunk;
 use nomadish_proto::raft_v1::{
-    ApplyReply, ApplyRequest, DiscoverReply, DiscoverRequest, ForwardLogsRequest, JoinReply,
-    JoinRequest, ReadIndexReply, ReadIndexRequest, RemovePeerReply, RemovePeerRequest, ServerInfo,
-    TransferLeadershipReply, TransferLeadershipRequest, YieldReply, YieldRequest,
+    ApplyReply, ApplyRequest, DiscoverReply, DiscoverRequest, ForwardFsRequest, ForwardLogsRequest,
+    JoinReply, JoinRequest, ReadIndexReply, ReadIndexRequest, RemovePeerReply, RemovePeerRequest,
+    ServerInfo, TransferLeadershipReply, TransferLeadershipRequest, YieldReply, YieldRequest,
 };
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -185,21 +185,31 @@ impl ClusterService for ClusterGrpc {
         let log_req = req
             .request
             .ok_or_else(|| Status::invalid_argument("request is required"))?;
-        let mut stream = match self.server.tunnels.open_logs(&req.node_id, log_req).await {
+        let stream = match self.server.tunnels.open_logs(&req.node_id, log_req).await {
             Ok(s) => s,
             Err(e @ TunnelError::NotConnected(_)) => return Err(Status::not_found(e.to_string())),
             Err(e) => return Err(Status::unavailable(e.to_string())),
         };
-        let (tx, rx) = mpsc::channel(FORWARD_BUFFER);
-        tokio::spawn(async move {
-            while let Some(chunk) = stream.next().await {
-                let end = chunk.eof || !chunk.error.is_empty();
-                if tx.send(Ok(chunk)).await.is_err() || end {
-                    return;
-                }
-            }
-        });
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        Ok(Response::new(forward_chunks(stream)))
+    }
+
+    type StreamFsStream = Pin<Box<dyn Stream<Item = Result<StreamChunk, Status>> + Send>>;
+
+    async fn stream_fs(
+        &self,
+        req: Request<ForwardFsRequest>,
+    ) -> Result<Response<Self::StreamFsStream>, Status> {
+        self.server.authorize_rpc(&req, &[Role::Server])?;
+        let req = req.into_inner();
+        let fs_req = req
+            .request
+            .ok_or_else(|| Status::invalid_argument("request is required"))?;
+        let stream = match self.server.tunnels.open_fs(&req.node_id, fs_req).await {
+            Ok(s) => s,
+            Err(e @ TunnelError::NotConnected(_)) => return Err(Status::not_found(e.to_string())),
+            Err(e) => return Err(Status::unavailable(e.to_string())),
+        };
+        Ok(Response::new(forward_chunks(stream)))
     }
 
     async fn remove_peer(
@@ -244,4 +254,26 @@ fn operator_status(e: crate::operator::OperatorError) -> Status {
         crate::operator::OperatorError::BadRequest(m) => Status::invalid_argument(m),
         other => Status::unavailable(other.to_string()),
     }
+}
+
+/// Relays a tunnel stream's chunks to a peer server until its end; a peer that hangs up
+/// drops the tunnel stream, which cancels it on the client.
+fn forward_chunks(
+    mut stream: crate::tunnel::ChunkStream,
+) -> Pin<Box<dyn Stream<Item = Result<StreamChunk, Status>> + Send>> {
+    let (tx, rx) = mpsc::channel(FORWARD_BUFFER);
+    tokio::spawn(async move {
+        loop {
+            let chunk = tokio::select! {
+                c = stream.next() => c,
+                () = tx.closed() => return,
+            };
+            let Some(chunk) = chunk else { return };
+            let end = chunk.eof || !chunk.error.is_empty();
+            if tx.send(Ok(chunk)).await.is_err() || end {
+                return;
+            }
+        }
+    });
+    Box::pin(ReceiverStream::new(rx))
 }

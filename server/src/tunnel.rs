@@ -6,6 +6,7 @@
 //!            ^                                                              │
 //!            └──────────── mpsc per stream <── route chunks <── StreamChunk ┘
 //!   dropping the LogStream sends CancelStream to the client
+//!   HTTP /v1/client/fs/{ls,stat,cat,readat,stream} ──open_fs──> FsRequest, same path back
 //! ```
 
 use std::collections::HashMap;
@@ -13,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use nomadish_proto::node_v1::tunnel_to_client::Msg;
-use nomadish_proto::node_v1::{CancelStream, LogRequest, StreamChunk, TunnelToClient};
+use nomadish_proto::node_v1::{CancelStream, FsRequest, LogRequest, StreamChunk, TunnelToClient};
 use tokio::sync::mpsc;
 use tonic::Status;
 
@@ -131,6 +132,56 @@ impl TunnelRegistry {
             .insert(id, chunk_tx);
         let msg = TunnelToClient {
             msg: Some(Msg::Logs(req)),
+        };
+        if tx.send(Ok(msg)).await.is_err() {
+            streams
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id);
+            return Err(TunnelError::Closed(node_id.to_string()));
+        }
+        Ok(ChunkStream {
+            rx,
+            cancel: Some((tx, id)),
+            streams,
+        })
+    }
+}
+
+impl TunnelRegistry {
+    /// Asks the node to serve an allocation filesystem request.
+    pub async fn open_fs(&self, node_id: &str, req: FsRequest) -> Result<ChunkStream, TunnelError> {
+        self.open_with(node_id, |id| {
+            Msg::Fs(FsRequest {
+                stream_id: id,
+                ..req
+            })
+        })
+        .await
+    }
+
+    /// Sends the message `build` makes for a new stream ID down the node's tunnel and
+    /// returns the stream its answers arrive on.
+    pub async fn open_with(
+        &self,
+        node_id: &str,
+        build: impl FnOnce(u64) -> Msg,
+    ) -> Result<ChunkStream, TunnelError> {
+        let (tx, streams) = {
+            let tunnels = self.lock();
+            let t = tunnels
+                .get(node_id)
+                .ok_or_else(|| TunnelError::NotConnected(node_id.to_string()))?;
+            (t.tx.clone(), t.streams.clone())
+        };
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let (chunk_tx, rx) = mpsc::channel(STREAM_BUFFER);
+        streams
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, chunk_tx);
+        let msg = TunnelToClient {
+            msg: Some(build(id)),
         };
         if tx.send(Ok(msg)).await.is_err() {
             streams

@@ -129,8 +129,14 @@ mod tests {
     fn content_types_tell_text_from_binary() {
         assert_eq!(sniff_content_type(b"hello\n"), "text/plain; charset=utf-8");
         assert_eq!(sniff_content_type(b""), "text/plain; charset=utf-8");
-        assert_eq!(sniff_content_type(b"\x00\x01\x02"), "application/octet-stream");
-        assert_eq!(sniff_content_type(b"\x1f\x8b\x08\x00"), "application/x-gzip");
+        assert_eq!(
+            sniff_content_type(b"\x00\x01\x02"),
+            "application/octet-stream"
+        );
+        assert_eq!(
+            sniff_content_type(b"\x1f\x8b\x08\x00"),
+            "application/x-gzip"
+        );
     }
 
     #[test]
@@ -138,7 +144,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("data.txt");
         std::fs::write(&file, b"12345").unwrap();
-        let info = file_info("data.txt", &std::fs::metadata(&file).unwrap(), String::new());
+        let info = file_info(
+            "data.txt",
+            &std::fs::metadata(&file).unwrap(),
+            String::new(),
+        );
         let json = serde_json::to_value(&info).unwrap();
         assert_eq!(json["Name"], "data.txt");
         assert_eq!(json["Size"], 5);

@@ -7,9 +7,9 @@ use std::path::Path;
 
 use nomadish_proto::model::AllocFileInfo;
 
+use super::FsError;
 use super::info::{SNIFF_LEN, file_info, sniff_content_type};
 use super::resolve::{Opened, open_in};
-use super::FsError;
 
 /// The entries of the directory at `path`, sorted by name; symlinks are listed as links
 /// (`L` mode), never followed.

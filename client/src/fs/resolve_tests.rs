@@ -77,7 +77,10 @@ fn a_symlinked_directory_component_leaving_is_refused() {
     assert!(refused_as_escape(open_in(&root, "web/local/up/outside")));
     assert!(refused_as_escape(open_in(&root, "web/local/up")));
     assert!(refused_as_escape(open_in(&root, "alloc/etc/passwd")));
-    assert!(matches!(list(&root, "alloc/etc"), Err(FsError::Escapes { .. })));
+    assert!(matches!(
+        list(&root, "alloc/etc"),
+        Err(FsError::Escapes { .. })
+    ));
 }
 
 #[test]
@@ -114,7 +117,10 @@ fn missing_paths_are_not_found_and_kinds_are_checked() {
     let err = open_in(&root, "nope/x").unwrap_err();
     assert_eq!(err.status(), 404, "{err}");
     assert_eq!(open_in(&root, "web/local/x/y").unwrap_err().status(), 404);
-    assert!(matches!(open_file(&root, "alloc"), Err(FsError::IsDir { .. })));
+    assert!(matches!(
+        open_file(&root, "alloc"),
+        Err(FsError::IsDir { .. })
+    ));
     assert!(matches!(
         list(&root, "web/local/x"),
         Err(FsError::WrongKind { .. })

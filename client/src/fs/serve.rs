@@ -191,8 +191,13 @@ async fn send_file(
     let mut remaining = plan.limit.unwrap_or(u64::MAX);
     let mut buf = vec![0u8; FS_CHUNK_SIZE];
     while remaining > 0 && !stop.is_stopped() {
-        let want = usize::try_from(remaining).unwrap_or(usize::MAX).min(buf.len());
-        let n = file.read(&mut buf[..want]).await.map_err(|e| io("read", e))?;
+        let want = usize::try_from(remaining)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let n = file
+            .read(&mut buf[..want])
+            .await
+            .map_err(|e| io("read", e))?;
         if n > 0 {
             if !out.data(rel, pos, &buf[..n]).await {
                 return Ok(());

@@ -1,44 +1,40 @@
 //! `GET /v1/client/fs/logs/:alloc`: a task's stdout or stderr, streamed from its client over
-//! the client's tunnel, as raw bytes (`plain=true`) or Nomad's JSON frames.
+//! the client's tunnel, as raw bytes (`plain=true`) or Nomad's JSON frames (with `{}`
+//! heartbeats while following).
 
 use std::collections::HashMap;
 
-use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use nomadish_proto::model::StreamFrame;
-use nomadish_proto::node_v1::{LogRequest, StreamChunk};
+use axum::response::Response;
+use nomadish_proto::node_v1::LogRequest;
 
+use super::stream::{self, StreamRequest};
 use super::{AppState, HttpError, QueryOptions};
-use nomadish_proto::raft_v1::ForwardLogsRequest;
-use nomadish_proto::raft_v1::cluster_service_client::ClusterServiceClient;
 
-use crate::tunnel::{ChunkStream, TunnelError};
+/// Nomad's answer when `task` is missing.
+const TASK_MISSING: &str = "must provide task name";
+/// Nomad's answer when `type` is missing or not stdout/stderr.
+const TYPE_INVALID: &str = "must provide log type (stdout/stderr)";
+/// Nomad's answer for an origin other than start/end.
+pub(super) const ORIGIN_INVALID: &str = "origin must be start or end";
 
-fn chunk_error(chunk: &StreamChunk) -> HttpError {
-    if chunk.not_found {
-        HttpError::not_found(chunk.error.clone())
-    } else {
-        HttpError::internal(chunk.error.clone())
+/// `origin`, defaulting to `start`.
+pub(super) fn origin(opts: &QueryOptions) -> Result<String, HttpError> {
+    match opts.raw.get("origin").map(String::as_str) {
+        None | Some("") | Some("start") => Ok("start".into()),
+        Some("end") => Ok("end".into()),
+        Some(_) => Err(HttpError::bad_request(ORIGIN_INVALID)),
     }
 }
 
-fn encode(chunk: StreamChunk, plain: bool) -> Option<Bytes> {
-    if chunk.data.is_empty() {
-        return None;
+/// `offset`, defaulting to 0.
+pub(super) fn offset(opts: &QueryOptions) -> Result<i64, HttpError> {
+    match opts.raw.get("offset").filter(|v| !v.is_empty()) {
+        Some(v) => v
+            .parse::<i64>()
+            .map_err(|_| HttpError::bad_request(format!("error parsing offset: {v:?}"))),
+        None => Ok(0),
     }
-    if plain {
-        return Some(Bytes::from(chunk.data));
-    }
-    let frame = StreamFrame {
-        data: base64::engine::general_purpose::STANDARD.encode(&chunk.data),
-        file: chunk.file,
-        offset: chunk.offset,
-        file_event: String::new(),
-    };
-    serde_json::to_vec(&frame).ok().map(Bytes::from)
 }
 
 /// Streams a task's log.
@@ -50,28 +46,14 @@ pub async fn logs(
     let opts = QueryOptions::parse(params)?;
     let task = opts.raw.get("task").cloned().unwrap_or_default();
     if task.is_empty() {
-        return Err(HttpError::bad_request("must include task name"));
+        return Err(HttpError::bad_request(TASK_MISSING));
     }
     let log_type = opts.raw.get("type").cloned().unwrap_or_default();
     if log_type != "stdout" && log_type != "stderr" {
-        return Err(HttpError::bad_request(
-            "must include type as stdout or stderr",
-        ));
+        return Err(HttpError::bad_request(TYPE_INVALID));
     }
-    let origin = opts
-        .raw
-        .get("origin")
-        .cloned()
-        .unwrap_or_else(|| "start".into());
-    if origin != "start" && origin != "end" {
-        return Err(HttpError::bad_request("origin must be start or end"));
-    }
-    let offset = match opts.raw.get("offset") {
-        Some(v) => v
-            .parse::<i64>()
-            .map_err(|_| HttpError::bad_request(format!("invalid offset {v:?}")))?,
-        None => 0,
-    };
+    let origin = origin(&opts)?;
+    let offset = offset(&opts)?;
     let alloc = server
         .state
         .snapshot()
@@ -88,108 +70,7 @@ pub async fn logs(
         offset,
         follow: opts.flag("follow"),
     };
-    let mut stream = open_stream(&server, &alloc.node_id, req).await?;
-    let first = stream.next().await;
-    if let Some(chunk) = &first
-        && !chunk.error.is_empty()
-    {
-        return Err(chunk_error(chunk));
-    }
-    let plain = opts.flag("plain");
-    let body = Body::from_stream(chunks(first, stream, plain));
-    let mut response = (StatusCode::OK, body).into_response();
-    let content_type = if plain {
-        "text/plain"
-    } else {
-        "application/json"
-    };
-    response
-        .headers_mut()
-        .insert("content-type", HeaderValue::from_static(content_type));
-    Ok(response)
-}
-
-/// Where a log stream's chunks come from: this server's tunnel, or a peer's.
-enum Source {
-    Local(ChunkStream),
-    Peer(tonic::Streaming<StreamChunk>),
-}
-
-impl Source {
-    async fn next(&mut self) -> Option<StreamChunk> {
-        match self {
-            Source::Local(s) => s.next().await,
-            Source::Peer(s) => s.message().await.ok().flatten(),
-        }
-    }
-}
-
-/// Opens the stream through this server's tunnel to the node, or through the server the node's
-/// tunnel is connected to.
-async fn open_stream(
-    server: &crate::server::Server,
-    node_id: &str,
-    req: LogRequest,
-) -> Result<Source, HttpError> {
-    match server.tunnels.open_logs(node_id, req.clone()).await {
-        Ok(s) => return Ok(Source::Local(s)),
-        Err(TunnelError::NotConnected(_)) => {}
-        Err(e) => return Err(HttpError::internal(e.to_string())),
-    }
-    for (id, peer, _) in server.peers() {
-        if id == server.node_id {
-            continue;
-        }
-        let Ok(channel) = server.dial(&peer.rpc_addr).await else {
-            continue;
-        };
-        let forward = ForwardLogsRequest {
-            node_id: node_id.to_string(),
-            request: Some(req.clone()),
-        };
-        match ClusterServiceClient::new(channel)
-            .stream_logs(forward)
-            .await
-        {
-            Ok(stream) => return Ok(Source::Peer(stream.into_inner())),
-            Err(status) if status.code() == tonic::Code::NotFound => continue,
-            Err(status) => return Err(HttpError::internal(status.message().to_string())),
-        }
-    }
-    Err(HttpError::internal(format!(
-        "node {node_id} is not connected to any server"
-    )))
-}
-
-fn chunks(
-    first: Option<StreamChunk>,
-    stream: Source,
-    plain: bool,
-) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> {
-    futures::stream::unfold(
-        (first, stream, false),
-        move |(pending, mut stream, done)| async move {
-            if done {
-                return None;
-            }
-            let mut next = pending;
-            loop {
-                let chunk = match next.take() {
-                    Some(c) => c,
-                    None => stream.next().await?,
-                };
-                let end = chunk.eof || !chunk.error.is_empty();
-                if !chunk.error.is_empty() {
-                    let e = std::io::Error::other(chunk.error.clone());
-                    return Some((Err(e), (None, stream, true)));
-                }
-                if let Some(bytes) = encode(chunk, plain) {
-                    return Some((Ok(bytes), (None, stream, end)));
-                }
-                if end {
-                    return None;
-                }
-            }
-        },
-    )
+    let mut rx = stream::open(&server, &alloc.node_id, StreamRequest::Logs(req)).await?;
+    let first = stream::first(&mut rx).await?;
+    Ok(stream::response(first, rx, opts.flag("plain")))
 }

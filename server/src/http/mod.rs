@@ -11,6 +11,7 @@ mod agent;
 mod allocs;
 mod deployments;
 mod error;
+mod fs;
 mod jobs;
 mod lifecycle;
 mod logs;
@@ -19,6 +20,7 @@ mod operator;
 mod plan;
 mod query;
 mod scheduler_config;
+mod stream;
 mod system;
 
 use std::net::SocketAddr;
@@ -104,6 +106,11 @@ pub fn router(server: Arc<Server>) -> Router {
             axum::routing::post(plan::plan).put(plan::plan),
         )
         .route("/v1/client/fs/logs/{alloc}", get(logs::logs))
+        .route("/v1/client/fs/ls/{alloc}", get(fs::ls))
+        .route("/v1/client/fs/stat/{alloc}", get(fs::stat))
+        .route("/v1/client/fs/cat/{alloc}", get(fs::cat))
+        .route("/v1/client/fs/readat/{alloc}", get(fs::readat))
+        .route("/v1/client/fs/stream/{alloc}", get(fs::stream_file))
         .route("/v1/status/leader", get(agent::leader))
         .route("/v1/status/peers", get(agent::peers))
         .route("/v1/agent/self", get(agent::agent_self))

@@ -228,6 +228,40 @@ pub enum AllocCommand {
     Status(AllocStatusArgs),
     /// Prints (or follows) a task's stdout or stderr.
     Logs(AllocLogsArgs),
+    /// Lists, stats, prints or follows files in an allocation's directory.
+    Fs(AllocFsArgs),
+}
+
+/// `alloc fs`.
+#[derive(Debug, Args)]
+pub struct AllocFsArgs {
+    #[command(flatten)]
+    pub api: ApiOpts,
+    /// Show the file's information instead of its content.
+    #[arg(long)]
+    pub stat: bool,
+    /// Keep printing the file as it grows, until interrupted.
+    #[arg(short = 'f')]
+    pub follow: bool,
+    /// Print the end of the file (10 lines unless -n or -c says otherwise).
+    #[arg(long)]
+    pub tail: bool,
+    /// With -tail: how many lines.
+    #[arg(short = 'n', value_name = "LINES")]
+    pub lines: Option<u64>,
+    /// With -tail: how many bytes.
+    #[arg(short = 'c', value_name = "BYTES")]
+    pub bytes: Option<u64>,
+    /// Machine-friendly sizes (bytes).
+    #[arg(short = 'H')]
+    pub machine: bool,
+    /// Print full IDs.
+    #[arg(long)]
+    pub verbose: bool,
+    /// An allocation ID or prefix.
+    pub alloc: String,
+    /// A path relative to the allocation directory (default: its root).
+    pub path: Option<String>,
 }
 
 /// `alloc status`.

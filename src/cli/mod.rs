@@ -11,6 +11,7 @@
 //! Exit codes: 0 ok, 1 error, 2 for `job run` when some placements failed.
 
 pub mod alloc;
+pub mod alloc_fs;
 pub mod api;
 #[cfg(test)]
 mod api_tests;
@@ -64,6 +65,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Job(cmd) => run_job(cmd).await,
         Command::Alloc(AllocCommand::Status(args)) => alloc::status(args).await,
         Command::Alloc(AllocCommand::Logs(args)) => logs::run(args).await,
+        Command::Alloc(AllocCommand::Fs(args)) => alloc_fs::run(args).await,
         Command::Eval(EvalCommand::Status(args)) => eval::status(args).await,
         Command::Deployment(cmd) => deployment::run(cmd).await,
         Command::Node(NodeCommand::Status(args)) => node::status(args).await,

@@ -47,12 +47,21 @@ pub fn open_in(root: &Path, path: &str) -> Result<Opened, FsError> {
         _ => FsError::io("resolve", root, e),
     })?;
     let joined = parts.iter().fold(root_real.clone(), |p, c| p.join(c));
-    let canonical = std::fs::canonicalize(&joined).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory => not_found(),
-        _ => FsError::io("resolve", &joined, e),
-    })?;
     let escapes = || FsError::Escapes {
         path: path.to_string(),
+    };
+    let canonical = match std::fs::canonicalize(&joined) {
+        Ok(c) => c,
+        // A missing path is "not found" only if what exists of it is inside: otherwise the
+        // answer would tell what exists outside the allocation directory.
+        Err(e) if is_missing(&e) => {
+            return Err(if existing_ancestor_inside(&joined, &root_real) {
+                not_found()
+            } else {
+                escapes()
+            });
+        }
+        Err(e) => return Err(FsError::io("resolve", &joined, e)),
     };
     if !canonical.starts_with(&root_real) {
         return Err(escapes());
@@ -83,6 +92,21 @@ pub fn open_in(root: &Path, path: &str) -> Result<Opened, FsError> {
         rel: names.join("/"),
         secret,
     })
+}
+
+fn is_missing(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+    )
+}
+
+/// Whether the deepest ancestor of `path` that exists resolves inside `root`.
+fn existing_ancestor_inside(path: &Path, root: &Path) -> bool {
+    path.ancestors()
+        .skip(1)
+        .find_map(|a| std::fs::canonicalize(a).ok())
+        .is_some_and(|real| real.starts_with(root))
 }
 
 #[cfg(test)]

@@ -77,6 +77,13 @@ fn a_symlinked_directory_component_leaving_is_refused() {
     assert!(refused_as_escape(open_in(&root, "web/local/up/outside")));
     assert!(refused_as_escape(open_in(&root, "web/local/up")));
     assert!(refused_as_escape(open_in(&root, "alloc/etc/passwd")));
+    // Missing files behind a link that leaves are refused too, not "not found": the answer
+    // must not reveal what exists outside.
+    assert!(refused_as_escape(open_in(
+        &root,
+        "web/local/up/no-such-file"
+    )));
+    assert!(refused_as_escape(open_in(&root, "alloc/etc/no/such/file")));
     assert!(matches!(
         list(&root, "alloc/etc"),
         Err(FsError::Escapes { .. })

@@ -89,9 +89,8 @@ fn follow_with_cli(agent: &Agent, alloc: &str, bytes: u64) -> f64 {
 
 /// Follows over HTTP from the start until `bytes` of payload arrived; seconds taken.
 async fn follow_over_http(base: &str, alloc: &str, bytes: u64, plain: bool) -> f64 {
-    let url = format!(
-        "{base}/v1/client/fs/logs/{alloc}?task=t&type=stdout&follow=true&plain={plain}"
-    );
+    let url =
+        format!("{base}/v1/client/fs/logs/{alloc}?task=t&type=stdout&follow=true&plain={plain}");
     let started = Instant::now();
     let mut resp = reqwest::get(&url).await.expect("GET logs");
     let (mut wire, mut payload) = (0u64, 0u64);
@@ -112,13 +111,22 @@ pub async fn run(mib: u64) -> (String, Value) {
     let dir = nomadish_tests::test_dir();
     let agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
     let spec = write_file(dir.path(), "logs-bench.hcl", &job_spec(bytes));
-    let out = cli(&agent, &["job", "run", "-detach", spec.to_str().expect("utf-8")]);
+    let out = cli(
+        &agent,
+        &["job", "run", "-detach", spec.to_str().expect("utf-8")],
+    );
     assert!(out.status.success(), "job run failed");
     let alloc = running_alloc(&agent.api()).await;
     let live = follow_with_cli(&agent, &alloc, bytes);
     let plain = follow_over_http(&agent.http, &alloc, bytes, true).await;
     let framed = follow_over_http(&agent.http, &alloc, bytes, false).await;
-    let rate = |secs: f64| if secs > 0.0 { bytes as f64 / MIB / secs } else { 0.0 };
+    let rate = |secs: f64| {
+        if secs > 0.0 {
+            bytes as f64 / MIB / secs
+        } else {
+            0.0
+        }
+    };
     let result = json!({
         "scenario": "logs-throughput",
         "mib": mib,

@@ -43,10 +43,16 @@ pub fn list(root: &Path, path: &str) -> Result<Vec<AllocFileInfo>, FsError> {
 pub fn stat(root: &Path, path: &str) -> Result<AllocFileInfo, FsError> {
     let opened = open_in(root, path)?;
     let meta = metadata(&opened)?;
-    let name = opened
-        .real
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
+    // The name asked for (a link's own name, as Go's os.Stat reports it), or for the
+    // directory itself its real name.
+    let name = path
+        .split('/')
+        .rfind(|c| !c.is_empty() && *c != ".")
+        .map(str::to_string)
+        .or_else(|| {
+            let real = opened.real.file_name()?;
+            Some(real.to_string_lossy().into_owned())
+        })
         .unwrap_or_default();
     let content_type = if opened.rel.ends_with(".json") {
         "application/json".to_string()

@@ -96,6 +96,13 @@ fn symlinks_that_stay_inside_are_followed() {
     symlink("../../alloc/logs/web.stdout.0", root.join("web/local/log")).unwrap();
     let o = open_in(&root, "web/local/log").unwrap();
     assert_eq!(o.rel, "alloc/logs/web.stdout.0");
+    let info = stat(&root, "web/local/log").unwrap();
+    assert_eq!(
+        (info.name.as_str(), info.size),
+        ("log", 6),
+        "the link's name, the file's size"
+    );
+    assert_eq!(stat(&root, "/").unwrap().name, "a1");
     // A listing shows the link itself, not its target.
     let entries = list(&root, "web/local").unwrap();
     let link = entries.iter().find(|e| e.name == "log").unwrap();

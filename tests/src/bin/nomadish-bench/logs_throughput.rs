@@ -21,6 +21,9 @@ fn job_spec(bytes: u64) -> String {
         r#"job "logs-bench" {{
   type = "batch"
   group "g" {{
+    ephemeral_disk {{
+      size = 8000
+    }}
     task "t" {{
       driver = "raw_exec"
       config {{
@@ -115,7 +118,11 @@ pub async fn run(mib: u64) -> (String, Value) {
         &agent,
         &["job", "run", "-detach", spec.to_str().expect("utf-8")],
     );
-    assert!(out.status.success(), "job run failed");
+    assert!(
+        out.status.success(),
+        "job run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let alloc = running_alloc(&agent.api()).await;
     let live = follow_with_cli(&agent, &alloc, bytes);
     let plain = follow_over_http(&agent.http, &alloc, bytes, true).await;

@@ -52,6 +52,8 @@ pub struct TunnelDeps {
     pub registry: AllocRegistry,
     /// `data_dir/alloc`.
     pub alloc_root: PathBuf,
+    /// Running tasks, for `alloc exec`, `alloc signal` and `alloc restart`.
+    pub controls: crate::controls::TaskControls,
 }
 
 /// Keeps a tunnel open until `stop`, once the node is registered.
@@ -97,6 +99,8 @@ async fn serve_once(
     backoff.reset();
     let mut streams: HashMap<u64, StopSource> = HashMap::new();
     let mut tasks: JoinSet<u64> = JoinSet::new();
+    let mut ops =
+        crate::exec::TunnelOps::new(deps.controls.clone(), deps.registry.clone(), tx.clone());
     let result = loop {
         tokio::select! {
             message = inbound.message() => match message {
@@ -113,6 +117,8 @@ async fn serve_once(
                         source.stop();
                     }
                 }
+                // Exec, signal and restart: see crate::exec.
+                Ok(Some(TunnelToClient { msg: Some(other) })) => ops.handle(other),
                 Ok(Some(_)) => {}
                 Ok(None) => break Ok(()),
                 Err(status) => break Err(rpc_error(&deps.pool, "Tunnel", server.clone(), status)),

@@ -109,6 +109,11 @@ impl TunnelRegistry {
         self.lock().contains_key(node_id)
     }
 
+    /// The sender of the node's tunnel here, for task operations (`crate::task_ops`).
+    pub fn sender(&self, node_id: &str) -> Option<TunnelSender> {
+        self.lock().get(node_id).map(|t| t.tx.clone())
+    }
+
     /// Asks the node to stream a task's log.
     pub async fn open_logs(
         &self,

@@ -20,11 +20,11 @@ use tokio::sync::watch;
 
 use crate::allocrunner::AllocRunnerDeps;
 use crate::config::ClientConfig;
+use crate::controls::TaskControls;
 use crate::driver::DriverContext;
 use crate::error::ClientError;
 use crate::identity::NodeIdentity;
 use crate::manager::AllocManager;
-use crate::controls::TaskControls;
 use crate::registry::AllocRegistry;
 use crate::servers::ServerPool;
 use crate::shutdown::StopSource;

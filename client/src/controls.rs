@@ -68,8 +68,15 @@ pub struct Published {
 
 impl Drop for Published {
     fn drop(&mut self) {
-        let mut map = self.controls.inner.write().unwrap_or_else(|e| e.into_inner());
-        if map.get(&self.key).is_some_and(|t| t.generation == self.generation) {
+        let mut map = self
+            .controls
+            .inner
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        if map
+            .get(&self.key)
+            .is_some_and(|t| t.generation == self.generation)
+        {
             map.remove(&self.key);
         }
     }

@@ -131,7 +131,8 @@ impl TunnelOps {
         {
             Ok(t) => t,
             Err(e) => {
-                self.tasks.spawn(async move { send(&tx, exec_error(id, e)).await });
+                self.tasks
+                    .spawn(async move { send(&tx, exec_error(id, e)).await });
                 return;
             }
         };

@@ -70,9 +70,7 @@ impl ExecConn {
 }
 
 /// The peers to try, with a channel to each.
-async fn peer_clients(
-    server: &Server,
-) -> Vec<ClusterServiceClient<tonic::transport::Channel>> {
+async fn peer_clients(server: &Server) -> Vec<ClusterServiceClient<tonic::transport::Channel>> {
     let mut clients = Vec::new();
     for (id, peer, _) in server.peers() {
         if id == server.node_id {

@@ -81,12 +81,14 @@ impl RawExecControl {
         })?;
         let pgid = child.id().map_or(0, |id| id as i32);
         let stdin = child.stdin.take();
-        let out = child.stdout.take().map(|s| {
-            tokio::spawn(copy_out(s, session.output.clone(), ExecOutput::Stdout))
-        });
-        let err = child.stderr.take().map(|s| {
-            tokio::spawn(copy_out(s, session.output.clone(), ExecOutput::Stderr))
-        });
+        let out = child
+            .stdout
+            .take()
+            .map(|s| tokio::spawn(copy_out(s, session.output.clone(), ExecOutput::Stdout)));
+        let err = child
+            .stderr
+            .take()
+            .map(|s| tokio::spawn(copy_out(s, session.output.clone(), ExecOutput::Stderr)));
         let feeder = tokio::spawn(feed_stdin(session.input, stdin));
         let output = session.output;
         let status = tokio::select! {

@@ -46,8 +46,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::allocrunner::{AllocDir, KillReason};
-use crate::driver::{DriverContext, ExitResult, TaskHandle};
 use crate::controls::{COMMAND_BUFFER, TaskControls};
+use crate::driver::{DriverContext, ExitResult, TaskHandle};
 use crate::state::StateStore;
 
 /// What every task runner of the client shares.

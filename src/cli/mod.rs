@@ -11,6 +11,8 @@
 //! Exit codes: 0 ok, 1 error, 2 for `job run` when some placements failed.
 
 pub mod alloc;
+pub mod alloc_exec;
+pub mod alloc_ops;
 pub mod api;
 #[cfg(test)]
 mod api_tests;
@@ -64,6 +66,10 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Job(cmd) => run_job(cmd).await,
         Command::Alloc(AllocCommand::Status(args)) => alloc::status(args).await,
         Command::Alloc(AllocCommand::Logs(args)) => logs::run(args).await,
+        Command::Alloc(AllocCommand::Exec(args)) => alloc_exec::run(args).await,
+        Command::Alloc(AllocCommand::Restart(args)) => alloc_ops::restart(args).await,
+        Command::Alloc(AllocCommand::Signal(args)) => alloc_ops::signal(args).await,
+        Command::Alloc(AllocCommand::Stop(args)) => alloc_ops::stop(args).await,
         Command::Eval(EvalCommand::Status(args)) => eval::status(args).await,
         Command::Deployment(cmd) => deployment::run(cmd).await,
         Command::Node(NodeCommand::Status(args)) => node::status(args).await,

@@ -13,9 +13,10 @@
 
 use std::collections::HashMap;
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use nomadish_proto::model::{
     ExecExitResult, ExecIoOperation, ExecRequestFrame, ExecResponseFrame, TASK_STATE_RUNNING,
 };
@@ -66,7 +67,7 @@ pub async fn exec(
     State(server): State<AppState>,
     Path(id): Path<String>,
     Query(params): Query<HashMap<String, String>>,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, HttpError> {
     let (task, command, tty) = parse_params(&params)?;
     let alloc = find_alloc(&server, &id)?;
@@ -94,6 +95,11 @@ pub async fn exec(
         task,
         command,
         tty,
+    };
+    // Checked after the request itself, so a plain GET learns what is wrong with it.
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(rejection) => return Ok(rejection.into_response()),
     };
     let conn = task_ops_route::open_exec(&server, &alloc.node_id, start)
         .await

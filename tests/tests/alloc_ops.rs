@@ -7,7 +7,9 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use nomadish_tests::{Agent, AgentKind, cli, nomadish_bin, wait_until, write_file};
+use nomadish_tests::{
+    Agent, AgentKind, CLUSTER_TIMEOUT, Cluster, cli, nomadish_bin, wait_until, write_file,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -81,10 +83,15 @@ async fn running_job(dir: &std::path::Path) -> (Agent, Agent, Value) {
         (nodes.as_array().map(Vec::len) == Some(1) && nodes[0]["Status"] == "ready").then_some(())
     })
     .await;
-    let spec = write_file(dir, "ops.hcl", SPEC);
-    run_ok(&server, &["job", "run", spec.to_str().expect("utf-8")]);
-    let alloc = wait_running(&server, None).await;
+    let alloc = run_spec(dir, &server).await;
     (server, client, alloc)
+}
+
+/// Submits [`SPEC`] through `server` and waits for its task to run.
+async fn run_spec(dir: &std::path::Path, server: &Agent) -> Value {
+    let spec = write_file(dir, "ops.hcl", SPEC);
+    run_ok(server, &["job", "run", spec.to_str().expect("utf-8")]);
+    wait_running(server, None).await
 }
 
 /// Waits for a running allocation of the job whose task runs (other than `not`).
@@ -296,4 +303,79 @@ async fn alloc_stop_stops_the_allocation_and_the_scheduler_replaces_it() {
     );
     let eval = api.get_ok(&format!("/v1/evaluation/{}", out.trim())).await;
     assert_eq!(eval["TriggeredBy"], "alloc-stop");
+}
+
+#[tokio::test]
+async fn exec_and_signal_work_through_servers_that_do_not_hold_the_clients_tunnel() {
+    let dir = nomadish_tests::test_dir();
+    let cluster = Cluster::start(dir.path(), 3, "", None).await;
+    let (leader, _) = cluster.wait_leader().await;
+    // The client knows one server only, so its tunnel is there; the others must forward.
+    let first = &cluster.servers[0];
+    let client = Agent::start(
+        dir.path(),
+        "c1",
+        AgentKind::Client(vec![first.rpc.clone()]),
+        "",
+    )
+    .await;
+    let api = cluster.servers[leader].api();
+    wait_until("the client's node is ready", CLUSTER_TIMEOUT, async || {
+        let nodes = api.get_ok("/v1/nodes").await;
+        (nodes.as_array().map(Vec::len) == Some(1) && nodes[0]["Status"] == "ready").then_some(())
+    })
+    .await;
+    let alloc = run_spec(dir.path(), &cluster.servers[leader]).await;
+    let id = alloc_id(&alloc);
+    // The tunnel may still be (re)opening: a follower refuses it until the node's
+    // registration has reached it.
+    wait_until("the client's tunnel is open", CLUSTER_TIMEOUT, async || {
+        let out = cli(first, &["alloc", "exec", &id, "true"]);
+        out.status.success().then_some(())
+    })
+    .await;
+    for (i, server) in cluster.servers.iter().enumerate() {
+        // Followers see the alloc once replicated; exec answers from every server.
+        wait_until(
+            "the allocation is replicated",
+            CLUSTER_TIMEOUT,
+            async || {
+                let a = server
+                    .api()
+                    .get_ok(&format!("/v1/allocation/{id}?stale"))
+                    .await;
+                (a["TaskStates"]["web"]["State"] == "running").then_some(())
+            },
+        )
+        .await;
+        let out = cli(
+            server,
+            &[
+                "alloc",
+                "exec",
+                &id,
+                "sh",
+                "-c",
+                &format!("echo via-{i}; exit {i}"),
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(i as i32),
+            "{}\nclient log:\n{}\nserver log:\n{}",
+            text(&out.stderr),
+            client.log(),
+            server.log()
+        );
+        assert_eq!(text(&out.stdout), format!("via-{i}\n"));
+        run_ok(server, &["alloc", "signal", "-s", "SIGUSR1", &id]);
+    }
+    wait_until("three signals trapped", RUN_TIMEOUT, async || {
+        let out = cli(
+            &cluster.servers[2],
+            &["alloc", "exec", &id, "cat", "signals"],
+        );
+        (text(&out.stdout).lines().count() == 3).then_some(())
+    })
+    .await;
 }

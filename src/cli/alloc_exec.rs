@@ -29,6 +29,8 @@ use super::{EXIT_ERROR, client_or_exit};
 
 /// Bytes read from stdin per frame.
 const STDIN_CHUNK: usize = 16 * 1024;
+/// How long to wait for the server's close after the exit frame.
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 /// The token header, as every request sends it.
 const TOKEN_HEADER: &str = "X-Nomad-Token";
 
@@ -212,7 +214,16 @@ async fn session(socket: Socket, stdin_on: bool) -> i32 {
             msg = stream.next() => match msg {
                 Some(Ok(Message::Text(text))) => {
                     if let Some(code) = output(text.as_str()) {
-                        let _ = sink.close().await;
+                        // Answer the server's close so the connection ends cleanly.
+                        let finish = async {
+                            while let Some(Ok(msg)) = stream.next().await {
+                                if msg.is_close() {
+                                    break;
+                                }
+                            }
+                            let _ = sink.close().await;
+                        };
+                        let _ = tokio::time::timeout(CLOSE_GRACE, finish).await;
                         return code;
                     }
                 }

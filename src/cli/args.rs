@@ -488,6 +488,46 @@ mod tests {
     }
 
     #[test]
+    fn alloc_exec_takes_nomads_flags_and_keeps_the_commands_own() {
+        let cli = parse(&[
+            "nomadish", "alloc", "exec", "-task", "web", "-i=false", "-t", "abcd", "ls", "-la",
+            "-task", "x",
+        ]);
+        let Command::Alloc(AllocCommand::Exec(args)) = cli.command else {
+            panic!("not alloc exec");
+        };
+        assert_eq!(args.task.as_deref(), Some("web"));
+        assert_eq!((args.stdin, args.tty), (Some(false), Some(true)));
+        assert_eq!(args.alloc, "abcd");
+        assert_eq!(args.command, ["ls", "-la", "-task", "x"]);
+        let cli = parse(&["nomadish", "alloc", "exec", "-job", "ops", "echo", "hi"]);
+        let Command::Alloc(AllocCommand::Exec(args)) = cli.command else {
+            panic!("not alloc exec");
+        };
+        assert!(args.job && args.stdin.is_none() && args.tty.is_none());
+    }
+
+    #[test]
+    fn alloc_restart_signal_and_stop_flags() {
+        let cli = parse(&["nomadish", "alloc", "restart", "-all-tasks", "abcd"]);
+        let Command::Alloc(AllocCommand::Restart(args)) = cli.command else {
+            panic!("not alloc restart");
+        };
+        assert!(args.all_tasks && args.task.is_none());
+        let cli = parse(&["nomadish", "alloc", "signal", "-s", "SIGHUP", "abcd", "web"]);
+        let Command::Alloc(AllocCommand::Signal(args)) = cli.command else {
+            panic!("not alloc signal");
+        };
+        assert_eq!(args.signal.as_deref(), Some("SIGHUP"));
+        assert_eq!(args.task.as_deref(), Some("web"));
+        let cli = parse(&["nomadish", "alloc", "stop", "-detach", "abcd"]);
+        let Command::Alloc(AllocCommand::Stop(args)) = cli.command else {
+            panic!("not alloc stop");
+        };
+        assert!(args.detach);
+    }
+
+    #[test]
     fn alloc_logs_short_flags() {
         let cli = parse(&[
             "nomadish", "alloc", "logs", "-f", "-stderr", "-tail", "-n", "5", "abcd", "web",

@@ -137,6 +137,9 @@ async fn alloc_exec_prints_output_passes_stdin_and_propagates_exit_codes() {
     let out = cli(&server, &["alloc", "exec", short, "echo", "hi"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "hi\n");
+    let job_args = ["alloc", "exec", "-job", "ops", "echo", "-n", "via job"];
+    let out = cli(&server, &job_args);
+    assert_eq!(text(&out.stdout), "via job", "{}", text(&out.stderr));
 
     let out = cli(
         &server,

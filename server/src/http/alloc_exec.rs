@@ -30,6 +30,8 @@ use crate::task_ops_route::{self, ExecConn};
 const CLOSE_ERROR: u16 = 1011;
 /// WebSocket close code for a request the task refused (e.g. a TTY it cannot give).
 const CLOSE_POLICY: u16 = 1008;
+/// How long to wait for the user's side of the closing handshake.
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 /// WebSocket close code for a normal end.
 const CLOSE_NORMAL: u16 = 1000;
 
@@ -148,6 +150,10 @@ async fn bridge(mut socket: WebSocket, mut conn: ExecConn) {
         reason: reason.into(),
     };
     let _ = socket.send(Message::Close(Some(frame))).await;
+    // Finish the closing handshake: closing with the user's last frames unread would reset
+    // the connection and could lose the exit frame on the user's side.
+    let drain = async { while let Some(Ok(_)) = socket.recv().await {} };
+    let _ = tokio::time::timeout(CLOSE_GRACE, drain).await;
 }
 
 /// The frames for one output message, or the close code and reason when it is an error.

@@ -10,6 +10,9 @@
 //!        ── StreamChunk{id, eof}             (or error + not_found)
 //!        <─ CancelStream{id}                 (stops a following stream)
 //! ```
+//!
+//! Task operations (`alloc exec`, `alloc signal`, `alloc restart`) ride the same tunnel; their
+//! messages are handed to [`crate::exec::TunnelOps`].
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -7,6 +7,9 @@
 //!            └──────────── mpsc per stream <── route chunks <── StreamChunk ┘
 //!   dropping the LogStream sends CancelStream to the client
 //! ```
+//!
+//! Exec streams and signal/restart requests use the same tunnels through
+//! [`crate::task_ops`].
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

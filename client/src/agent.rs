@@ -20,6 +20,7 @@ use tokio::sync::watch;
 
 use crate::allocrunner::AllocRunnerDeps;
 use crate::config::ClientConfig;
+use crate::controls::TaskControls;
 use crate::driver::DriverContext;
 use crate::error::ClientError;
 use crate::identity::NodeIdentity;
@@ -149,6 +150,7 @@ async fn prepare(config: ClientConfig) -> Result<Prepared, ClientError> {
     tracing::info!(node_id = %node.id, name = %node.name, servers = ?config.servers, "client starting");
     let updater = Updater::default();
     let registry = AllocRegistry::default();
+    let controls = TaskControls::default();
     let deps = Arc::new(AllocRunnerDeps {
         alloc_root: alloc_root.clone(),
         tasks: Arc::new(TaskRunnerDeps {
@@ -159,6 +161,7 @@ async fn prepare(config: ClientConfig) -> Result<Prepared, ClientError> {
             region: config.region.clone(),
             max_kill_timeout: config.max_kill_timeout,
             state,
+            controls: controls.clone(),
         }),
         updater: updater.clone(),
     });
@@ -169,6 +172,7 @@ async fn prepare(config: ClientConfig) -> Result<Prepared, ClientError> {
             identity: identity.clone(),
             registry,
             alloc_root,
+            controls,
         },
         pool,
         identity,

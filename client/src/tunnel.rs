@@ -12,6 +12,9 @@
 //!        <─ FsRequest{id, alloc, op, path, ...}  (allocation filesystem, see crate::fs)
 //!        ── StreamChunk{id, ...} × n, eof    (or error + status)
 //! ```
+//!
+//! Task operations (`alloc exec`, `alloc signal`, `alloc restart`) ride the same tunnel; their
+//! messages are handed to [`crate::exec::TunnelOps`].
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -54,6 +57,8 @@ pub struct TunnelDeps {
     pub registry: AllocRegistry,
     /// `data_dir/alloc`.
     pub alloc_root: PathBuf,
+    /// Running tasks, for `alloc exec`, `alloc signal` and `alloc restart`.
+    pub controls: crate::controls::TaskControls,
 }
 
 /// Keeps a tunnel open until `stop`, once the node is registered.
@@ -99,6 +104,8 @@ async fn serve_once(
     backoff.reset();
     let mut streams: HashMap<u64, StopSource> = HashMap::new();
     let mut tasks: JoinSet<u64> = JoinSet::new();
+    let mut ops =
+        crate::exec::TunnelOps::new(deps.controls.clone(), deps.registry.clone(), tx.clone());
     let result = loop {
         tokio::select! {
             message = inbound.message() => match message {
@@ -124,6 +131,8 @@ async fn serve_once(
                         source.stop();
                     }
                 }
+                // Exec, signal and restart: see crate::exec.
+                Ok(Some(TunnelToClient { msg: Some(other) })) => ops.handle(other),
                 Ok(Some(_)) => {}
                 Ok(None) => break Ok(()),
                 Err(status) => break Err(rpc_error(&deps.pool, "Tunnel", server.clone(), status)),

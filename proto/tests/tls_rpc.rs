@@ -91,6 +91,30 @@ impl ClusterService for ServersOnly {
     ) -> Result<Response<Self::StreamFsStream>, Status> {
         Err(Status::unimplemented("stream_fs"))
     }
+
+    type ForwardExecStream =
+        tokio_stream::Empty<Result<nomadish_proto::node_v1::ExecOutput, Status>>;
+
+    async fn forward_exec(
+        &self,
+        _: Request<tonic::Streaming<nomadish_proto::raft_v1::ForwardExecMessage>>,
+    ) -> Result<Response<Self::ForwardExecStream>, Status> {
+        Err(Status::unimplemented("forward_exec"))
+    }
+
+    async fn forward_task_signal(
+        &self,
+        _: Request<nomadish_proto::raft_v1::ForwardTaskSignalRequest>,
+    ) -> Result<Response<nomadish_proto::node_v1::TaskSignalReply>, Status> {
+        Err(Status::unimplemented("forward_task_signal"))
+    }
+
+    async fn forward_task_restart(
+        &self,
+        _: Request<nomadish_proto::raft_v1::ForwardTaskRestartRequest>,
+    ) -> Result<Response<nomadish_proto::node_v1::TaskRestartReply>, Status> {
+        Err(Status::unimplemented("forward_task_restart"))
+    }
 }
 
 /// A running test server; dropping it stops the server.

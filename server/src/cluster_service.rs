@@ -212,6 +212,38 @@ impl ClusterService for ClusterGrpc {
         Ok(Response::new(forward_chunks(stream)))
     }
 
+    type ForwardExecStream = crate::task_ops_peer::ExecOutputStream;
+
+    async fn forward_exec(
+        &self,
+        req: Request<tonic::Streaming<nomadish_proto::raft_v1::ForwardExecMessage>>,
+    ) -> Result<Response<Self::ForwardExecStream>, Status> {
+        self.server.authorize_rpc(&req, &[Role::Server])?;
+        crate::task_ops_peer::forward_exec(&self.server, req.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn forward_task_signal(
+        &self,
+        req: Request<nomadish_proto::raft_v1::ForwardTaskSignalRequest>,
+    ) -> Result<Response<nomadish_proto::node_v1::TaskSignalReply>, Status> {
+        self.server.authorize_rpc(&req, &[Role::Server])?;
+        crate::task_ops_peer::forward_signal(&self.server, req.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn forward_task_restart(
+        &self,
+        req: Request<nomadish_proto::raft_v1::ForwardTaskRestartRequest>,
+    ) -> Result<Response<nomadish_proto::node_v1::TaskRestartReply>, Status> {
+        self.server.authorize_rpc(&req, &[Role::Server])?;
+        crate::task_ops_peer::forward_restart(&self.server, req.into_inner())
+            .await
+            .map(Response::new)
+    }
+
     async fn remove_peer(
         &self,
         req: Request<RemovePeerRequest>,

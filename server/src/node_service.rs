@@ -340,13 +340,22 @@ impl NodeService for NodeGrpc {
         let registry = self.server.tunnels.clone();
         let (session, streams) = registry.register(&hello.node_id, tx);
         let node_id = hello.node_id;
+        let task_ops = self.server.task_ops.clone();
         tokio::spawn(async move {
             while let Ok(Some(msg)) = inbound.message().await {
-                if let Some(Msg::Chunk(chunk)) = msg.msg {
-                    route_chunk(&streams, chunk).await;
+                match msg.msg {
+                    Some(Msg::Chunk(chunk)) => route_chunk(&streams, chunk).await,
+                    // Exec output and signal/restart replies (crate::task_ops).
+                    Some(other) => {
+                        task_ops.route(&other).await;
+                    }
+                    None => {}
                 }
             }
             registry.unregister(&node_id, session);
+            if !registry.connected(&node_id) {
+                task_ops.node_gone(&node_id);
+            }
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }

@@ -80,6 +80,8 @@ pub struct Server {
     pub heartbeats: HeartbeatTracker,
     /// Client tunnels connected to this server.
     pub tunnels: TunnelRegistry,
+    /// Exec streams and signal/restart requests through those tunnels.
+    pub task_ops: crate::task_ops::TaskOps,
     /// The leader's plan queue, while this server leads.
     pub(crate) plans: Mutex<Option<mpsc::Sender<PlanRequest>>>,
     /// When the server started.
@@ -111,6 +113,7 @@ impl Server {
             state,
             broker: EvalBroker::new(),
             tunnels: TunnelRegistry::default(),
+            task_ops: crate::task_ops::TaskOps::default(),
             plans: Mutex::new(None),
             started: Instant::now(),
             last_leader_contact: Arc::default(),

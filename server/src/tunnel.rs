@@ -8,6 +8,9 @@
 //!   dropping the LogStream sends CancelStream to the client
 //!   HTTP /v1/client/fs/{ls,stat,cat,readat,stream} ──open_fs──> FsRequest, same path back
 //! ```
+//!
+//! Exec streams and signal/restart requests use the same tunnels through
+//! [`crate::task_ops`].
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -108,6 +111,11 @@ impl TunnelRegistry {
     /// Whether the node has a tunnel here.
     pub fn connected(&self, node_id: &str) -> bool {
         self.lock().contains_key(node_id)
+    }
+
+    /// The sender of the node's tunnel here, for task operations (`crate::task_ops`).
+    pub fn sender(&self, node_id: &str) -> Option<TunnelSender> {
+        self.lock().get(node_id).map(|t| t.tx.clone())
     }
 
     /// Asks the node to stream a task's log.

@@ -230,6 +230,93 @@ pub enum AllocCommand {
     Logs(AllocLogsArgs),
     /// Lists, stats, prints or follows files in an allocation's directory.
     Fs(AllocFsArgs),
+    /// Runs a command inside a running task.
+    Exec(AllocExecArgs),
+    /// Restarts a running allocation's tasks in place.
+    Restart(AllocRestartArgs),
+    /// Sends a signal to an allocation's tasks.
+    Signal(AllocSignalArgs),
+    /// Stops an allocation; the scheduler places a replacement.
+    Stop(AllocStopArgs),
+}
+
+/// `alloc exec`.
+#[derive(Debug, Args)]
+pub struct AllocExecArgs {
+    #[command(flatten)]
+    pub api: ApiOpts,
+    /// The task to run the command in (defaults to the allocation's only task).
+    #[arg(long = "task", value_name = "TASK")]
+    pub task: Option<String>,
+    /// Treat the first argument as a job ID and pick one of its running allocations.
+    #[arg(long)]
+    pub job: bool,
+    /// Pass stdin to the command (default true; `-i=false` closes it at once).
+    #[arg(short = 'i', num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub stdin: Option<bool>,
+    /// Allocate a TTY (default: when stdin is a terminal).
+    #[arg(short = 't', num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub tty: Option<bool>,
+    /// An allocation ID or prefix (a job ID with -job).
+    pub alloc: String,
+    /// The command and its arguments.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+/// `alloc restart`.
+#[derive(Debug, Args)]
+pub struct AllocRestartArgs {
+    #[command(flatten)]
+    pub api: ApiOpts,
+    /// The task to restart (default: every running task).
+    #[arg(long = "task", value_name = "TASK")]
+    pub task_flag: Option<String>,
+    /// Restart every task of the allocation.
+    #[arg(long)]
+    pub all_tasks: bool,
+    /// Print full IDs.
+    #[arg(long)]
+    pub verbose: bool,
+    /// An allocation ID or prefix.
+    pub alloc: String,
+    /// The task (same as -task).
+    pub task: Option<String>,
+}
+
+/// `alloc signal`.
+#[derive(Debug, Args)]
+pub struct AllocSignalArgs {
+    #[command(flatten)]
+    pub api: ApiOpts,
+    /// The signal to send (default SIGKILL).
+    #[arg(short = 's', value_name = "SIGNAL")]
+    pub signal: Option<String>,
+    /// The task to signal (default: every running task).
+    #[arg(long = "task", value_name = "TASK")]
+    pub task_flag: Option<String>,
+    /// Print full IDs.
+    #[arg(long)]
+    pub verbose: bool,
+    /// An allocation ID or prefix.
+    pub alloc: String,
+    /// The task (same as -task).
+    pub task: Option<String>,
+}
+
+/// `alloc stop`.
+#[derive(Debug, Args)]
+pub struct AllocStopArgs {
+    #[command(flatten)]
+    pub api: ApiOpts,
+    /// Print the evaluation ID and return instead of monitoring it.
+    #[arg(long)]
+    pub detach: bool,
+    /// Print full IDs.
+    #[arg(long)]
+    pub verbose: bool,
+    /// An allocation ID or prefix.
+    pub alloc: String,
 }
 
 /// `alloc fs`.

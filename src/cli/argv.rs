@@ -7,6 +7,7 @@
 //! -f, -n 5, -    stay as they are (single letters and a lone dash)
 //! --word, -5     stay as they are (already long; negative numbers)
 //! after `--`     nothing is translated
+//! alloc exec     nothing after the allocation is translated (it is the command's own argv)
 //! ```
 
 use std::ffi::OsString;
@@ -20,9 +21,15 @@ where
 {
     let mut out = Vec::new();
     let mut passthrough = false;
+    let mut exec = ExecScan::default();
     for (i, arg) in args.into_iter().enumerate() {
         let arg: OsString = arg.into();
         if i == 0 || passthrough {
+            out.push(arg);
+            continue;
+        }
+        if exec.command_started(&arg) {
+            passthrough = true;
             out.push(arg);
             continue;
         }
@@ -34,6 +41,57 @@ where
         out.push(translate_one(arg));
     }
     out
+}
+
+/// `alloc exec` flags that take a separate value (`-task web`).
+const EXEC_VALUE_FLAGS: &[&str] = &[
+    "task",
+    "e",
+    "address",
+    "token",
+    "namespace",
+    "region",
+    "ca-cert",
+    "client-cert",
+    "client-key",
+    "tls-server-name",
+];
+
+/// Finds where `alloc exec`'s command begins: after the first positional argument (the
+/// allocation) that follows `alloc exec`.
+#[derive(Default)]
+struct ExecScan {
+    /// Positional words seen so far (`alloc`, `exec`).
+    words: Vec<String>,
+    /// The previous argument was a flag waiting for its value.
+    value_pending: bool,
+    /// The allocation was seen: the command starts at the next argument.
+    alloc_seen: bool,
+}
+
+impl ExecScan {
+    /// Whether `arg` belongs to the command of `alloc exec` (and everything after it).
+    fn command_started(&mut self, arg: &OsString) -> bool {
+        if self.alloc_seen {
+            return true;
+        }
+        let text = arg.to_str().unwrap_or_default();
+        let in_exec = self.words.len() >= 2 && self.words[..2] == ["alloc", "exec"];
+        if let Some(flag) = text.strip_prefix('-') {
+            let name = flag.trim_start_matches('-');
+            self.value_pending = in_exec && !name.contains('=') && EXEC_VALUE_FLAGS.contains(&name);
+            return false;
+        }
+        if std::mem::take(&mut self.value_pending) {
+            return false;
+        }
+        if in_exec {
+            self.alloc_seen = true;
+        } else {
+            self.words.push(text.to_string());
+        }
+        false
+    }
 }
 
 /// Translates one argument (see the module docs).
@@ -106,6 +164,22 @@ mod tests {
             ["x", "--check-index", "-1"]
         );
         assert_eq!(tr(&["x", "-meta", "k=v"]), ["x", "--meta", "k=v"]);
+    }
+
+    #[test]
+    fn alloc_exec_commands_are_passed_as_they_are() {
+        assert_eq!(
+            tr(&[
+                "nomadish", "alloc", "exec", "-task", "web", "-i=false", "abcd", "ls", "-la"
+            ]),
+            [
+                "nomadish", "alloc", "exec", "--task", "web", "-i=false", "abcd", "ls", "-la"
+            ]
+        );
+        assert_eq!(
+            tr(&["nomadish", "alloc", "logs", "abcd", "-stderr"]),
+            ["nomadish", "alloc", "logs", "abcd", "--stderr"]
+        );
     }
 
     #[test]

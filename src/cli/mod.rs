@@ -12,6 +12,8 @@
 
 pub mod alloc;
 pub mod alloc_fs;
+pub mod alloc_exec;
+pub mod alloc_ops;
 pub mod api;
 #[cfg(test)]
 mod api_tests;
@@ -66,6 +68,10 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Alloc(AllocCommand::Status(args)) => alloc::status(args).await,
         Command::Alloc(AllocCommand::Logs(args)) => logs::run(args).await,
         Command::Alloc(AllocCommand::Fs(args)) => alloc_fs::run(args).await,
+        Command::Alloc(AllocCommand::Exec(args)) => alloc_exec::run(args).await,
+        Command::Alloc(AllocCommand::Restart(args)) => alloc_ops::restart(args).await,
+        Command::Alloc(AllocCommand::Signal(args)) => alloc_ops::signal(args).await,
+        Command::Alloc(AllocCommand::Stop(args)) => alloc_ops::stop(args).await,
         Command::Eval(EvalCommand::Status(args)) => eval::status(args).await,
         Command::Deployment(cmd) => deployment::run(cmd).await,
         Command::Node(NodeCommand::Status(args)) => node::status(args).await,

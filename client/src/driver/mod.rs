@@ -8,6 +8,7 @@
 
 mod control;
 mod raw_exec;
+mod raw_exec_control;
 
 pub use control::{BoxFuture, ExecInput, ExecOutput, ExecSession, TaskControl};
 

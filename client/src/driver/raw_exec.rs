@@ -16,7 +16,8 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Child;
 use tokio::task::JoinHandle;
 
-use super::{BoxFuture, ExecSession, ExitResult, TaskControl, TaskSpec};
+pub use super::raw_exec_control::RawExecControl;
+use super::{ExitResult, TaskControl, TaskSpec};
 use crate::error::DriverError;
 use crate::logs::{RotatingWriter, StreamKind};
 
@@ -80,6 +81,7 @@ pub struct RawExecHandle {
     copiers: Vec<JoinHandle<()>>,
     exit: Option<ExitResult>,
     group_killed: bool,
+    control: RawExecControl,
 }
 
 /// Starts the task.
@@ -131,6 +133,11 @@ pub async fn start(spec: &TaskSpec) -> Result<RawExecHandle, DriverError> {
         copiers,
         exit: None,
         group_killed: false,
+        control: RawExecControl {
+            pgid,
+            env: spec.env.clone(),
+            task_dir: spec.task_dir.clone(),
+        },
     })
 }
 
@@ -142,7 +149,7 @@ impl RawExecHandle {
 
     /// Signals and exec for the running task.
     pub fn control(&self) -> std::sync::Arc<dyn TaskControl> {
-        std::sync::Arc::new(RawExecControl { pgid: self.pgid })
+        std::sync::Arc::new(self.control.clone())
     }
 
     /// Waits for the main process to exit, then cleans up its group and logs. Cancel-safe:
@@ -249,27 +256,3 @@ async fn copy_into(mut src: impl AsyncRead + Unpin, mut writer: RotatingWriter) 
 #[cfg(test)]
 #[path = "raw_exec_tests.rs"]
 mod tests;
-
-/// Signals and exec for a raw_exec task: its process group.
-#[derive(Debug)]
-pub struct RawExecControl {
-    pgid: i32,
-}
-
-impl TaskControl for RawExecControl {
-    fn signal(&self, signal: Signal) -> BoxFuture<'_, Result<(), DriverError>> {
-        Box::pin(async move {
-            signal_group(self.pgid, signal);
-            Ok(())
-        })
-    }
-
-    fn exec(&self, _session: ExecSession) -> BoxFuture<'_, Result<ExitResult, DriverError>> {
-        Box::pin(async move {
-            Err(DriverError::Unsupported {
-                driver: crate::fingerprint::RAW_EXEC,
-                what: "exec",
-            })
-        })
-    }
-}

@@ -26,6 +26,7 @@
 mod dispatch_payload;
 pub mod events;
 mod exited;
+mod operate;
 mod prestart;
 pub mod restart;
 mod start;
@@ -45,6 +46,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::allocrunner::{AllocDir, KillReason};
+use crate::controls::{COMMAND_BUFFER, TaskControls};
 use crate::driver::{DriverContext, ExitResult, TaskHandle};
 use crate::state::StateStore;
 
@@ -56,6 +58,8 @@ pub struct TaskRunnerDeps {
     pub region: String,
     pub max_kill_timeout: Duration,
     pub state: StateStore,
+    /// Where running tasks are published for `alloc exec`, `alloc signal`, `alloc restart`.
+    pub controls: TaskControls,
 }
 
 /// A task's new state, sent to its alloc runner.
@@ -118,6 +122,16 @@ pub fn spawn(args: TaskRunnerArgs) -> TaskRunnerHandle {
     }
 }
 
+/// How supervising a started task ended.
+enum Supervised {
+    /// The task exited on its own.
+    Exited(ExitResult),
+    /// The task was killed on request; the runner is done.
+    Killed,
+    /// A user restarted the task: start it again, outside the restart policy.
+    Restart,
+}
+
 /// One task's runner.
 struct TaskRunner {
     name: String,
@@ -165,10 +179,12 @@ impl TaskRunner {
         loop {
             let outcome = match start::start(&mut self).await {
                 Ok(handle) => match self.supervise(handle).await {
-                    Some(exit) => restart::Outcome::Exited {
+                    Supervised::Exited(exit) => restart::Outcome::Exited {
                         success: exit.success(),
                     },
-                    None => return,
+                    Supervised::Killed => return,
+                    // A user's restart does not count against the restart policy.
+                    Supervised::Restart => continue,
                 },
                 Err(err) => start::driver_failed(&mut self, &err),
             };
@@ -178,24 +194,37 @@ impl TaskRunner {
         }
     }
 
-    /// Runs the started task until it exits (`Some`) or is killed (`None`).
-    async fn supervise(&mut self, mut handle: TaskHandle) -> Option<ExitResult> {
+    /// Runs the started task until it exits, is killed, or a user restarts it; meanwhile it
+    /// is published for `alloc exec`/`signal`/`restart`.
+    async fn supervise(&mut self, mut handle: TaskHandle) -> Supervised {
         self.deps
             .state
             .task_started(&self.alloc_id, &self.name, handle.pgid());
         self.event(events::started(now_ns()));
         self.set_state(TASK_STATE_RUNNING);
         self.emit();
-        let reason = tokio::select! {
-            exit = handle.wait() => {
-                self.deps.state.task_exited(&self.alloc_id, &self.name);
-                self.event(events::terminated(now_ns(), exit));
-                return Some(exit);
+        let (commands, mut command_rx) = mpsc::channel(COMMAND_BUFFER);
+        let _published =
+            self.deps
+                .controls
+                .publish(&self.alloc_id, &self.name, handle.control(), commands);
+        let reason = loop {
+            tokio::select! {
+                exit = handle.wait() => {
+                    self.deps.state.task_exited(&self.alloc_id, &self.name);
+                    self.event(events::terminated(now_ns(), exit));
+                    return Supervised::Exited(exit);
+                }
+                reason = self.kill_requested() => break reason,
+                Some(command) = command_rx.recv() => {
+                    if let Some(outcome) = operate::handle(self, &mut handle, command).await {
+                        return outcome;
+                    }
+                }
             }
-            reason = self.kill_requested() => reason,
         };
         stop::kill_running(self, handle, reason).await;
-        None
+        Supervised::Killed
     }
 
     /// The pending kill request, if any.

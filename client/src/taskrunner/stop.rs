@@ -43,7 +43,7 @@ fn record_reason(tr: &mut TaskRunner, reason: &KillReason) {
 
 /// The task's kill signal (default SIGINT) and kill timeout (default 5 s), capped by the
 /// client's `max_kill_timeout`.
-fn kill_params(tr: &TaskRunner) -> (Signal, Duration) {
+pub(super) fn kill_params(tr: &TaskRunner) -> (Signal, Duration) {
     let timeout = if tr.task.kill_timeout > 0 {
         ns_duration(tr.task.kill_timeout)
     } else {

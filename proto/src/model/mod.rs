@@ -10,6 +10,7 @@
 //! sibling module [`canonicalize`].
 
 mod alloc;
+mod alloc_ops_api;
 mod api;
 pub mod canonicalize;
 mod deployment;
@@ -26,6 +27,7 @@ mod scheduler_config;
 mod time;
 
 pub use alloc::*;
+pub use alloc_ops_api::*;
 pub use api::*;
 pub use deployment::*;
 pub use eval::*;

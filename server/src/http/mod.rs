@@ -8,6 +8,8 @@
 //! ```
 
 mod agent;
+mod alloc_exec;
+mod alloc_ops;
 mod allocs;
 mod deployments;
 mod error;
@@ -111,6 +113,19 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/v1/client/fs/cat/{alloc}", get(fs::cat))
         .route("/v1/client/fs/readat/{alloc}", get(fs::readat))
         .route("/v1/client/fs/stream/{alloc}", get(fs::stream_file))
+        .route(
+            "/v1/client/allocation/{id}/restart",
+            axum::routing::post(alloc_ops::restart).put(alloc_ops::restart),
+        )
+        .route(
+            "/v1/client/allocation/{id}/signal",
+            axum::routing::post(alloc_ops::signal).put(alloc_ops::signal),
+        )
+        .route("/v1/client/allocation/{id}/exec", get(alloc_exec::exec))
+        .route(
+            "/v1/allocation/{id}/stop",
+            axum::routing::post(alloc_ops::stop).put(alloc_ops::stop),
+        )
         .route("/v1/status/leader", get(agent::leader))
         .route("/v1/status/peers", get(agent::peers))
         .route("/v1/agent/self", get(agent::agent_self))

@@ -16,6 +16,7 @@ mod cluster;
 pub mod load;
 mod pki;
 pub mod sim;
+pub mod sshd;
 
 pub use agent::{Agent, AgentKind, cli, free_port, nomadish_bin, wait_until};
 pub use api::Api;

@@ -55,7 +55,11 @@ fn keygen(path: &Path) -> Result<String, String> {
         .args(["-q", "-t", "ed25519", "-N", "", "-C", "nomadish-test", "-f"])
         .arg(path))?;
     let line = std::fs::read_to_string(path.with_extension("pub")).map_err(|e| e.to_string())?;
-    Ok(line.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+    Ok(line
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" "))
 }
 
 fn free_port() -> u16 {
@@ -229,22 +233,29 @@ pub fn descendants(pid: u32) -> Vec<u32> {
     found
 }
 
+/// The live (not zombie) processes whose command line contains `needle`.
+pub fn pids_matching(needle: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_string_lossy().parse::<u32>().ok()?;
+            let state = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            let zombie = state
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            (!zombie && cmdline.contains(needle)).then_some(pid)
+        })
+        .collect()
+}
+
 /// Whether a process whose command line contains `needle` is running.
 pub fn process_running(needle: &str) -> bool {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return false;
-    };
-    entries.flatten().any(|entry| {
-        let path = entry.path().join("cmdline");
-        let state = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        let zombie = state
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
-        !zombie
-            && std::fs::read(path)
-                .map(|c| String::from_utf8_lossy(&c).replace('\0', " ").contains(needle))
-                .unwrap_or(false)
-    })
+    !pids_matching(needle).is_empty()
 }
 
 impl Drop for Sshd {

@@ -101,6 +101,8 @@ pub struct TaskSpec {
 
 /// A started task.
 #[derive(Debug)]
+// One handle per running task, moved rarely: the size difference does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum TaskHandle {
     RawExec(raw_exec::RawExecHandle),
     Ssh(ssh::SshHandle),

@@ -12,7 +12,9 @@ use nomadish_proto::model::rfc3339;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CircuitOpen {
     /// The cooldown has not passed yet.
-    #[error("circuit open until {until} after {failures} consecutive connection failures to {endpoint}")]
+    #[error(
+        "circuit open until {until} after {failures} consecutive connection failures to {endpoint}"
+    )]
     Open {
         endpoint: String,
         until: String,
@@ -118,7 +120,10 @@ mod tests {
         }
         b.failure("h:22");
         let err = b.check("h:22").unwrap_err();
-        assert!(err.to_string().starts_with("circuit open until 20"), "{err}");
+        assert!(
+            err.to_string().starts_with("circuit open until 20"),
+            "{err}"
+        );
         assert!(b.check("other:22").is_ok());
         std::thread::sleep(Duration::from_millis(150));
         assert!(b.check("h:22").is_ok(), "one probe after the cooldown");

@@ -36,7 +36,10 @@ impl SshError {
     pub fn is_recoverable(&self) -> bool {
         matches!(
             self,
-            Self::CircuitOpen(_) | Self::Connect { .. } | Self::Timeout { .. } | Self::Channel { .. }
+            Self::CircuitOpen(_)
+                | Self::Connect { .. }
+                | Self::Timeout { .. }
+                | Self::Channel { .. }
         )
     }
 }

@@ -138,7 +138,8 @@ pub fn known_keys(text: &str, host: &str, port: u16) -> Vec<(usize, PublicKey)> 
             continue;
         }
         let mut fields = line.split_whitespace();
-        let (Some(patterns), Some(kind), Some(data)) = (fields.next(), fields.next(), fields.next())
+        let (Some(patterns), Some(kind), Some(data)) =
+            (fields.next(), fields.next(), fields.next())
         else {
             continue;
         };
@@ -257,7 +258,10 @@ mod tests {
         .unwrap();
         verify(&a, policy).unwrap();
         let err = verify(&b, policy).unwrap_err();
-        assert!(matches!(err, HostKeyError::Changed { line: 1, .. }), "{err}");
+        assert!(
+            matches!(err, HostKeyError::Changed { line: 1, .. }),
+            "{err}"
+        );
         // A pin wins over the file, by key or by fingerprint.
         let pin = HostKeyPin::Fingerprint(fingerprint(&b));
         verify(

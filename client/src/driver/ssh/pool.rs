@@ -141,8 +141,7 @@ impl SshDriver {
             },
             checked: checked.clone(),
         };
-        let connected =
-            client::connect(config, (task.host.as_str(), task.port), handler).await;
+        let connected = client::connect(config, (task.host.as_str(), task.port), handler).await;
         let outcome = checked.lock().unwrap_or_else(|e| e.into_inner()).take();
         let mut handle = match (connected, outcome) {
             (Ok(handle), Some((key, Ok(())))) => (handle, key),

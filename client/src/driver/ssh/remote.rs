@@ -132,6 +132,9 @@ mod tests {
     fn signals_map_both_ways() {
         assert_eq!(signal_number(&ssh_signal(Signal::SIGTERM)), 15);
         assert_eq!(signal_number(&ssh_signal(Signal::SIGUSR2)), 12);
-        assert_eq!(kill_group(42, Signal::SIGKILL).split(' ').nth(1), Some("-KILL"));
+        assert_eq!(
+            kill_group(42, Signal::SIGKILL).split(' ').nth(1),
+            Some("-KILL")
+        );
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use nomadish_proto::model::LogConfig;
 
-use super::test_sshd::{Sshd, process_running};
+use super::test_sshd::{Sshd, pids_matching, process_running};
 use super::*;
 use crate::driver::{DriverContext, TaskHandle, TaskSpec};
 use crate::error::DriverError;
@@ -56,7 +56,11 @@ async fn start(driver: &Arc<SshDriver>, spec: &TaskSpec) -> Result<TaskHandle, D
 }
 
 fn unique_sleep() -> String {
-    format!("{}.{}", 5000 + rand::random::<u16>() as u32, std::process::id())
+    format!(
+        "{}.{}",
+        5000 + rand::random::<u16>() as u32,
+        std::process::id()
+    )
 }
 
 async fn gone(needle: &str) -> bool {
@@ -167,14 +171,21 @@ async fn the_circuit_opens_after_repeated_connection_failures() {
         .insert("port".into(), serde_json::json!(closed_port));
     for i in 0..5 {
         let err = start(&driver, &s).await.unwrap_err();
-        assert!(err.to_string().contains("connection to"), "attempt {i}: {err}");
+        assert!(
+            err.to_string().contains("connection to"),
+            "attempt {i}: {err}"
+        );
         assert!(err.is_recoverable());
     }
     let begun = Instant::now();
     let err = start(&driver, &s).await.unwrap_err();
     let msg = err.to_string();
     assert!(msg.starts_with("circuit open until 20"), "{msg}");
-    assert!(begun.elapsed() < Duration::from_millis(500), "{:?}", begun.elapsed());
+    assert!(
+        begun.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        begun.elapsed()
+    );
     // Another endpoint on the same host is not affected.
     let mut ok = spec(dir.path(), &sshd, "true", &[]);
     ok.task_name = "ok".into();
@@ -196,7 +207,10 @@ async fn tasks_share_one_pooled_connection() {
     a.task_name = "a".into();
     let mut b = spec(dir.path(), &sshd, "echo", &["b"]);
     b.task_name = "b".into();
-    let (mut ha, mut hb) = (start(&driver, &a).await.unwrap(), start(&driver, &b).await.unwrap());
+    let (mut ha, mut hb) = (
+        start(&driver, &a).await.unwrap(),
+        start(&driver, &b).await.unwrap(),
+    );
     assert_eq!(hb.wait().await.code, 0);
     assert_eq!(ha.wait().await.code, 0);
     let mut hc = start(&driver, &b).await.unwrap();
@@ -221,7 +235,11 @@ async fn stop_kills_the_remote_process_even_if_it_ignores_the_signal() {
     }
     let begun = Instant::now();
     let exit = h.stop(Signal::SIGTERM, Duration::from_secs(5)).await;
-    assert!(begun.elapsed() < Duration::from_secs(3), "{:?}", begun.elapsed());
+    assert!(
+        begun.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        begun.elapsed()
+    );
     assert_eq!((exit.code, exit.signal), (143, 15));
     assert!(gone(&format!("sleep {polite}")).await);
     // A task ignoring it (and its children) is SIGKILLed after the kill timeout.
@@ -237,7 +255,10 @@ async fn stop_kills_the_remote_process_even_if_it_ignores_the_signal() {
     let exit = h.stop(Signal::SIGINT, Duration::from_secs(1)).await;
     assert!(begun.elapsed() >= Duration::from_secs(1));
     assert!(!exit.success());
-    assert!(gone(&format!("sleep {stubborn}")).await, "remote process survived");
+    assert!(
+        gone(&format!("sleep {stubborn}")).await,
+        "remote process survived"
+    );
 }
 
 #[tokio::test]
@@ -257,16 +278,20 @@ async fn a_lost_connection_fails_the_task() {
     let exit = tokio::time::timeout(TEST_TIMEOUT, h.wait()).await.unwrap();
     assert!(!exit.success());
     let reason = h.failure_reason().expect("a lost connection is a failure");
-    assert!(reason.contains("lost") || reason.contains("closed"), "{reason}");
+    assert!(
+        reason.contains("lost") || reason.contains("closed"),
+        "{reason}"
+    );
     // The next task dials a new connection.
     let mut h = start(&driver, &spec(dir.path(), &sshd, "true", &[]))
         .await
         .unwrap();
     assert_eq!(h.wait().await.code, 0);
     assert_eq!(driver.connections_dialled(), 2);
-    let _ = std::process::Command::new("pkill")
-        .args(["-f", &format!("sleep {marker}")])
-        .status();
+    // The command the dropped connection left behind was started by this test.
+    for pid in pids_matching(&format!("sleep {marker}")) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), Signal::SIGKILL);
+    }
 }
 
 #[tokio::test]
@@ -278,7 +303,10 @@ async fn exec_and_signal_use_the_task_connection() {
         dir.path(),
         &sshd,
         "sh",
-        &["-c", "trap 'echo got-usr1' USR1; while :; do sleep 0.1; done"],
+        &[
+            "-c",
+            "trap 'echo got-usr1' USR1; while :; do sleep 0.1; done",
+        ],
     );
     let mut h = start(&driver, &s).await.unwrap();
     let control = h.control();
@@ -304,12 +332,18 @@ async fn exec_and_signal_use_the_task_connection() {
         got.push(o);
     }
     assert!(got.contains(&crate::driver::ExecOutput::Stdout(b"from-stdin\n".to_vec())) || got.iter().any(|o| matches!(o, crate::driver::ExecOutput::Stdout(d) if String::from_utf8_lossy(d).contains("from-stdin"))), "{got:?}");
-    assert!(got.contains(&crate::driver::ExecOutput::Stderr(b"e\n".to_vec())), "{got:?}");
+    assert!(
+        got.contains(&crate::driver::ExecOutput::Stderr(b"e\n".to_vec())),
+        "{got:?}"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     control.signal(Signal::SIGUSR1).await.unwrap();
     let log = s.log_dir.join("t.stdout.0");
     let deadline = Instant::now() + TEST_TIMEOUT;
-    while !std::fs::read_to_string(&log).unwrap_or_default().contains("got-usr1") {
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("got-usr1")
+    {
         assert!(Instant::now() < deadline, "signal never arrived");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -356,5 +390,10 @@ fn task_config_errors_name_the_field() {
     }
     let mut missing = base.clone();
     missing.remove("user");
-    assert!(SshTaskConfig::parse(&missing).unwrap_err().to_string().contains("user"));
+    assert!(
+        SshTaskConfig::parse(&missing)
+            .unwrap_err()
+            .to_string()
+            .contains("user")
+    );
 }

@@ -32,9 +32,17 @@ fn exportable(name: &str) -> bool {
 /// The wrapper line for `command args` with `env` exported.
 ///
 /// sshd starts each session's shell as a session (and process group) leader, so the shell's
-/// PID is the group the command and its children run in.
+/// PID is the group the command and its children run in. A watcher in that group holds the
+/// channel's stdin (the command gets `/dev/null`, as local tasks do): when the channel closes,
+/// because the task ended, was stopped, or the client's connection went away, stdin reaches
+/// end-of-file and the watcher kills the whole group, so no remote process outlives its task.
+/// The watcher ignores the signals a user or a stop may send to the group.
 pub fn wrapper(command: &str, args: &[String], env: &BTreeMap<String, String>) -> String {
-    let mut line = format!("printf '{PGID_MARKER}%s\\n' \"$$\"; ");
+    let mut line = format!(
+        "printf '{PGID_MARKER}%s\\n' \"$$\"; exec 3<&0; \
+         {{ trap '' HUP INT QUIT TERM USR1 USR2 ALRM PIPE; cat <&3; kill -KILL -$$; }} \
+         >/dev/null 2>&1 & "
+    );
     for (name, value) in env {
         if ENV_DENYLIST.contains(&name.as_str()) {
             continue;
@@ -51,14 +59,15 @@ pub fn wrapper(command: &str, args: &[String], env: &BTreeMap<String, String>) -
         line.push(' ');
         line.push_str(&quote(arg));
     }
+    line.push_str(" </dev/null 3<&-");
     line
 }
 
-/// The command that sends `signal` to the task's process group (or its PID when the group
-/// is gone).
+/// The command that sends `signal` to the task's process group (`kill -SIG -PGID`, which
+/// dash and bash both understand; dash's `kill` has no `--`).
 pub fn kill_group(pgid: i32, signal: Signal) -> String {
     let name = signal.as_str().trim_start_matches("SIG");
-    format!("kill -{name} -- -{pgid} 2>/dev/null || kill -{name} {pgid} 2>/dev/null; true")
+    format!("kill -{name} -{pgid} 2>/dev/null; true")
 }
 
 /// A `nix` signal as the SSH protocol names it.
@@ -107,6 +116,9 @@ pub fn signal_number(sig: &russh::Sig) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Read;
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+
     use super::*;
 
     #[test]
@@ -118,14 +130,53 @@ mod tests {
         ]);
         let line = wrapper("printf", &["%s|%s".into(), "$GREETING".into()], &env);
         let line = line.replace("exec printf", "printf \"$NOMAD_TOKEN\"; exec printf");
-        let out = std::process::Command::new("sh")
-            .args(["-c", &format!("{line} \"$GREETING\"")])
-            .output()
-            .unwrap();
-        let text = String::from_utf8(out.stdout).unwrap();
-        let body = text.split_once('\n').unwrap().1;
-        assert_eq!(body, "$GREETING|it's $HOME `x` \"y\"");
-        assert!(text.starts_with(PGID_MARKER));
+        let line = line.replace(" </dev/null", " \"$GREETING\" </dev/null");
+        for shell in ["sh", "bash"] {
+            // Its own process group, with stdin open until the output is read: the watcher
+            // kills the group when stdin closes.
+            let mut child = std::process::Command::new(shell)
+                .args(["-c", &line])
+                .process_group(0)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut text = String::new();
+            child
+                .stdout
+                .take()
+                .unwrap()
+                .read_to_string(&mut text)
+                .unwrap();
+            child.wait().unwrap();
+            let body = text.split_once('\n').unwrap().1;
+            assert_eq!(body, "$GREETING|it's $HOME `x` \"y\"", "{shell}");
+            assert!(text.starts_with(PGID_MARKER), "{shell}");
+        }
+    }
+
+    #[test]
+    fn the_watcher_kills_the_group_when_stdin_closes() {
+        for shell in ["sh", "bash"] {
+            let line = wrapper("sleep", &["30".into()], &BTreeMap::new());
+            let mut child = std::process::Command::new(shell)
+                .args(["-c", &line])
+                .process_group(0)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut first = [0u8; 5];
+            child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+            let begun = std::time::Instant::now();
+            drop(child.stdin.take());
+            let status = child.wait().unwrap();
+            assert!(
+                begun.elapsed() < std::time::Duration::from_secs(5),
+                "{shell}"
+            );
+            assert_eq!(status.signal(), Some(9), "{shell}");
+        }
     }
 
     #[test]

@@ -288,7 +288,12 @@ async fn a_lost_connection_fails_the_task() {
         .unwrap();
     assert_eq!(h.wait().await.code, 0);
     assert_eq!(driver.connections_dialled(), 2);
-    // The command the dropped connection left behind was started by this test.
+    // The wrapper's watcher saw the channel's stdin close and killed the remote group.
+    assert!(
+        gone(&format!("sleep {marker}")).await,
+        "remote process outlived its connection"
+    );
+    // Should it not have, the leftover was started by this test.
     for pid in pids_matching(&format!("sleep {marker}")) {
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), Signal::SIGKILL);
     }

@@ -82,7 +82,14 @@ pub fn verify(offered: &PublicKey, policy: HostKeyPolicy<'_>) -> Result<(), Host
     if let Some(file) = policy.known_hosts {
         let text = std::fs::read_to_string(file).unwrap_or_default();
         let mut changed = None;
-        for (line, key) in known_keys(&text, policy.host, policy.port) {
+        let mut keys = known_keys(&text, policy.host, policy.port);
+        if text.contains("|1|") {
+            // Hashed entries (`HashKnownHosts yes`): russh knows how to match those.
+            let hashed =
+                russh::keys::known_hosts::known_host_keys_path(policy.host, policy.port, file);
+            keys.extend(hashed.unwrap_or_default());
+        }
+        for (line, key) in keys {
             if key.key_data() == offered.key_data() {
                 return Ok(());
             }
@@ -128,7 +135,7 @@ fn host_entry(host: &str, port: u16) -> String {
 
 /// The keys (with 1-based line numbers) that `known_hosts` text lists for the host.
 /// Plain and wildcard (`*`, `?`) patterns and `!` negations are understood; `@revoked` and
-/// `@cert-authority` lines and hashed (`|1|`) entries are not matched.
+/// `@cert-authority` lines are skipped, and hashed (`|1|`) entries are left to [`verify`].
 pub fn known_keys(text: &str, host: &str, port: u16) -> Vec<(usize, PublicKey)> {
     let name = host_entry(host, port);
     let mut keys = Vec::new();
@@ -231,6 +238,35 @@ mod tests {
         assert_eq!(known_keys(&text, "10.0.0.7", 22)[0].0, 3);
         assert_eq!(known_keys(&text, "EXAMPLE.org", 22).len(), 1);
         assert!(known_keys("!10.0.0.7,10.0.0.* x y", "10.0.0.7", 22).is_empty());
+    }
+
+    #[test]
+    fn hashed_known_hosts_entries_match() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("known_hosts");
+        std::fs::write(&file, format!("[127.0.0.1]:2222 {KEY_A}\n")).unwrap();
+        let hashed = std::process::Command::new("ssh-keygen")
+            .arg("-H")
+            .arg("-f")
+            .arg(&file)
+            .output();
+        if !hashed.is_ok_and(|o| o.status.success()) {
+            eprintln!("skipping: ssh-keygen -H is not available");
+            return;
+        }
+        assert!(std::fs::read_to_string(&file).unwrap().starts_with("|1|"));
+        let policy = HostKeyPolicy {
+            host: "127.0.0.1",
+            port: 2222,
+            pin: None,
+            known_hosts: Some(&file),
+            accept_new: false,
+        };
+        verify(&key(KEY_A), policy).unwrap();
+        assert!(matches!(
+            verify(&key(KEY_B), policy),
+            Err(HostKeyError::Changed { .. })
+        ));
     }
 
     #[test]

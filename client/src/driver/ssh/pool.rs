@@ -226,9 +226,15 @@ impl client::Handler for ClientHandler {
         &mut self,
         server_public_key: &PublicKeyOrCertificate,
     ) -> Result<bool, Self::Error> {
-        let PublicKeyOrCertificate::PublicKey { key, .. } = server_public_key else {
-            // Host certificates are not supported: only pinned or known keys are trusted.
-            return Ok(false);
+        // A host certificate is judged by the key it certifies: only pinned or known keys
+        // are trusted, never a certificate authority.
+        let certified;
+        let key = match server_public_key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => key,
+            PublicKeyOrCertificate::Certificate(cert) => {
+                certified = PublicKey::new(cert.public_key().clone(), "");
+                &certified
+            }
         };
         let p = &self.policy;
         let verdict = hostkey::verify(

@@ -196,6 +196,22 @@ impl Sshd {
     }
 }
 
+impl Sshd {
+    /// Freezes (SIGSTOP) or thaws (SIGCONT) the per-connection server processes: a server
+    /// that stops answering without closing its connections.
+    pub fn freeze_connections(&self, frozen: bool) {
+        let signal = if frozen { "-STOP" } else { "-CONT" };
+        for pid in descendants(self.child.id()) {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if comm.trim() == "sshd" {
+                let _ = Command::new("kill")
+                    .args([signal, &pid.to_string()])
+                    .status();
+            }
+        }
+    }
+}
+
 /// All descendants of `pid` (from /proc).
 pub fn descendants(pid: u32) -> Vec<u32> {
     let mut parents: Vec<(u32, u32)> = Vec::new();

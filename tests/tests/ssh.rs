@@ -302,3 +302,58 @@ async fn stopping_an_ssh_task_stops_the_remote_process() {
     assert!(begun.elapsed() < Duration::from_secs(15));
     wait_alloc(&agent, "long", "complete").await;
 }
+
+#[tokio::test]
+async fn a_lost_connection_fails_the_task_and_the_restart_policy_applies() {
+    let Some(sshd) = Sshd::start() else { return };
+    let dir = nomadish_tests::test_dir();
+    let agent = agent(dir.path(), &sshd).await;
+    let marker = format!("{}.{}", 8000 + (std::process::id() % 1000), 1234);
+    let config = format!(
+        "{}\n        command = \"sleep\"\n        args = [\"{marker}\"]",
+        target(&sshd, sshd.port)
+    );
+    let restart =
+        "attempts = 1\n      interval = \"5m\"\n      delay = \"1s\"\n      mode = \"fail\"";
+    let spec = write_file(
+        dir.path(),
+        "lost.hcl",
+        &job("lost", "service", &config, restart),
+    );
+    cli(&agent, &["job", "run", "-detach", spec.to_str().unwrap()]);
+    let alloc = wait_alloc(&agent, "lost", "running").await;
+    let alloc_id = alloc["ID"].as_str().unwrap().to_string();
+    let needle = format!("sleep {marker}");
+    wait_until("the remote process runs", RUN_TIMEOUT, async || {
+        process_running(&needle).then_some(())
+    })
+    .await;
+    sshd.drop_connections();
+    // The task fails (never "complete"), restarts on a new connection and runs again.
+    let events = wait_until("the task restarted", RUN_TIMEOUT, async || {
+        let events = task_events(&agent, &alloc_id).await;
+        let started = events.iter().filter(|(k, _, _)| k == "Started").count();
+        (started >= 2).then_some(events)
+    })
+    .await;
+    let failure = events
+        .iter()
+        .find(|(k, _, _)| k == "Driver Failure")
+        .unwrap_or_else(|| panic!("{events:?}"));
+    assert!(failure.1.contains("ssh task on 127.0.0.1"), "{events:?}");
+    assert!(
+        events.iter().any(|(k, _, _)| k == "Restarting"),
+        "{events:?}"
+    );
+    wait_until("the remote process runs again", RUN_TIMEOUT, async || {
+        process_running(&needle).then_some(())
+    })
+    .await;
+    assert_eq!(sshd.logins(), 2, "a new connection after the loss");
+    let out = cli(&agent, &["job", "stop", "lost"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    wait_until("the remote process is gone", RUN_TIMEOUT, async || {
+        (!process_running(&needle)).then_some(())
+    })
+    .await;
+}

@@ -300,6 +300,41 @@ async fn a_lost_connection_fails_the_task() {
 }
 
 #[tokio::test]
+async fn keepalives_detect_a_server_that_stopped_answering() {
+    let Some(sshd) = Sshd::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let driver = plugin(
+        &sshd,
+        serde_json::json!({"keepalive_interval": "300ms", "keepalive_max": 2}),
+    );
+    let marker = unique_sleep();
+    let s = spec(dir.path(), &sshd, "sleep", &[&marker]);
+    let mut h = start(&driver, &s).await.unwrap();
+    let deadline = Instant::now() + TEST_TIMEOUT;
+    while !process_running(&format!("sleep {marker}")) {
+        assert!(Instant::now() < deadline, "remote sleep never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    sshd.freeze_connections(true);
+    let begun = Instant::now();
+    let exit = tokio::time::timeout(Duration::from_secs(10), h.wait()).await;
+    sshd.freeze_connections(false);
+    let exit = exit.expect("keepalives noticed the silent server");
+    assert!(!exit.success());
+    assert!(h.failure_reason().is_some());
+    assert!(
+        begun.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        begun.elapsed()
+    );
+    // Thawed, the server sees the connection closed and the watcher ends the remote group.
+    assert!(
+        gone(&format!("sleep {marker}")).await,
+        "remote process outlived its connection"
+    );
+}
+
+#[tokio::test]
 async fn exec_and_signal_use_the_task_connection() {
     let Some(sshd) = Sshd::start() else { return };
     let dir = tempfile::tempdir().unwrap();

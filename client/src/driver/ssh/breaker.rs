@@ -1,6 +1,22 @@
 //! A circuit breaker per SSH endpoint: after N consecutive connection failures new tasks
 //! fail fast until a cooldown has passed; then one probe connection is let through
 //! (half-open), which closes the circuit on success or opens it again on failure.
+//!
+//! ```text
+//!            failure (< N in a row)
+//!              ┌──────┐
+//!              v      │        N-th failure
+//!          ┌────────────┐ ─────────────────────> ┌──────────────────────┐
+//!  ──────> │   closed   │                        │ open until now+cool  │  check: "circuit open
+//!          └────────────┘ <──────┐               └──────────────────────┘   until <time>"
+//!                ^               │ success                 │ cooldown over: the next
+//!                │ success  ┌────────────┐                 │ check takes the probe
+//!                └──────────│ half-open  │ <───────────────┘
+//!                           │ (1 probe)  │ ── failure ──> open again
+//!                           └────────────┘
+//! ```
+//!
+//! The breaker does no I/O and reads no clock: callers pass the time in.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -50,8 +66,8 @@ impl Breakers {
         }
     }
 
-    /// May a connection to `endpoint` be attempted now? Marks a half-open probe as taken.
-    pub fn check(&self, endpoint: &str) -> Result<(), CircuitOpen> {
+    /// May a connection to `endpoint` be attempted at `now`? Marks a half-open probe as taken.
+    pub fn check(&self, endpoint: &str, now: SystemTime) -> Result<(), CircuitOpen> {
         let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
         let Some(state) = states.get_mut(endpoint) else {
             return Ok(());
@@ -59,7 +75,7 @@ impl Breakers {
         let Some(until) = state.open_until else {
             return Ok(());
         };
-        if SystemTime::now() < until {
+        if now < until {
             let ns = until
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_nanos() as i64)
@@ -85,14 +101,15 @@ impl Breakers {
         states.remove(endpoint);
     }
 
-    /// A connection failed: counts towards opening the circuit (a failed probe reopens it).
-    pub fn failure(&self, endpoint: &str) {
+    /// A connection failed at `now`: counts towards opening the circuit (a failed probe
+    /// reopens it).
+    pub fn failure(&self, endpoint: &str, now: SystemTime) {
         let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
         let state = states.entry(endpoint.to_string()).or_default();
         state.failures = state.failures.saturating_add(1);
         state.probing = false;
         if state.failures >= self.threshold {
-            state.open_until = Some(SystemTime::now() + self.cooldown);
+            state.open_until = Some(now + self.cooldown);
             tracing::warn!(%endpoint, failures = state.failures, cooldown = ?self.cooldown, "ssh circuit opened");
         }
     }
@@ -113,26 +130,47 @@ mod tests {
 
     #[test]
     fn opens_after_threshold_then_lets_one_probe_through() {
-        let b = Breakers::new(3, Duration::from_millis(100));
+        let b = Breakers::new(3, Duration::from_secs(30));
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         for _ in 0..2 {
-            b.failure("h:22");
-            assert!(b.check("h:22").is_ok());
+            b.failure("h:22", t0);
+            assert!(b.check("h:22", t0).is_ok());
         }
-        b.failure("h:22");
-        let err = b.check("h:22").unwrap_err();
-        assert!(
-            err.to_string().starts_with("circuit open until 20"),
-            "{err}"
+        b.failure("h:22", t0);
+        let err = b.check("h:22", t0).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "circuit open until 2027-01-15T08:00:30.000000000Z after 3 consecutive connection failures to h:22"
         );
-        assert!(b.check("other:22").is_ok());
-        std::thread::sleep(Duration::from_millis(150));
-        assert!(b.check("h:22").is_ok(), "one probe after the cooldown");
-        assert!(matches!(b.check("h:22"), Err(CircuitOpen::Probing { .. })));
-        b.failure("h:22");
-        assert!(matches!(b.check("h:22"), Err(CircuitOpen::Open { .. })));
-        std::thread::sleep(Duration::from_millis(150));
-        assert!(b.check("h:22").is_ok());
+        assert!(b.check("other:22", t0).is_ok());
+        let later = t0 + Duration::from_secs(31);
+        assert!(
+            b.check("h:22", later).is_ok(),
+            "one probe after the cooldown"
+        );
+        assert!(matches!(
+            b.check("h:22", later),
+            Err(CircuitOpen::Probing { .. })
+        ));
+        b.failure("h:22", later);
+        assert!(matches!(
+            b.check("h:22", later),
+            Err(CircuitOpen::Open { .. })
+        ));
+        let later = later + Duration::from_secs(31);
+        assert!(b.check("h:22", later).is_ok());
         b.success("h:22");
-        assert!(b.check("h:22").is_ok() && b.check("h:22").is_ok());
+        assert!(b.check("h:22", later).is_ok() && b.check("h:22", later).is_ok());
+    }
+
+    #[test]
+    fn a_neutral_outcome_gives_the_probe_back() {
+        let b = Breakers::new(1, Duration::from_secs(1));
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        b.failure("h:22", t0);
+        let later = t0 + Duration::from_secs(2);
+        assert!(b.check("h:22", later).is_ok());
+        b.neutral("h:22");
+        assert!(b.check("h:22", later).is_ok());
     }
 }

@@ -112,39 +112,17 @@ fn duration(
     }
 }
 
-/// Parses Go's duration syntax: one or more `<number><unit>` with units `ns us ms s m h`.
+/// Parses Go's duration syntax (`10s`, `1m30s`, `250ms`, `0`), which has no spaces between
+/// units; humantime does the unit arithmetic.
 pub fn parse_go_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
     if text == "0" {
         return Some(Duration::ZERO);
     }
-    let mut rest = text;
-    let mut total = 0f64;
-    if rest.is_empty() {
+    if text.is_empty() || text.contains(char::is_whitespace) || text.starts_with('-') {
         return None;
     }
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let number: f64 = rest[..num_len].parse().ok()?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-        total += number * scale;
-    }
-    Some(Duration::from_secs_f64(total))
+    humantime::parse_duration(text).ok()
 }
 
 /// How the task pins the server's host key.
@@ -189,33 +167,8 @@ impl SshTaskConfig {
         let host = string("host", true)?.unwrap_or_default();
         let user = string("user", true)?.unwrap_or_default();
         let command = string("command", true)?.unwrap_or_default();
-        let port = match config.get("port") {
-            None | Some(serde_json::Value::Null) => 22,
-            Some(serde_json::Value::Number(n)) => n
-                .as_u64()
-                .and_then(|p| u16::try_from(p).ok())
-                .filter(|p| *p > 0)
-                .ok_or_else(|| invalid("\"port\" must be between 1 and 65535".into()))?,
-            Some(serde_json::Value::String(s)) => s
-                .parse::<u16>()
-                .ok()
-                .filter(|p| *p > 0)
-                .ok_or_else(|| invalid("\"port\" must be between 1 and 65535".into()))?,
-            Some(_) => return Err(invalid("\"port\" must be between 1 and 65535".into())),
-        };
-        let args = match config.get("args") {
-            None | Some(serde_json::Value::Null) => Vec::new(),
-            Some(serde_json::Value::Array(items)) => items
-                .iter()
-                .map(|v| match v {
-                    serde_json::Value::String(s) => Ok(s.clone()),
-                    serde_json::Value::Number(n) => Ok(n.to_string()),
-                    serde_json::Value::Bool(b) => Ok(b.to_string()),
-                    _ => Err(invalid("\"args\" must be a list of strings".into())),
-                })
-                .collect::<Result<_, _>>()?,
-            Some(_) => return Err(invalid("\"args\" must be a list of strings".into())),
-        };
+        let port = parse_port(config.get("port")).map_err(invalid)?;
+        let args = parse_args(config.get("args")).map_err(invalid)?;
         let pty = match config.get("pty") {
             None | Some(serde_json::Value::Null) => false,
             Some(serde_json::Value::Bool(b)) => *b,
@@ -233,6 +186,36 @@ impl SshTaskConfig {
             host_key,
             pty,
         })
+    }
+}
+
+/// `port`: 1 to 65535 (a number or a numeric string), 22 when absent.
+fn parse_port(value: Option<&serde_json::Value>) -> Result<u16, String> {
+    let port = match value {
+        None | Some(serde_json::Value::Null) => return Ok(22),
+        Some(serde_json::Value::Number(n)) => n.as_u64().and_then(|p| u16::try_from(p).ok()),
+        Some(serde_json::Value::String(s)) => s.parse::<u16>().ok(),
+        Some(_) => None,
+    };
+    port.filter(|p| *p > 0)
+        .ok_or_else(|| "\"port\" must be between 1 and 65535".into())
+}
+
+/// `args`: a list of strings (numbers and booleans are written out), empty when absent.
+fn parse_args(value: Option<&serde_json::Value>) -> Result<Vec<String>, String> {
+    let bad = || "\"args\" must be a list of strings".to_string();
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(Vec::new()),
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                serde_json::Value::String(s) => Ok(s.clone()),
+                serde_json::Value::Number(n) => Ok(n.to_string()),
+                serde_json::Value::Bool(b) => Ok(b.to_string()),
+                _ => Err(bad()),
+            })
+            .collect(),
+        Some(_) => Err(bad()),
     }
 }
 

@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use super::error::SshError;
 use super::pool::Connection;
 use super::remote;
-use super::task::WriteHalf;
+use super::task::{ExitStatus, WriteHalf};
 use crate::driver::{BoxFuture, ExecInput, ExecOutput, ExecSession, ExitResult, TaskControl};
 use crate::error::DriverError;
 
@@ -95,7 +95,7 @@ impl SshControl {
         let ExecSession {
             command,
             tty,
-            mut input,
+            input,
             output,
         } = session;
         let channel = self.conn.handle.channel_open_session().await.map_err(err)?;
@@ -108,62 +108,50 @@ impl SshControl {
         let line: Vec<String> = command.iter().map(|a| remote::quote(a)).collect();
         channel.exec(false, line.join(" ")).await.map_err(err)?;
         let (mut read, write) = channel.split();
-        let feeder = tokio::spawn(async move {
-            loop {
-                match input.recv().await {
-                    Some(ExecInput::Stdin(data)) => {
-                        if write.data_bytes(data).await.is_err() {
-                            return;
-                        }
-                    }
-                    Some(ExecInput::Resize { cols, rows }) => {
-                        let _ = write
-                            .window_change(u32::from(cols), u32::from(rows), 0, 0)
-                            .await;
-                    }
-                    Some(ExecInput::CloseStdin) | None => {
-                        let _ = write.eof().await;
-                        // Keep the write half (and so the channel) open until the command ends.
-                        std::future::pending::<()>().await;
-                    }
-                }
-            }
-        });
-        let (mut status, mut signal) = (None, None);
+        let feeder = tokio::spawn(feed_input(input, write));
+        let mut status = ExitStatus::default();
         while let Some(msg) = read.wait().await {
             let out = match msg {
                 ChannelMsg::Data { data } => ExecOutput::Stdout(data.to_vec()),
                 ChannelMsg::ExtendedData { data, .. } => ExecOutput::Stderr(data.to_vec()),
-                ChannelMsg::ExitStatus { exit_status } => {
-                    status = Some(exit_status);
-                    continue;
-                }
-                ChannelMsg::ExitSignal { signal_name, .. } => {
-                    signal = Some(remote::signal_number(&signal_name));
-                    continue;
-                }
                 ChannelMsg::Close => break,
-                _ => continue,
+                other => {
+                    status.observe(&other);
+                    continue;
+                }
             };
             if output.send(out).await.is_err() {
                 break;
             }
         }
         feeder.abort();
-        Ok(match (status, signal) {
-            (_, Some(n)) => ExitResult {
-                code: 128 + n,
-                signal: n,
-            },
-            (Some(code), None) => ExitResult {
-                code: i64::from(code),
-                signal: 0,
-            },
-            (None, None) => ExitResult {
-                code: -1,
-                signal: 0,
-            },
-        })
+        Ok(status.result().unwrap_or(ExitResult {
+            code: -1,
+            signal: 0,
+        }))
+    }
+}
+
+/// Forwards the user's input (stdin, end of input, terminal size) to the exec channel.
+async fn feed_input(mut input: tokio::sync::mpsc::Receiver<ExecInput>, write: WriteHalf) {
+    loop {
+        match input.recv().await {
+            Some(ExecInput::Stdin(data)) => {
+                if write.data_bytes(data).await.is_err() {
+                    return;
+                }
+            }
+            Some(ExecInput::Resize { cols, rows }) => {
+                let _ = write
+                    .window_change(u32::from(cols), u32::from(rows), 0, 0)
+                    .await;
+            }
+            Some(ExecInput::CloseStdin) | None => {
+                let _ = write.eof().await;
+                // Keep the write half (and so the channel) open until the command ends.
+                std::future::pending::<()>().await;
+            }
+        }
     }
 }
 

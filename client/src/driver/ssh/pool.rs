@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use russh::client::{self, AuthResult, Handle};
 use russh::keys::{PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
@@ -85,7 +86,7 @@ impl SshDriver {
         }
         *pooled = None;
         let endpoint = format!("{}:{}", task.host, task.port);
-        self.breakers.check(&endpoint)?;
+        self.breakers.check(&endpoint, SystemTime::now())?;
         let timeout = self.config.connect_timeout;
         let result = match tokio::time::timeout(timeout, self.dial(task, &endpoint)).await {
             Ok(result) => result,
@@ -102,7 +103,7 @@ impl SshDriver {
                 Ok(conn)
             }
             Err(e @ (SshError::Connect { .. } | SshError::Timeout { .. })) => {
-                self.breakers.failure(&endpoint);
+                self.breakers.failure(&endpoint, SystemTime::now());
                 Err(e)
             }
             Err(e) => {
@@ -122,8 +123,47 @@ impl SshDriver {
         }
     }
 
+    /// Connects, checks the host key, and logs in with the client's key.
     async fn dial(&self, task: &SshTaskConfig, endpoint: &str) -> Result<Connection, SshError> {
         let key = self.private_key()?;
+        let (mut handle, server_key) = self.handshake(task, endpoint).await?;
+        let connect_err = |e: russh::Error| SshError::Connect {
+            endpoint: endpoint.to_string(),
+            reason: e.to_string(),
+        };
+        let hash = handle
+            .best_supported_rsa_hash()
+            .await
+            .ok()
+            .flatten()
+            .flatten();
+        let auth = handle
+            .authenticate_publickey(&task.user, PrivateKeyWithHashAlg::new(Arc::new(key), hash))
+            .await
+            .map_err(connect_err)?;
+        if !matches!(auth, AuthResult::Success) {
+            return Err(SshError::Auth {
+                endpoint: endpoint.to_string(),
+                user: task.user.clone(),
+            });
+        }
+        let serial = self.dialled.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::info!(%endpoint, user = %task.user, serial, "ssh connection established");
+        Ok(Connection {
+            handle,
+            server_key,
+            endpoint: endpoint.to_string(),
+            serial,
+        })
+    }
+
+    /// TCP connect and key exchange; returns the session and the host key it was checked
+    /// against (a refused key is reported with its fingerprint).
+    async fn handshake(
+        &self,
+        task: &SshTaskConfig,
+        endpoint: &str,
+    ) -> Result<(Handle<ClientHandler>, PublicKey), SshError> {
         let config = Arc::new(client::Config {
             keepalive_interval: Some(self.config.keepalive_interval),
             keepalive_max: self.config.keepalive_max,
@@ -143,52 +183,16 @@ impl SshDriver {
         };
         let connected = client::connect(config, (task.host.as_str(), task.port), handler).await;
         let outcome = checked.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let mut handle = match (connected, outcome) {
-            (Ok(handle), Some((key, Ok(())))) => (handle, key),
-            (_, Some((_, Err(refused)))) => return Err(refused.into()),
-            (Err(e), _) => {
-                return Err(SshError::Connect {
-                    endpoint: endpoint.to_string(),
-                    reason: e.to_string(),
-                });
-            }
-            (Ok(_), None) => {
-                return Err(SshError::Connect {
-                    endpoint: endpoint.to_string(),
-                    reason: "the server presented no host key".into(),
-                });
-            }
-        };
-        let hash = handle
-            .0
-            .best_supported_rsa_hash()
-            .await
-            .ok()
-            .flatten()
-            .flatten();
-        let auth = handle
-            .0
-            .authenticate_publickey(&task.user, PrivateKeyWithHashAlg::new(Arc::new(key), hash))
-            .await
-            .map_err(|e| SshError::Connect {
-                endpoint: endpoint.to_string(),
-                reason: e.to_string(),
-            })?;
-        if !matches!(auth, AuthResult::Success) {
-            return Err(SshError::Auth {
-                endpoint: endpoint.to_string(),
-                user: task.user.clone(),
-            });
-        }
-        let serial = self.dialled.fetch_add(1, Ordering::Relaxed) + 1;
-        tracing::info!(%endpoint, user = %task.user, serial, "ssh connection established");
-        let (handle, server_key) = (handle.0, handle.1);
-        Ok(Connection {
-            handle,
-            server_key,
+        let connect_err = |reason: String| SshError::Connect {
             endpoint: endpoint.to_string(),
-            serial,
-        })
+            reason,
+        };
+        match (connected, outcome) {
+            (Ok(handle), Some((key, Ok(())))) => Ok((handle, key)),
+            (_, Some((_, Err(refused)))) => Err(refused.into()),
+            (Err(e), _) => Err(connect_err(e.to_string())),
+            (Ok(_), None) => Err(connect_err("the server presented no host key".into())),
+        }
     }
 
     fn private_key(&self) -> Result<PrivateKey, SshError> {

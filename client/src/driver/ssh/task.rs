@@ -174,76 +174,101 @@ async fn pump(
     endpoint: &str,
 ) -> RemoteExit {
     let mut head: Option<Vec<u8>> = Some(Vec::new());
-    let (mut status, mut signal) = (None, None);
+    let mut status = ExitStatus::default();
     let mut closed = false;
     while let Some(msg) = read.wait().await {
         match msg {
             ChannelMsg::Data { data } => {
-                let data = match head.as_mut() {
-                    Some(buf) => {
-                        buf.extend_from_slice(&data);
-                        match take_marker(buf) {
-                            Marker::Found(id, rest) => {
-                                let _ = pgid.send(Some(id));
-                                head = None;
-                                Bytes::from(rest)
-                            }
-                            Marker::Absent => Bytes::from(head.take().unwrap_or_default()),
-                            Marker::Incomplete => continue,
-                        }
-                    }
-                    None => data,
+                let Some(data) = strip_marker(&mut head, data, &pgid) else {
+                    continue;
                 };
                 write(&mut writers, StreamKind::Stdout, &data).await;
             }
             ChannelMsg::ExtendedData { data, ext: 1 } => {
                 write(&mut writers, StreamKind::Stderr, &data).await;
             }
-            ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status),
-            ChannelMsg::ExitSignal { signal_name, .. } => signal = Some(signal_name),
             ChannelMsg::Close => {
                 closed = true;
                 break;
             }
-            _ => {}
+            other => status.observe(&other),
         }
     }
     if let Some(buf) = head.take().filter(|b| !b.is_empty()) {
         write(&mut writers, StreamKind::Stdout, &buf).await;
     }
-    match (status, signal) {
-        (_, Some(sig)) => {
-            let n = remote::signal_number(&sig);
-            RemoteExit {
-                exit: ExitResult {
-                    code: 128 + n,
-                    signal: n,
-                },
-                lost: None,
+    if let Some(exit) = status.result() {
+        return RemoteExit { exit, lost: None };
+    }
+    let how = if closed {
+        "the server closed the channel without an exit status"
+    } else {
+        "the connection was lost"
+    };
+    tracing::warn!(%endpoint, "ssh task ended: {how}");
+    RemoteExit {
+        exit: ExitResult {
+            code: -1,
+            signal: 0,
+        },
+        lost: Some(format!("ssh task on {endpoint} failed: {how}")),
+    }
+}
+
+/// The exit status and signal a channel reports.
+#[derive(Debug, Default)]
+pub(super) struct ExitStatus {
+    code: Option<u32>,
+    signal: Option<i64>,
+}
+
+impl ExitStatus {
+    /// Records an `exit-status` or `exit-signal` message; ignores the others.
+    pub(super) fn observe(&mut self, msg: &ChannelMsg) {
+        match msg {
+            ChannelMsg::ExitStatus { exit_status } => self.code = Some(*exit_status),
+            ChannelMsg::ExitSignal { signal_name, .. } => {
+                self.signal = Some(remote::signal_number(signal_name));
             }
+            _ => {}
         }
-        (Some(code), None) => RemoteExit {
-            exit: ExitResult {
+    }
+
+    /// The exit as a result (128 + signal for a signal), if the server reported one.
+    pub(super) fn result(&self) -> Option<ExitResult> {
+        match (self.code, self.signal) {
+            (_, Some(n)) => Some(ExitResult {
+                code: 128 + n,
+                signal: n,
+            }),
+            (Some(code), None) => Some(ExitResult {
                 code: i64::from(code),
                 signal: 0,
-            },
-            lost: None,
-        },
-        (None, None) => {
-            let how = if closed {
-                "the server closed the channel without an exit status"
-            } else {
-                "the connection was lost"
-            };
-            tracing::warn!(%endpoint, "ssh task ended: {how}");
-            RemoteExit {
-                exit: ExitResult {
-                    code: -1,
-                    signal: 0,
-                },
-                lost: Some(format!("ssh task on {endpoint} failed: {how}")),
-            }
+            }),
+            (None, None) => None,
         }
+    }
+}
+
+/// Passes output through once the process-group line has been seen (and published); holds
+/// it back while that line may still be arriving.
+fn strip_marker(
+    head: &mut Option<Vec<u8>>,
+    data: Bytes,
+    pgid: &watch::Sender<Option<i32>>,
+) -> Option<Bytes> {
+    let Some(buf) = head.as_mut() else {
+        return Some(data);
+    };
+    buf.extend_from_slice(&data);
+    match take_marker(buf) {
+        Marker::Found(id, rest) => {
+            let _ = pgid.send(Some(id));
+            *head = None;
+            Some(Bytes::from(rest))
+        }
+        Marker::Absent => Some(Bytes::from(head.take().unwrap_or_default())),
+        Marker::Incomplete => None,
     }
 }
 

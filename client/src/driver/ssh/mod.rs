@@ -9,6 +9,18 @@
 //!   breaker per endpoint fails tasks fast after repeated connection failures ([`breaker`]).
 //! - Stopping signals the channel and the remote process group, SIGKILLs it after the kill
 //!   timeout and closes the channel; a lost connection fails the task.
+//!
+//! ```text
+//!  start(spec) ─> SshTaskConfig ─> SshDriver::connect ──(pooled, key re-checked)──┐
+//!                                   │ breaker.check ─> dial: TCP, kex + hostkey::verify,
+//!                                   │                  publickey auth ──> pool   │
+//!                                   v                                            v
+//!                     channel: exec wrapper (remote.rs) ──> pump: marker ─> PGID
+//!                                                              stdout/stderr ─> RotatingWriter
+//!                                                              exit-status/signal ─> wait()
+//!  stop / alloc signal ─> channel signal + `kill -SIG -PGID` on a second channel
+//!  alloc exec          ─> a further channel on the same connection
+//! ```
 
 pub mod breaker;
 pub mod config;

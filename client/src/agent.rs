@@ -129,6 +129,19 @@ fn rpc_tls(
         .map_err(|source| ClientError::Tls { source })
 }
 
+/// The SSH driver when `plugin "ssh"` is configured (its config was checked when the agent
+/// configuration was read; a config that no longer parses disables the driver).
+fn ssh_driver(config: &ClientConfig) -> Option<Arc<crate::driver::ssh::SshDriver>> {
+    let body = config.plugins.get(crate::driver::ssh::SSH)?;
+    match crate::driver::ssh::SshPluginConfig::parse(body) {
+        Ok(c) => Some(Arc::new(crate::driver::ssh::SshDriver::new(c))),
+        Err(e) => {
+            tracing::error!(error = %e, "plugin \"ssh\" config is invalid; the ssh driver is disabled");
+            None
+        }
+    }
+}
+
 /// Creates the directories, loads the identity, recovers from a previous run and
 /// fingerprints the node.
 async fn prepare(config: ClientConfig) -> Result<Prepared, ClientError> {
@@ -156,6 +169,7 @@ async fn prepare(config: ClientConfig) -> Result<Prepared, ClientError> {
         tasks: Arc::new(TaskRunnerDeps {
             drivers: DriverContext {
                 raw_exec_enabled: config.raw_exec_enabled,
+                ssh: ssh_driver(&config),
             },
             node: Arc::new(node.clone()),
             region: config.region.clone(),

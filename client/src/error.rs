@@ -118,13 +118,19 @@ pub enum DriverError {
         driver: &'static str,
         what: &'static str,
     },
+    /// The SSH driver could not connect, authenticate or run the remote command.
+    #[error(transparent)]
+    Ssh(#[from] crate::driver::ssh::SshError),
 }
 
 impl DriverError {
     /// Whether trying again could help (Nomad restarts tasks on recoverable start errors
     /// according to the restart policy and fails them at once otherwise).
     pub fn is_recoverable(&self) -> bool {
-        matches!(self, Self::Spawn { .. } | Self::Logs { .. })
+        match self {
+            Self::Ssh(e) => e.is_recoverable(),
+            other => matches!(other, Self::Spawn { .. } | Self::Logs { .. }),
+        }
     }
 }
 

@@ -17,6 +17,7 @@ pub mod load;
 mod pki;
 pub mod sim;
 pub mod streams;
+pub mod sshd;
 
 pub use agent::{Agent, AgentKind, cli, free_port, nomadish_bin, wait_until};
 pub use api::Api;

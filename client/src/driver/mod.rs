@@ -9,6 +9,7 @@
 mod control;
 mod raw_exec;
 mod raw_exec_control;
+pub mod ssh;
 
 pub use control::{BoxFuture, ExecInput, ExecOutput, ExecSession, TaskControl};
 
@@ -70,16 +71,19 @@ pub const PLUGINS: &[&str] = &["docker", "ssh"];
 /// mistakes are reported against the file; the message names the offending option.
 pub fn validate_plugin_config(name: &str, config: &serde_json::Value) -> Result<(), String> {
     match name {
-        "docker" | "ssh" if config.is_object() => Ok(()),
-        "docker" | "ssh" => Err("config must be a block".into()),
+        "ssh" => ssh::SshPluginConfig::parse(config).map(|_| ()),
+        "docker" if config.is_object() => Ok(()),
+        "docker" => Err("config must be a block".into()),
         other => Err(format!("unknown driver plugin {other:?}")),
     }
 }
 
 /// What the client allows its drivers to do, and the drivers' shared state.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct DriverContext {
     pub raw_exec_enabled: bool,
+    /// The SSH driver (connection pool, circuit breakers) when `plugin "ssh"` is configured.
+    pub ssh: Option<std::sync::Arc<ssh::SshDriver>>,
 }
 
 /// A task ready to start: its driver config already interpolated.
@@ -98,8 +102,11 @@ pub struct TaskSpec {
 
 /// A started task.
 #[derive(Debug)]
+// One handle per running task, moved rarely: the size difference does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum TaskHandle {
     RawExec(raw_exec::RawExecHandle),
+    Ssh(ssh::SshHandle),
 }
 
 impl TaskHandle {
@@ -107,6 +114,8 @@ impl TaskHandle {
     pub fn pgid(&self) -> i32 {
         match self {
             Self::RawExec(h) => h.pgid(),
+            // The process runs on another host: nothing local to clean up after a crash.
+            Self::Ssh(_) => 0,
         }
     }
 
@@ -114,6 +123,16 @@ impl TaskHandle {
     pub async fn wait(&mut self) -> ExitResult {
         match self {
             Self::RawExec(h) => h.wait().await,
+            Self::Ssh(h) => h.wait().await,
+        }
+    }
+
+    /// Why the task ended without an exit status (e.g. its SSH connection was lost), once it
+    /// has ended.
+    pub fn failure_reason(&self) -> Option<String> {
+        match self {
+            Self::RawExec(_) => None,
+            Self::Ssh(h) => h.lost_reason(),
         }
     }
 
@@ -122,6 +141,7 @@ impl TaskHandle {
     pub fn control(&self) -> std::sync::Arc<dyn TaskControl> {
         match self {
             Self::RawExec(h) => h.control(),
+            Self::Ssh(h) => h.control(),
         }
     }
 
@@ -129,6 +149,7 @@ impl TaskHandle {
     pub async fn stop(&mut self, signal: Signal, timeout: Duration) -> ExitResult {
         match self {
             Self::RawExec(h) => h.stop(signal, timeout).await,
+            Self::Ssh(h) => h.stop(signal, timeout).await,
         }
     }
 }
@@ -138,6 +159,10 @@ pub async fn start(ctx: &DriverContext, spec: &TaskSpec) -> Result<TaskHandle, D
     match spec.driver.as_str() {
         RAW_EXEC if !ctx.raw_exec_enabled => Err(DriverError::Disabled { driver: RAW_EXEC }),
         RAW_EXEC => raw_exec::start(spec).await.map(TaskHandle::RawExec),
+        ssh::SSH => match &ctx.ssh {
+            Some(driver) => ssh::start(driver, spec).await.map(TaskHandle::Ssh),
+            None => Err(DriverError::Disabled { driver: ssh::SSH }),
+        },
         other => Err(DriverError::UnknownDriver {
             driver: other.to_string(),
         }),
@@ -185,9 +210,7 @@ mod tests {
             log_dir: "/nonexistent".into(),
             log_config: LogConfig::default(),
         };
-        let off = DriverContext {
-            raw_exec_enabled: false,
-        };
+        let off = DriverContext::default();
         let err = start(&off, &spec).await.unwrap_err();
         assert!(matches!(err, DriverError::Disabled { .. }) && !err.is_recoverable());
         let unknown = TaskSpec {

@@ -51,6 +51,7 @@ async fn start(spec: &TaskSpec) -> TaskHandle {
     crate::driver::start(
         &DriverContext {
             raw_exec_enabled: true,
+            ssh: None,
         },
         spec,
     )
@@ -146,6 +147,7 @@ async fn a_missing_command_is_a_recoverable_spawn_error() {
     let err = crate::driver::start(
         &DriverContext {
             raw_exec_enabled: true,
+            ssh: None,
         },
         &s,
     )

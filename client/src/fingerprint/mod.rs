@@ -130,6 +130,10 @@ pub fn build_node(config: &ClientConfig, identity: &NodeIdentity, facts: &HostFa
         set("driver.raw_exec", "1".to_string());
         drivers.insert(RAW_EXEC.to_string(), healthy_driver());
     }
+    if config.plugins.contains_key(crate::driver::ssh::SSH) {
+        set("driver.ssh", "1".to_string());
+        drivers.insert(crate::driver::ssh::SSH.to_string(), healthy_driver());
+    }
     Node {
         id: identity.id.clone(),
         secret_id: identity.secret_id.clone(),
@@ -254,6 +258,18 @@ mod tests {
         let node = build_node(&config, &identity(), &facts());
         assert_eq!(node.attributes["driver.raw_exec"], "1");
         assert!(node.has_driver("raw_exec"));
+    }
+
+    #[test]
+    fn ssh_is_advertised_when_its_plugin_is_configured() {
+        let mut config = ClientConfig::new("/tmp".into(), vec![]);
+        assert!(!build_node(&config, &identity(), &facts()).has_driver("ssh"));
+        config
+            .plugins
+            .insert("ssh".into(), serde_json::json!({"private_key_file": "/k"}));
+        let node = build_node(&config, &identity(), &facts());
+        assert_eq!(node.attributes["driver.ssh"], "1");
+        assert!(node.has_driver("ssh"));
     }
 
     #[test]

@@ -212,6 +212,9 @@ impl TaskRunner {
             tokio::select! {
                 exit = handle.wait() => {
                     self.deps.state.task_exited(&self.alloc_id, &self.name);
+                    if let Some(reason) = handle.failure_reason() {
+                        self.event(events::driver_failure(now_ns(), &reason, false));
+                    }
                     self.event(events::terminated(now_ns(), exit));
                     return Supervised::Exited(exit);
                 }

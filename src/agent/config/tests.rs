@@ -348,3 +348,28 @@ fn driver_plugin_config_bodies_become_json() {
         serde_json::json!({"allow_privileged": false, "volumes": {"enabled": true}})
     );
 }
+
+#[test]
+fn ssh_plugin_config_is_checked_when_read() {
+    let cfg = parse_str(
+        "c.hcl",
+        "plugin \"ssh\" {\n  config {\n    private_key_file = \"/k\"\n    connect_timeout = \"3s\"\n    circuit_breaker_failures = 2\n  }\n}\n",
+    )
+    .unwrap();
+    assert_eq!(cfg.plugins["ssh"]["circuit_breaker_failures"], 2);
+    for (body, option) in [
+        (
+            "private_key_file = \"/k\"\n    known_host_file = \"/x\"",
+            "known_host_file",
+        ),
+        ("connect_timeout = \"3s\"", "private_key_file"),
+        (
+            "private_key_file = \"/k\"\n    connect_timeout = \"soon\"",
+            "connect_timeout",
+        ),
+    ] {
+        let text = format!("plugin \"ssh\" {{\n  config {{\n    {body}\n  }}\n}}\n");
+        let err = parse_str("c.hcl", &text).unwrap_err().to_string();
+        assert!(err.contains(option) && err.contains("c.hcl"), "{err}");
+    }
+}

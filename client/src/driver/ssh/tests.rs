@@ -345,7 +345,7 @@ async fn exec_and_signal_use_the_task_connection() {
         "sh",
         &[
             "-c",
-            "trap 'echo got-usr1' USR1; while :; do sleep 0.1; done",
+            "trap 'echo got-usr1' USR1; echo ready; while :; do sleep 0.1; done",
         ],
     );
     let mut h = start(&driver, &s).await.unwrap();
@@ -376,10 +376,17 @@ async fn exec_and_signal_use_the_task_connection() {
         got.contains(&crate::driver::ExecOutput::Stderr(b"e\n".to_vec())),
         "{got:?}"
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    control.signal(Signal::SIGUSR1).await.unwrap();
+    // Signal only once the trap is set (a signal before it would end the shell).
     let log = s.log_dir.join("t.stdout.0");
     let deadline = Instant::now() + TEST_TIMEOUT;
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("ready")
+    {
+        assert!(Instant::now() < deadline, "task never got ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    control.signal(Signal::SIGUSR1).await.unwrap();
     while !std::fs::read_to_string(&log)
         .unwrap_or_default()
         .contains("got-usr1")

@@ -359,3 +359,7 @@ async fn restart(
     let tasks = targets(controls, registry, &req.alloc_id, task)?;
     command_all(tasks, |reply| TaskCommand::Restart { reply }).await
 }
+
+#[cfg(test)]
+#[path = "exec_tests.rs"]
+mod tests;

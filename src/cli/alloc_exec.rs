@@ -8,13 +8,14 @@
 //!   a close frame with a reason (task refused, client gone) is printed; exit 1
 //! ```
 //!
-//! With `-t` the local terminal is put in raw mode for the session and restored after.
+//! With `-t` the local terminal is put in raw mode for the session and restored after, and its
+//! size is sent at the start and on every change (SIGWINCH).
 
 use std::io::{IsTerminal, Read, Write};
 
 use futures::{SinkExt, StreamExt};
 use nomadish_proto::model::{
-    AllocListStub, Allocation, ExecIoOperation, ExecRequestFrame, ExecResponseFrame,
+    AllocListStub, Allocation, ExecIoOperation, ExecRequestFrame, ExecResponseFrame, TerminalSize,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
@@ -70,7 +71,7 @@ pub async fn run(args: AllocExecArgs) -> i32 {
         }
     };
     let _raw = if tty { RawMode::enter() } else { None };
-    session(socket, stdin_on).await
+    session(socket, stdin_on, tty).await
 }
 
 /// The allocation named, or with `-job` a running allocation of the job.
@@ -191,9 +192,12 @@ async fn connect(
 }
 
 /// Runs the session: stdin to the socket, output to stdout/stderr, until the command exits.
-async fn session(socket: Socket, stdin_on: bool) -> i32 {
+async fn session(socket: Socket, stdin_on: bool, tty: bool) -> i32 {
     let (mut sink, mut stream) = socket.split();
     let (input_tx, mut input_rx) = mpsc::channel::<ExecRequestFrame>(4);
+    if tty {
+        spawn_resize_watcher(input_tx.clone());
+    }
     if stdin_on {
         spawn_stdin_reader(input_tx);
     } else {
@@ -307,27 +311,52 @@ fn output(text: &str) -> Option<i32> {
 }
 
 /// The terminal in raw mode; restored when dropped.
-struct RawMode {
-    saved: nix::sys::termios::Termios,
-}
+struct RawMode;
 
 impl RawMode {
     fn enter() -> Option<Self> {
-        use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
-        let stdin = std::io::stdin();
-        let saved = tcgetattr(&stdin).ok()?;
-        let mut raw = saved.clone();
-        cfmakeraw(&mut raw);
-        tcsetattr(&stdin, SetArg::TCSANOW, &raw).ok()?;
-        Some(Self { saved })
+        crossterm::terminal::enable_raw_mode().ok().map(|()| Self)
     }
 }
 
 impl Drop for RawMode {
     fn drop(&mut self) {
-        use nix::sys::termios::{SetArg, tcsetattr};
-        let _ = tcsetattr(std::io::stdin(), SetArg::TCSANOW, &self.saved);
+        let _ = crossterm::terminal::disable_raw_mode();
     }
+}
+
+/// The local terminal's size as a frame, if stdin is a terminal.
+fn tty_size_frame() -> Option<ExecRequestFrame> {
+    let (width, height) = crossterm::terminal::size().ok()?;
+    Some(ExecRequestFrame {
+        stdin: None,
+        tty_size: Some(TerminalSize {
+            height: u32::from(height),
+            width: u32::from(width),
+        }),
+    })
+}
+
+/// Sends the terminal's size now and whenever it changes (SIGWINCH).
+fn spawn_resize_watcher(tx: mpsc::Sender<ExecRequestFrame>) {
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Some(frame) = tty_size_frame()
+            && tx.send(frame).await.is_err()
+        {
+            return;
+        }
+        let Ok(mut changes) = signal(SignalKind::window_change()) else {
+            return;
+        };
+        while changes.recv().await.is_some() {
+            if let Some(frame) = tty_size_frame()
+                && tx.send(frame).await.is_err()
+            {
+                return;
+            }
+        }
+    });
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ impl RawExecControl {
         if session.tty {
             return Err(DriverError::Unsupported {
                 driver: RAW_EXEC,
-                what: "a TTY for exec (run without -t)",
+                what: "a TTY for exec (use -t=false)",
             });
         }
         let Some((program, args)) = session.command.split_first() else {

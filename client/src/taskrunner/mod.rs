@@ -16,12 +16,17 @@
 //!    running -> Killing -> kill_signal to the group, SIGKILL after kill_timeout
 //!            -> Terminated -> Killed -> dead
 //!    pending -> Killed -> dead
+//!
+//!  user requests while running (published in `crate::controls`, see `operate`):
+//!    alloc signal  -> Signaling -> signal sent, still running
+//!    alloc restart -> Restart Signaled -> kill -> Terminated -> Restarting (0s) -> start
+//!                     (the restart policy is not consulted and keeps its attempts)
 //! ```
 //!
 //! Each step is a small hook in its own file: `prestart` builds the task directory,
 //! `dispatch_payload` writes a dispatched job's payload into it,
 //! `start` builds the environment and starts the driver, `exited` applies the restart
-//! policy, and `stop` kills the task.
+//! policy, `operate` serves users' signals and restarts, and `stop` kills the task.
 
 mod dispatch_payload;
 pub mod events;

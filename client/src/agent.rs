@@ -21,6 +21,7 @@ use tokio::sync::watch;
 use crate::allocrunner::AllocRunnerDeps;
 use crate::config::ClientConfig;
 use crate::driver::DriverContext;
+use crate::driver::docker::{DOCKER, DockerDriver, DockerPluginConfig};
 use crate::error::ClientError;
 use crate::identity::NodeIdentity;
 use crate::manager::AllocManager;
@@ -145,7 +146,8 @@ async fn prepare(config: ClientConfig) -> Result<Prepared, ClientError> {
             "killed task processes left by a previous client run"
         );
     }
-    let node = fingerprint::fingerprint(&config, &identity);
+    let mut node = fingerprint::fingerprint(&config, &identity);
+    let docker = docker_driver(&config, &identity, &recovered.allocs, &mut node).await?;
     tracing::info!(node_id = %node.id, name = %node.name, servers = ?config.servers, "client starting");
     let updater = Updater::default();
     let registry = AllocRegistry::default();
@@ -154,6 +156,7 @@ async fn prepare(config: ClientConfig) -> Result<Prepared, ClientError> {
         tasks: Arc::new(TaskRunnerDeps {
             drivers: DriverContext {
                 raw_exec_enabled: config.raw_exec_enabled,
+                docker,
             },
             node: Arc::new(node.clone()),
             region: config.region.clone(),
@@ -175,6 +178,33 @@ async fn prepare(config: ClientConfig) -> Result<Prepared, ClientError> {
         node,
         updater,
     })
+}
+
+/// The Docker driver from `plugin "docker"` (default settings without one). When the engine
+/// answers, the node advertises `driver.docker` and its version, this node's containers of
+/// allocations that are gone are removed, and the reconciler starts.
+async fn docker_driver(
+    config: &ClientConfig,
+    identity: &NodeIdentity,
+    live_allocs: &std::collections::BTreeSet<String>,
+    node: &mut Node,
+) -> Result<Option<Arc<DockerDriver>>, ClientError> {
+    let plugin = match config.plugins.get(DOCKER) {
+        Some(value) => DockerPluginConfig::from_json(value).map_err(ClientError::PluginConfig)?,
+        None => DockerPluginConfig::default(),
+    };
+    let driver = Arc::new(DockerDriver::new(plugin, &identity.id));
+    let Some(version) = driver.fingerprint().await else {
+        tracing::info!("docker engine not reachable: the docker driver is not available");
+        return Ok(Some(driver));
+    };
+    fingerprint::add_docker(node, &version);
+    let removed = driver.remove_orphans(live_allocs).await;
+    if removed > 0 {
+        tracing::warn!(removed, "removed containers of allocations this client no longer runs");
+    }
+    driver.spawn_reconciler();
+    Ok(Some(driver))
 }
 
 /// Makes the data dir absolute, so task environments and working directories are too.

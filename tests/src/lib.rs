@@ -13,6 +13,7 @@
 mod agent;
 mod api;
 mod cluster;
+pub mod docker;
 pub mod load;
 mod pki;
 pub mod sim;

@@ -1,12 +1,13 @@
 //! Task drivers: turn a task spec into a running process (or container, or remote command)
-//! and give back a handle to wait for it or stop it. Only `raw_exec` exists so far; Docker
-//! and SSH join as further [`TaskHandle`] variants.
+//! and give back a handle to wait for it or stop it: `raw_exec` (a plain process) and
+//! `docker` (a hardened container); SSH joins as a further [`TaskHandle`] variant.
 //!
 //! Besides the handle the task runner owns, a running task offers a [`TaskControl`]: a cheap,
 //! shareable capability to signal it or run a command inside it (`alloc signal`, `alloc
 //! exec`) while the task runner waits on the handle.
 
 mod control;
+pub mod docker;
 mod raw_exec;
 
 pub use control::{BoxFuture, ExecInput, ExecOutput, ExecSession, TaskControl};
@@ -26,6 +27,8 @@ use crate::fingerprint::RAW_EXEC;
 
 /// Nomad's default kill signal for every driver but Docker.
 pub const DEFAULT_KILL_SIGNAL: Signal = Signal::SIGINT;
+/// The Docker driver's default kill signal (as `docker stop`).
+pub const DOCKER_KILL_SIGNAL: Signal = Signal::SIGTERM;
 
 /// How a task's process ended: exit code (128 + signal when killed by one) and signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -69,16 +72,19 @@ pub const PLUGINS: &[&str] = &["docker", "ssh"];
 /// mistakes are reported against the file; the message names the offending option.
 pub fn validate_plugin_config(name: &str, config: &serde_json::Value) -> Result<(), String> {
     match name {
-        "docker" | "ssh" if config.is_object() => Ok(()),
-        "docker" | "ssh" => Err("config must be a block".into()),
+        "docker" => docker::DockerPluginConfig::from_json(config).map(|_| ()),
+        "ssh" if config.is_object() => Ok(()),
+        "ssh" => Err("config must be a block".into()),
         other => Err(format!("unknown driver plugin {other:?}")),
     }
 }
 
 /// What the client allows its drivers to do, and the drivers' shared state.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct DriverContext {
     pub raw_exec_enabled: bool,
+    /// The Docker driver, when the client has one (`None`: tasks for it fail).
+    pub docker: Option<std::sync::Arc<docker::DockerDriver>>,
 }
 
 /// A task ready to start: its driver config already interpolated.
@@ -86,6 +92,8 @@ pub struct DriverContext {
 pub struct TaskSpec {
     pub driver: String,
     pub task_name: String,
+    /// The task's `user` (empty: the driver's default).
+    pub user: String,
     pub config: BTreeMap<String, serde_json::Value>,
     pub env: BTreeMap<String, String>,
     /// `data_dir/alloc/<id>/<task>`: the working directory.
@@ -99,6 +107,7 @@ pub struct TaskSpec {
 #[derive(Debug)]
 pub enum TaskHandle {
     RawExec(raw_exec::RawExecHandle),
+    Docker(docker::DockerHandle),
 }
 
 impl TaskHandle {
@@ -106,6 +115,15 @@ impl TaskHandle {
     pub fn pgid(&self) -> i32 {
         match self {
             Self::RawExec(h) => h.pgid(),
+            Self::Docker(_) => 0,
+        }
+    }
+
+    /// Whether the task was ended by the kernel's OOM killer (known after it exited).
+    pub fn oom_killed(&self) -> bool {
+        match self {
+            Self::RawExec(_) => false,
+            Self::Docker(h) => h.oom_killed(),
         }
     }
 
@@ -113,6 +131,7 @@ impl TaskHandle {
     pub async fn wait(&mut self) -> ExitResult {
         match self {
             Self::RawExec(h) => h.wait().await,
+            Self::Docker(h) => h.wait().await,
         }
     }
 
@@ -121,6 +140,7 @@ impl TaskHandle {
     pub fn control(&self) -> std::sync::Arc<dyn TaskControl> {
         match self {
             Self::RawExec(h) => h.control(),
+            Self::Docker(h) => h.control(),
         }
     }
 
@@ -128,6 +148,7 @@ impl TaskHandle {
     pub async fn stop(&mut self, signal: Signal, timeout: Duration) -> ExitResult {
         match self {
             Self::RawExec(h) => h.stop(signal, timeout).await,
+            Self::Docker(h) => h.stop(signal, timeout).await,
         }
     }
 }
@@ -137,9 +158,24 @@ pub async fn start(ctx: &DriverContext, spec: &TaskSpec) -> Result<TaskHandle, D
     match spec.driver.as_str() {
         RAW_EXEC if !ctx.raw_exec_enabled => Err(DriverError::Disabled { driver: RAW_EXEC }),
         RAW_EXEC => raw_exec::start(spec).await.map(TaskHandle::RawExec),
+        docker::DOCKER => match &ctx.docker {
+            Some(driver) => driver.start(spec).await.map(TaskHandle::Docker),
+            None => Err(DriverError::Disabled {
+                driver: docker::DOCKER,
+            }),
+        },
         other => Err(DriverError::UnknownDriver {
             driver: other.to_string(),
         }),
+    }
+}
+
+/// The kill signal used when a task sets none: SIGTERM for Docker, SIGINT otherwise.
+pub fn default_kill_signal(driver: &str) -> Signal {
+    if driver == docker::DOCKER {
+        DOCKER_KILL_SIGNAL
+    } else {
+        DEFAULT_KILL_SIGNAL
     }
 }
 
@@ -178,15 +214,14 @@ mod tests {
         let spec = TaskSpec {
             driver: "raw_exec".into(),
             task_name: "t".into(),
+            user: String::new(),
             config: BTreeMap::new(),
             env: BTreeMap::new(),
             task_dir: "/nonexistent".into(),
             log_dir: "/nonexistent".into(),
             log_config: LogConfig::default(),
         };
-        let off = DriverContext {
-            raw_exec_enabled: false,
-        };
+        let off = DriverContext::default();
         let err = start(&off, &spec).await.unwrap_err();
         assert!(matches!(err, DriverError::Disabled { .. }) && !err.is_recoverable());
         let unknown = TaskSpec {

@@ -112,6 +112,12 @@ fn nomad_vars(i: EnvInputs<'_>) -> BTreeMap<String, String> {
     set("NOMAD_SECRETS_DIR", path(&task_dir.join("secrets")));
     set("NOMAD_CPU_LIMIT", i.task.resources.cpu.to_string());
     set("NOMAD_MEMORY_LIMIT", i.task.resources.memory_mb.to_string());
+    if i.task.resources.memory_max_mb > 0 {
+        set(
+            "NOMAD_MEMORY_MAX_LIMIT",
+            i.task.resources.memory_max_mb.to_string(),
+        );
+    }
     ports::port_vars(i.alloc, &mut v);
     for (key, value) in merged_meta(i) {
         let key = sanitize_meta_key(&key);

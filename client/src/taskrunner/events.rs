@@ -70,6 +70,16 @@ pub fn terminated(now: i64, exit: ExitResult) -> TaskEvent {
     e
 }
 
+/// Event type: the kernel's OOM killer ended the task (Nomad's `OOM Killed`).
+pub const OOM_KILLED: &str = "OOM Killed";
+
+/// `OOM Killed`: the task ran out of memory and was killed.
+pub fn oom_killed(now: i64) -> TaskEvent {
+    let mut e = event(OOM_KILLED, now, "OOM Killed");
+    e.details.insert("oom_killed".into(), "true".into());
+    e
+}
+
 /// `Restarting`: the task starts again after `delay`.
 pub fn restarting(now: i64, delay: Duration, reason: &str) -> TaskEvent {
     let when = format!("Task restarting in {}", go_duration(delay));

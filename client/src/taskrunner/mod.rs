@@ -189,6 +189,9 @@ impl TaskRunner {
         let reason = tokio::select! {
             exit = handle.wait() => {
                 self.deps.state.task_exited(&self.alloc_id, &self.name);
+                if handle.oom_killed() {
+                    self.event(events::oom_killed(now_ns()));
+                }
                 self.event(events::terminated(now_ns(), exit));
                 return Some(exit);
             }

@@ -24,6 +24,7 @@ pub(super) async fn start(tr: &mut TaskRunner) -> Result<TaskHandle, DriverError
     let spec = TaskSpec {
         driver: tr.task.driver.clone(),
         task_name: tr.name.clone(),
+        user: tr.task.user.clone(),
         config: env.interpolate_config(&tr.task.config),
         env: env.env,
         task_dir: tr.alloc_dir.task_dir(&tr.name),

@@ -14,7 +14,7 @@ pub const MAX_EVENTS: usize = 10;
 /// Event type: the group's leader task died, so this task is stopped.
 pub const LEADER_DEAD: &str = "Leader Task Dead";
 /// Restart reason recorded when the client agent restarted under a running task.
-pub const REASON_CLIENT_RESTARTED: &str = "Client agent restarted; the task was stopped and is started again (re-attach is not supported)";
+pub const REASON_CLIENT_RESTARTED: &str = "Client agent restarted; the task is recovered (Docker containers are re-attached, raw_exec processes are stopped and started again)";
 
 /// Appends `event` to the state, marking the task failed if the event fails it, and keeps
 /// only the most recent [`MAX_EVENTS`].

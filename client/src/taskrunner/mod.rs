@@ -180,9 +180,11 @@ impl TaskRunner {
 
     /// Runs the started task until it exits (`Some`) or is killed (`None`).
     async fn supervise(&mut self, mut handle: TaskHandle) -> Option<ExitResult> {
-        self.deps
-            .state
-            .task_started(&self.alloc_id, &self.name, handle.pgid());
+        // Only process-group drivers leave something to kill after a crash.
+        let pgid = handle.pgid();
+        if pgid > 0 {
+            self.deps.state.task_started(&self.alloc_id, &self.name, pgid);
+        }
         self.event(events::started(now_ns()));
         self.set_state(TASK_STATE_RUNNING);
         self.emit();

@@ -201,7 +201,10 @@ async fn docker_driver(
     fingerprint::add_docker(node, &version);
     let removed = driver.remove_orphans(live_allocs).await;
     if removed > 0 {
-        tracing::warn!(removed, "removed containers of allocations this client no longer runs");
+        tracing::warn!(
+            removed,
+            "removed containers of allocations this client no longer runs"
+        );
     }
     driver.spawn_reconciler();
     Ok(Some(driver))

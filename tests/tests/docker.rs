@@ -14,7 +14,8 @@ use serde_json::Value;
 /// Time for a job to be placed and its container to run.
 const RUN_TIMEOUT: Duration = Duration::from_secs(45);
 /// The client's plugin config in the tests: image GC off (the test image is shared).
-const DOCKER_PLUGIN: &str = "plugin \"docker\" {\n  config {\n    gc {\n      image = false\n    }\n  }\n}\n";
+const DOCKER_PLUGIN: &str =
+    "plugin \"docker\" {\n  config {\n    gc {\n      image = false\n    }\n  }\n}\n";
 
 /// A server and a Docker-capable client; the client's node ID and a guard removing the
 /// node's containers at the end.
@@ -28,11 +29,15 @@ async fn cluster(dir: &std::path::Path) -> (Agent, Agent, String, ContainerClean
     )
     .await;
     let api = server.api();
-    let node = wait_until("the client's node is ready with docker", RUN_TIMEOUT, async || {
-        let nodes = api.get_ok("/v1/nodes").await;
-        let node = nodes.as_array()?.first()?.clone();
-        (node["Status"] == "ready").then_some(node)
-    })
+    let node = wait_until(
+        "the client's node is ready with docker",
+        RUN_TIMEOUT,
+        async || {
+            let nodes = api.get_ok("/v1/nodes").await;
+            let node = nodes.as_array()?.first()?.clone();
+            (node["Status"] == "ready").then_some(node)
+        },
+    )
     .await;
     let node_id = node["ID"].as_str().expect("node id").to_string();
     let detail = api.get_ok(&format!("/v1/node/{node_id}")).await;
@@ -77,7 +82,10 @@ job "{name}" {{
 
 fn run_job(agent: &Agent, dir: &std::path::Path, name: &str, spec: &str) {
     let path = write_file(dir, &format!("{name}.hcl"), spec);
-    let out = cli(agent, &["job", "run", "-detach", path.to_str().expect("utf-8")]);
+    let out = cli(
+        agent,
+        &["job", "run", "-detach", path.to_str().expect("utf-8")],
+    );
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -112,10 +120,14 @@ async fn wait_allocs(agent: &Agent, job: &str, status: &str, count: usize) -> Ve
 async fn stdout_of(agent: &Agent, alloc_id: &str) -> String {
     let api = agent.api();
     let path = format!("/v1/client/fs/logs/{alloc_id}?task=t&type=stdout&plain=true");
-    wait_until("the task's logs through the server", RUN_TIMEOUT, async || {
-        let (code, text) = api.get_text(&path).await;
-        code.is_success().then_some(text)
-    })
+    wait_until(
+        "the task's logs through the server",
+        RUN_TIMEOUT,
+        async || {
+            let (code, text) = api.get_text(&path).await;
+            code.is_success().then_some(text)
+        },
+    )
     .await
 }
 
@@ -149,7 +161,12 @@ async fn a_docker_job_runs_hardened_and_its_output_comes_back() {
     }
     let dir = nomadish_tests::test_dir();
     let (server, _client, node_id, _cleanup) = cluster(dir.path()).await;
-    run_job(&server, dir.path(), "probe", &job("probe", "service", 1, PROBE));
+    run_job(
+        &server,
+        dir.path(),
+        "probe",
+        &job("probe", "service", 1, PROBE),
+    );
     let alloc = wait_allocs(&server, "probe", "running", 1).await.remove(0);
     let alloc_id = alloc["ID"].as_str().expect("alloc id").to_string();
     let out = wait_output(&server, &alloc_id, "probe-done").await;
@@ -157,8 +174,14 @@ async fn a_docker_job_runs_hardened_and_its_output_comes_back() {
     assert!(out.contains("root-readonly\n"), "cannot write /: {out}");
     assert!(out.contains("chown-denied\n"), "cannot chown: {out}");
     assert!(out.contains("mknod-denied\n"), "no CAP_MKNOD: {out}");
-    assert!(out.contains("CapEff:\t0000000000000000"), "no capability: {out}");
-    assert!(out.contains("CapBnd:\t0000000000000000"), "none can be raised: {out}");
+    assert!(
+        out.contains("CapEff:\t0000000000000000"),
+        "no capability: {out}"
+    );
+    assert!(
+        out.contains("CapBnd:\t0000000000000000"),
+        "none can be raised: {out}"
+    );
     assert!(out.contains("NoNewPrivs:\t1"), "{out}");
 
     let ids = container_of(&node_id, &alloc_id);
@@ -217,8 +240,16 @@ async fn privileged_and_host_network_are_refused_naming_the_client_option() {
     let dir = nomadish_tests::test_dir();
     let (server, _client, node_id, _cleanup) = cluster(dir.path()).await;
     let cases = [
-        ("priv", "        privileged = true\n", "allow_privileged = true"),
-        ("hostnet", "        network_mode = \"host\"\n", "allow_host_network = true"),
+        (
+            "priv",
+            "        privileged = true\n",
+            "allow_privileged = true",
+        ),
+        (
+            "hostnet",
+            "        network_mode = \"host\"\n",
+            "allow_host_network = true",
+        ),
     ];
     for (name, config, _) in cases {
         run_job(&server, dir.path(), name, &job(name, "batch", 1, config));
@@ -232,7 +263,10 @@ async fn privileged_and_host_network_are_refused_naming_the_client_option() {
         let failed = wait_allocs(&server, name, "failed", 1).await;
         assert_eq!(failed[0]["ID"], alloc["ID"]);
         let alloc_id = alloc["ID"].as_str().expect("alloc id");
-        assert!(container_of(&node_id, alloc_id).is_empty(), "nothing was created");
+        assert!(
+            container_of(&node_id, alloc_id).is_empty(),
+            "nothing was created"
+        );
     }
 }
 
@@ -246,7 +280,12 @@ async fn a_client_killed_with_kill9_reattaches_to_its_containers() {
     }
     let dir = nomadish_tests::test_dir();
     let (server, mut client, node_id, _cleanup) = cluster(dir.path()).await;
-    run_job(&server, dir.path(), "counter", &job("counter", "service", 2, COUNTER));
+    run_job(
+        &server,
+        dir.path(),
+        "counter",
+        &job("counter", "service", 2, COUNTER),
+    );
     let allocs = wait_allocs(&server, "counter", "running", 2).await;
     let mut before = Vec::new();
     for alloc in &allocs {
@@ -270,7 +309,11 @@ async fn a_client_killed_with_kill9_reattaches_to_its_containers() {
         let seen = stdout_of(&server, alloc_id).await;
         let last = seen.lines().filter(|l| l.starts_with("tick-")).count();
         wait_output(&server, alloc_id, &format!("tick-{}\n", last + 10)).await;
-        assert_eq!(container_of(&node_id, alloc_id), vec![id.clone()], "same container, no duplicate");
+        assert_eq!(
+            container_of(&node_id, alloc_id),
+            vec![id.clone()],
+            "same container, no duplicate"
+        );
         assert_eq!(inspect(id)["State"]["Running"], true);
         let text = stdout_of(&server, alloc_id).await;
         let first_ticks = text.lines().filter(|l| *l == "tick-0").count();

@@ -183,7 +183,9 @@ impl TaskRunner {
         // Only process-group drivers leave something to kill after a crash.
         let pgid = handle.pgid();
         if pgid > 0 {
-            self.deps.state.task_started(&self.alloc_id, &self.name, pgid);
+            self.deps
+                .state
+                .task_started(&self.alloc_id, &self.name, pgid);
         }
         self.event(events::started(now_ns()));
         self.set_state(TASK_STATE_RUNNING);

@@ -54,8 +54,5 @@ fn kill_params(tr: &TaskRunner) -> (Signal, Duration) {
     } else {
         parse_signal(&tr.task.kill_signal)
     };
-    (
-        signal,
-        timeout.min(tr.deps.max_kill_timeout),
-    )
+    (signal, timeout.min(tr.deps.max_kill_timeout))
 }

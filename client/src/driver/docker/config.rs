@@ -173,8 +173,7 @@ impl DockerTaskConfig {
     /// Reads a task's driver config; the message names the bad option.
     pub fn parse(config: &BTreeMap<String, serde_json::Value>) -> Result<Self, DriverError> {
         let value = serde_json::Value::Object(config.clone().into_iter().collect());
-        let parsed: Self =
-            serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?;
+        let parsed: Self = serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?;
         if parsed.image.trim().is_empty() {
             return Err(invalid("\"image\" must be a non-empty string".into()));
         }

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path, PathBuf};
 
 use bollard::models::{
-    ContainerCreateBody, DeviceMapping, HostConfig, HostConfigLogConfig, PortBinding,
+    ContainerCreateBody, DeviceMapping, HostConfig, HostConfigLogConfig, PortBinding, PortMap,
 };
 
 use super::config::{DOCKER, DockerPluginConfig, DockerTaskConfig};
@@ -63,9 +63,7 @@ pub fn container_name(task: &str, alloc_id: &str) -> String {
 pub fn refusal(what: &str, allow: &str) -> DriverError {
     DriverError::InvalidConfig {
         driver: DOCKER,
-        reason: format!(
-            "{what} refused: set {allow} in the client's plugin \"docker\" config"
-        ),
+        reason: format!("{what} refused: set {allow} in the client's plugin \"docker\" config"),
     }
 }
 
@@ -100,7 +98,10 @@ pub fn build(
         cap_drop: Some(vec!["ALL".to_string()]),
         cap_add: (!task.cap_add.is_empty()).then(|| task.cap_add.clone()),
         readonly_rootfs: Some(true),
-        tmpfs: Some(HashMap::from([("/tmp".to_string(), TMPFS_OPTIONS.to_string())])),
+        tmpfs: Some(HashMap::from([(
+            "/tmp".to_string(),
+            TMPFS_OPTIONS.to_string(),
+        )])),
         binds: Some(binds(plugin, task, inputs)?),
         security_opt: Some(vec!["no-new-privileges".to_string()]),
         init: Some(true),
@@ -185,11 +186,36 @@ fn check_allowed(
         return Err(refusal("privileged = true", "allow_privileged = true"));
     }
     let namespaces = [
-        ("network_mode", &task.network_mode, plugin.allow_host_network, "allow_host_network"),
-        ("pid_mode", &task.pid_mode, plugin.allow_host_pid, "allow_host_pid"),
-        ("ipc_mode", &task.ipc_mode, plugin.allow_host_ipc, "allow_host_ipc"),
-        ("uts_mode", &task.uts_mode, plugin.allow_host_uts, "allow_host_uts"),
-        ("userns_mode", &task.userns_mode, plugin.allow_host_userns, "allow_host_userns"),
+        (
+            "network_mode",
+            &task.network_mode,
+            plugin.allow_host_network,
+            "allow_host_network",
+        ),
+        (
+            "pid_mode",
+            &task.pid_mode,
+            plugin.allow_host_pid,
+            "allow_host_pid",
+        ),
+        (
+            "ipc_mode",
+            &task.ipc_mode,
+            plugin.allow_host_ipc,
+            "allow_host_ipc",
+        ),
+        (
+            "uts_mode",
+            &task.uts_mode,
+            plugin.allow_host_uts,
+            "allow_host_uts",
+        ),
+        (
+            "userns_mode",
+            &task.userns_mode,
+            plugin.allow_host_userns,
+            "allow_host_userns",
+        ),
     ];
     for (option, value, allowed, allow) in namespaces {
         if value.eq_ignore_ascii_case("host") && !allowed {
@@ -300,7 +326,7 @@ fn binds(
 fn ports(
     labels: &[String],
     env: &BTreeMap<String, String>,
-) -> Result<(Vec<String>, HashMap<String, Option<Vec<PortBinding>>>), DriverError> {
+) -> Result<(Vec<String>, PortMap), DriverError> {
     let mut exposed = Vec::new();
     let mut bindings = HashMap::new();
     for label in labels {

@@ -17,7 +17,10 @@ fn env() -> BTreeMap<String, String> {
         ("NOMAD_HOST_PORT_http".to_string(), "25000".to_string()),
         ("NOMAD_PORT_http".to_string(), "8080".to_string()),
         ("NOMAD_IP_http".to_string(), "127.0.0.1".to_string()),
-        ("NOMAD_TASK_DIR".to_string(), "/data/alloc/a1/t/local".to_string()),
+        (
+            "NOMAD_TASK_DIR".to_string(),
+            "/data/alloc/a1/t/local".to_string(),
+        ),
     ])
 }
 
@@ -39,7 +42,12 @@ fn inputs<'a>(env: &'a BTreeMap<String, String>, user: &'a str) -> ContainerInpu
 #[test]
 fn every_container_is_hardened() {
     let env = env();
-    let body = build(&DockerPluginConfig::default(), &task(json!({})), &inputs(&env, "")).unwrap();
+    let body = build(
+        &DockerPluginConfig::default(),
+        &task(json!({})),
+        &inputs(&env, ""),
+    )
+    .unwrap();
     let hc = body.host_config.unwrap();
     assert_eq!(hc.cap_drop.unwrap(), ["ALL"]);
     assert_eq!(hc.cap_add, None);
@@ -68,7 +76,10 @@ fn every_container_is_hardened() {
     assert_eq!(labels[LABEL_NAMESPACE], "default");
     assert_eq!(labels[LABEL_NODE_ID], "n1");
     let env = body.env.unwrap();
-    assert!(env.contains(&"NOMAD_TASK_DIR=/local".to_string()), "{env:?}");
+    assert!(
+        env.contains(&"NOMAD_TASK_DIR=/local".to_string()),
+        "{env:?}"
+    );
 }
 
 #[test]
@@ -106,17 +117,29 @@ fn refusals_name_the_client_option() {
         (json!({"ipc_mode": "host"}), "allow_host_ipc = true"),
         (json!({"uts_mode": "host"}), "allow_host_uts = true"),
         (json!({"userns_mode": "host"}), "allow_host_userns = true"),
-        (json!({"devices": [{"host_path": "/dev/fuse"}]}), "allow_devices = true"),
+        (
+            json!({"devices": [{"host_path": "/dev/fuse"}]}),
+            "allow_devices = true",
+        ),
         (json!({"cap_add": ["net_admin"]}), "allow_caps"),
         (json!({"runtime": "runsc"}), "allow_runtimes"),
-        (json!({"volumes": ["/etc:/host-etc"]}), "volumes { enabled = true }"),
-        (json!({"volumes": ["../../x:/x"]}), "volumes { enabled = true }"),
+        (
+            json!({"volumes": ["/etc:/host-etc"]}),
+            "volumes { enabled = true }",
+        ),
+        (
+            json!({"volumes": ["../../x:/x"]}),
+            "volumes { enabled = true }",
+        ),
     ];
     for (extra, option) in cases {
         let err = build(&plugin, &task(extra.clone()), &inputs(&env, ""))
             .unwrap_err()
             .to_string();
-        assert!(err.contains(option) && err.contains("refused"), "{extra}: {err}");
+        assert!(
+            err.contains(option) && err.contains("refused"),
+            "{extra}: {err}"
+        );
         assert!(err.contains("plugin \"docker\""), "{err}");
     }
     let err = build(&plugin, &task(json!({})), &inputs(&env, "root"))
@@ -124,7 +147,12 @@ fn refusals_name_the_client_option() {
         .to_string();
     assert!(err.contains("allow_user = true"), "{err}");
     // nobody is always fine; relative volumes stay inside the task dir.
-    build(&plugin, &task(json!({"volumes": ["local/x:/x:ro"]})), &inputs(&env, "nobody")).unwrap();
+    build(
+        &plugin,
+        &task(json!({"volumes": ["local/x:/x:ro"]})),
+        &inputs(&env, "nobody"),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -137,7 +165,8 @@ fn allowed_options_pass_through() {
         allow_user: true,
         ..DockerPluginConfig::default()
     };
-    let t = task(json!({"privileged": true, "network_mode": "host", "cap_add": ["net_bind_service"]}));
+    let t =
+        task(json!({"privileged": true, "network_mode": "host", "cap_add": ["net_bind_service"]}));
     let body = build(&plugin, &t, &inputs(&env, "1000")).unwrap();
     let hc = body.host_config.unwrap();
     assert_eq!(hc.privileged, Some(true));

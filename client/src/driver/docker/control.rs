@@ -161,7 +161,10 @@ impl TaskControl for DockerControl {
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             }
-            Err(engine("exec inspect", "the command did not exit after its output ended"))
+            Err(engine(
+                "exec inspect",
+                "the command did not exit after its output ended",
+            ))
         })
     }
 }

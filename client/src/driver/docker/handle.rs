@@ -130,7 +130,11 @@ impl DockerHandle {
         loop {
             let mut waiter = self.docker.wait_container(&self.container_id, None);
             let _ = waiter.next().await;
-            match self.docker.inspect_container(&self.container_id, None).await {
+            match self
+                .docker
+                .inspect_container(&self.container_id, None)
+                .await
+            {
                 Ok(info) => {
                     let state = info.state.unwrap_or_default();
                     if state.running == Some(true) {
@@ -146,11 +150,16 @@ impl DockerHandle {
                     return (ExitResult { code, signal }, state.oom_killed == Some(true));
                 }
                 Err(bollard::errors::Error::DockerResponseServerError {
-                    status_code: 404,
-                    ..
+                    status_code: 404, ..
                 }) => {
                     tracing::warn!(container = %self.container_id, "container disappeared");
-                    return (ExitResult { code: -1, signal: 0 }, false);
+                    return (
+                        ExitResult {
+                            code: -1,
+                            signal: 0,
+                        },
+                        false,
+                    );
                 }
                 Err(e) => {
                     tracing::warn!(container = %self.container_id, error = %e,

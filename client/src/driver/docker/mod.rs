@@ -25,10 +25,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use bollard::{ClientVersion, Docker};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
 };
+use bollard::{ClientVersion, Docker};
 use tokio::sync::OnceCell;
 
 pub use config::{DOCKER, DockerPluginConfig, DockerTaskConfig};
@@ -160,7 +160,11 @@ impl DockerDriver {
             self.config.pull_timeout,
         )
         .await?;
-        prepare_dirs(alloc_dir, &spec.task_dir, body.user.as_deref().unwrap_or_default());
+        prepare_dirs(
+            alloc_dir,
+            &spec.task_dir,
+            body.user.as_deref().unwrap_or_default(),
+        );
         let options = CreateContainerOptionsBuilder::new().name(&name).build();
         let created = match docker
             .create_container(Some(options.clone()), body.clone())
@@ -400,7 +404,10 @@ fn prepare_dirs(alloc_dir: &Path, task_dir: &Path, user: &str) {
     let Some(uid) = uid else {
         return;
     };
-    let gid = ids.next().and_then(|g| g.parse::<u32>().ok()).unwrap_or(uid);
+    let gid = ids
+        .next()
+        .and_then(|g| g.parse::<u32>().ok())
+        .unwrap_or(uid);
     for sub in ["local", "secrets", "tmp"] {
         let dir = task_dir.join(sub);
         if let Err(e) = std::os::unix::fs::chown(&dir, Some(uid), Some(gid)) {

@@ -49,7 +49,11 @@ fn engine_ready(test: &str) -> bool {
             .arg(ctx.path())
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     true
 }
@@ -197,7 +201,11 @@ async fn exit_codes_and_kill_timeout_escalation() {
         return;
     }
     let f = Fixture::new(DockerPluginConfig::default());
-    let mut handle = f.driver.start(&f.spec("exits", sh("exit 3"))).await.unwrap();
+    let mut handle = f
+        .driver
+        .start(&f.spec("exits", sh("exit 3")))
+        .await
+        .unwrap();
     let exit = handle.wait().await;
     assert_eq!((exit.code, exit.signal), (3, 0));
     assert!(!handle.oom_killed());
@@ -208,7 +216,11 @@ async fn exit_codes_and_kill_timeout_escalation() {
     let started = std::time::Instant::now();
     let exit = handle.stop(Signal::SIGTERM, Duration::from_secs(1)).await;
     assert!(started.elapsed() >= Duration::from_secs(1));
-    assert_eq!((exit.code, exit.signal), (137, 9), "SIGKILL after the kill timeout");
+    assert_eq!(
+        (exit.code, exit.signal),
+        (137, 9),
+        "SIGKILL after the kill timeout"
+    );
     wait_for_log(&f, "stubborn", "ignoring-term").await;
 }
 
@@ -226,7 +238,11 @@ async fn exec_and_signal_reach_the_container() {
     let (in_tx, in_rx) = mpsc::channel(8);
     let (out_tx, mut out_rx) = mpsc::channel(64);
     let session = ExecSession {
-        command: vec!["sh".into(), "-c".into(), "read line; echo got:$line; id -u; exit 7".into()],
+        command: vec![
+            "sh".into(),
+            "-c".into(),
+            "read line; echo got:$line; id -u; exit 7".into(),
+        ],
         tty: false,
         input: in_rx,
         output: out_tx,
@@ -235,7 +251,10 @@ async fn exec_and_signal_reach_the_container() {
         let control = control.clone();
         async move { control.exec(session).await }
     });
-    in_tx.send(ExecInput::Stdin(b"hello\n".to_vec())).await.unwrap();
+    in_tx
+        .send(ExecInput::Stdin(b"hello\n".to_vec()))
+        .await
+        .unwrap();
     in_tx.send(ExecInput::CloseStdin).await.unwrap();
     let exit = exec.await.unwrap().unwrap();
     let mut stdout = Vec::new();

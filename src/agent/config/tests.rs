@@ -348,3 +348,24 @@ fn driver_plugin_config_bodies_become_json() {
         serde_json::json!({"allow_privileged": false, "volumes": {"enabled": true}})
     );
 }
+
+#[test]
+fn docker_plugin_config_errors_name_the_option() {
+    let err = parse_str(
+        "c.hcl",
+        "plugin \"docker\" {\n  config {\n    allow_privilegd = true\n  }\n}\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("allow_privilegd") && err.contains("c.hcl:2"),
+        "{err}"
+    );
+    let err = parse_str(
+        "c.hcl",
+        "plugin \"docker\" {\n  config {\n    gc {\n      image_delay = \"soon\"\n    }\n  }\n}\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("soon"), "{err}");
+}

@@ -199,38 +199,68 @@ impl DockerHandle {
     }
 }
 
-/// Copies the container's stdout and stderr into the task's log files until it stops;
-/// `since` (unix seconds) skips output already copied before a client restart.
+/// Copies the container's stdout and stderr into the task's log files until it stops.
+/// After a client restart, `after` (a fixed-width RFC 3339 UTC timestamp: the last write to
+/// the log files) skips output that was already copied before.
 pub(super) fn copy_logs(
     docker: Docker,
     container_id: String,
-    since: i32,
+    after: Option<String>,
     mut stdout: RotatingWriter,
     mut stderr: RotatingWriter,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
+        // The engine's `since` has one-second resolution; the exact cut uses the
+        // per-line timestamps, which are fixed width and so compare as strings.
+        let since = after
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map_or(0, |t| i32::try_from(t.timestamp()).unwrap_or(0));
         let options = LogsOptionsBuilder::new()
             .follow(true)
             .stdout(true)
             .stderr(true)
             .since(since)
+            .timestamps(after.is_some())
             .build();
         let mut stream = docker.logs(&container_id, Some(options));
         while let Some(item) = stream.next().await {
-            let result = match item {
+            let (is_err, message) = match item {
                 Ok(LogOutput::StdOut { message } | LogOutput::Console { message }) => {
-                    stdout.write(&message).await
+                    (false, message)
                 }
-                Ok(LogOutput::StdErr { message }) => stderr.write(&message).await,
-                Ok(LogOutput::StdIn { .. }) => Ok(()),
+                Ok(LogOutput::StdErr { message }) => (true, message),
+                Ok(LogOutput::StdIn { .. }) => continue,
                 Err(e) => {
                     tracing::debug!(container = %container_id, error = %e, "log stream ended");
                     return;
                 }
+            };
+            let mut bytes: &[u8] = &message;
+            if let Some(cut) = after.as_deref() {
+                let Some(space) = bytes.iter().position(|b| *b == b' ') else {
+                    continue;
+                };
+                if &bytes[..space] <= cut.as_bytes() {
+                    continue;
+                }
+                bytes = &bytes[space + 1..];
+            }
+            let result = if is_err {
+                stderr.write(bytes).await
+            } else {
+                stdout.write(bytes).await
             };
             if let Err(e) = result {
                 tracing::warn!(error = %e, "writing task log failed");
             }
         }
     })
+}
+
+/// A time as the engine stamps log lines: RFC 3339 in UTC with nine fraction digits.
+pub(super) fn log_timestamp(time: std::time::SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(time)
+        .format("%Y-%m-%dT%H:%M:%S%.9fZ")
+        .to_string()
 }

@@ -184,7 +184,7 @@ impl DockerDriver {
             self.remove_container(&created.id).await;
             return Err(engine("start", e));
         }
-        let logs = open_logs(&docker, spec, &created.id, 0).await?;
+        let logs = open_logs(&docker, spec, &created.id, None).await?;
         tracing::info!(container = %created.id, %name, image = %task.image, "container started");
         Ok(DockerHandle::new(
             self.clone(),
@@ -224,8 +224,8 @@ impl DockerDriver {
             self.remove_container(&id).await;
             return Ok(None);
         }
-        let since = last_log_write(&spec.log_dir, &spec.task_name);
-        let logs = open_logs(docker, spec, &id, since).await?;
+        let after = last_log_write(&spec.log_dir, &spec.task_name);
+        let logs = open_logs(docker, spec, &id, Some(after)).await?;
         tracing::info!(container = %id, %name, "re-attached to running container");
         Ok(Some(DockerHandle::new(
             self.clone(),
@@ -352,7 +352,7 @@ async fn open_logs(
     docker: &Docker,
     spec: &TaskSpec,
     id: &str,
-    since: i32,
+    after: Option<String>,
 ) -> Result<Option<tokio::task::JoinHandle<()>>, DriverError> {
     if spec.log_config.disabled {
         return Ok(None);
@@ -367,23 +367,22 @@ async fn open_logs(
     Ok(Some(handle::copy_logs(
         docker.clone(),
         id.to_string(),
-        since,
+        after,
         out,
         err,
     )))
 }
 
-/// The last time (unix seconds) the task's newest log files were written: a re-attached
-/// follower starts there, so output printed while the client was down is not lost.
-fn last_log_write(log_dir: &Path, task: &str) -> i32 {
-    [StreamKind::Stdout, StreamKind::Stderr]
+/// The last time the task's newest log files were written, as the engine stamps log lines
+/// (the epoch when there are none): a re-attached follower copies only what came after.
+fn last_log_write(log_dir: &Path, task: &str) -> String {
+    let newest = [StreamKind::Stdout, StreamKind::Stderr]
         .into_iter()
         .filter_map(|kind| log_files(log_dir, task, kind).ok()?.last().cloned())
         .filter_map(|(_, path)| std::fs::metadata(path).ok()?.modified().ok())
-        .filter_map(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-        .map(|d| i32::try_from(d.as_secs()).unwrap_or(i32::MAX))
         .max()
-        .unwrap_or(0)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    handle::log_timestamp(newest)
 }
 
 /// Lets the container's user write its task dirs: `local`, `secrets` and `tmp` are given

@@ -48,13 +48,19 @@ pub async fn run(
         mut manager,
         updater,
         tunnel_deps,
+        drivers,
     } = prepare(config).await?;
     let loops = StopSource::new();
     let updates_stop = StopSource::new();
     let (registered_tx, registered) = watch::channel(false);
+    let (node_tx, node_rx) = watch::channel(node);
+    let docker_health = drivers
+        .docker
+        .as_ref()
+        .map(|driver| driver.spawn_health(node_tx.clone(), loops.subscribe()));
     let heartbeat = tokio::spawn(heartbeat::run(
         pool.clone(),
-        node,
+        node_rx,
         registered_tx,
         loops.subscribe(),
     ));
@@ -78,6 +84,10 @@ pub async fn run(
     loops.stop();
     manager.shutdown().await;
     updates_stop.stop();
+    if let Some(health) = docker_health {
+        let _ = health.await;
+    }
+    drop(node_tx);
     for (name, handle) in [
         ("heartbeat", heartbeat),
         ("updates", updates),
@@ -99,6 +109,7 @@ struct Prepared {
     manager: AllocManager,
     updater: Updater,
     tunnel_deps: TunnelDeps,
+    drivers: DriverContext,
 }
 
 /// TLS for the connections to servers: the client's certificate must be
@@ -151,13 +162,14 @@ async fn prepare(config: ClientConfig) -> Result<Prepared, ClientError> {
     tracing::info!(node_id = %node.id, name = %node.name, servers = ?config.servers, "client starting");
     let updater = Updater::default();
     let registry = AllocRegistry::default();
+    let drivers = DriverContext {
+        raw_exec_enabled: config.raw_exec_enabled,
+        docker,
+    };
     let deps = Arc::new(AllocRunnerDeps {
         alloc_root: alloc_root.clone(),
         tasks: Arc::new(TaskRunnerDeps {
-            drivers: DriverContext {
-                raw_exec_enabled: config.raw_exec_enabled,
-                docker,
-            },
+            drivers: drivers.clone(),
             node: Arc::new(node.clone()),
             region: config.region.clone(),
             max_kill_timeout: config.max_kill_timeout,
@@ -177,6 +189,7 @@ async fn prepare(config: ClientConfig) -> Result<Prepared, ClientError> {
         identity,
         node,
         updater,
+        drivers,
     })
 }
 

@@ -189,6 +189,23 @@ pub fn add_docker(node: &mut Node, version: &str) {
     );
 }
 
+/// Marks the Docker driver undetected and unhealthy (its engine stopped answering) and
+/// removes its attributes.
+pub fn remove_docker(node: &mut Node, reason: &str) {
+    node.attributes.remove("driver.docker");
+    node.attributes.remove("driver.docker.version");
+    node.drivers.insert(
+        crate::driver::docker::DOCKER.to_string(),
+        DriverInfo {
+            attributes: BTreeMap::new(),
+            detected: false,
+            healthy: false,
+            health_description: reason.to_string(),
+            update_time: now_ns(),
+        },
+    );
+}
+
 fn healthy_driver() -> DriverInfo {
     DriverInfo {
         attributes: BTreeMap::from([("driver.raw_exec".to_string(), "1".to_string())]),

@@ -47,6 +47,8 @@ const BASE_API_VERSION: ClientVersion = ClientVersion {
     major_version: 1,
     minor_version: 41,
 };
+/// How often the engine's health is re-checked.
+pub const HEALTH_PERIOD: Duration = Duration::from_secs(15);
 /// How often the reconciler looks for containers no task owns.
 pub const RECONCILE_PERIOD: Duration = Duration::from_secs(60);
 /// A container (and the client) must be at least this old before the reconciler may
@@ -121,6 +123,52 @@ impl DockerDriver {
             .ok()?
             .ok()?;
         version.version
+    }
+
+    /// Re-checks the engine every [`HEALTH_PERIOD`] until `stop`, updating the node's
+    /// `driver.docker` attributes and driver health when the answer changes.
+    pub fn spawn_health(
+        self: &Arc<Self>,
+        node: tokio::sync::watch::Sender<nomadish_proto::model::Node>,
+        stop: crate::shutdown::Stop,
+    ) -> tokio::task::JoinHandle<()> {
+        self.spawn_health_every(HEALTH_PERIOD, node, stop)
+    }
+
+    fn spawn_health_every(
+        self: &Arc<Self>,
+        period: Duration,
+        node: tokio::sync::watch::Sender<nomadish_proto::model::Node>,
+        mut stop: crate::shutdown::Stop,
+    ) -> tokio::task::JoinHandle<()> {
+        let driver = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if stop.sleep(period).await {
+                    return;
+                }
+                let version = driver.fingerprint().await;
+                node.send_if_modified(|n| {
+                    let healthy = n.drivers.get(DOCKER).is_some_and(|d| d.healthy);
+                    let same_version =
+                        n.attributes.get("driver.docker.version") == version.as_ref();
+                    match &version {
+                        Some(_) if healthy && same_version => false,
+                        Some(v) => {
+                            tracing::info!(version = %v, "docker engine answers: driver healthy");
+                            crate::fingerprint::add_docker(n, v);
+                            true
+                        }
+                        None if !healthy => false,
+                        None => {
+                            tracing::warn!("docker engine stopped answering: driver unhealthy");
+                            crate::fingerprint::remove_docker(n, "Docker engine not reachable");
+                            true
+                        }
+                    }
+                });
+            }
+        })
     }
 
     /// Starts the task's container, or re-attaches to it if it is already running.

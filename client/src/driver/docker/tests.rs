@@ -396,3 +396,29 @@ async fn the_engine_is_fingerprinted() {
     assert_eq!(absent.fingerprint().await, None);
     let _ = Path::new("/");
 }
+
+#[tokio::test]
+async fn health_follows_the_engine() {
+    // An engine that stops answering: the node loses driver.docker and the driver is unhealthy.
+    let driver = Arc::new(DockerDriver::new(
+        DockerPluginConfig {
+            endpoint: "unix:///nonexistent/docker.sock".into(),
+            ..DockerPluginConfig::default()
+        },
+        "n",
+    ));
+    let mut node = nomadish_proto::model::Node::default();
+    crate::fingerprint::add_docker(&mut node, "20.10.24");
+    let (tx, mut rx) = tokio::sync::watch::channel(node);
+    let stop = crate::shutdown::StopSource::new();
+    let health = driver.spawn_health_every(Duration::from_millis(50), tx, stop.subscribe());
+    tokio::time::timeout(Duration::from_secs(10), rx.changed())
+        .await
+        .expect("the node changes")
+        .unwrap();
+    let node = rx.borrow().clone();
+    assert!(!node.attributes.contains_key("driver.docker"));
+    assert!(!node.drivers[DOCKER].healthy);
+    stop.stop();
+    health.await.unwrap();
+}

@@ -199,6 +199,16 @@ impl DockerHandle {
     }
 }
 
+impl Drop for DockerHandle {
+    /// Nobody follows the container any more: stop copying its output (a later handle
+    /// re-attaching starts its own copier).
+    fn drop(&mut self) {
+        if let Some(copier) = self.logs.take() {
+            copier.abort();
+        }
+    }
+}
+
 /// Copies the container's stdout and stderr into the task's log files until it stops.
 /// After a client restart, `after` (a fixed-width RFC 3339 UTC timestamp: the last write to
 /// the log files) skips output that was already copied before.

@@ -47,6 +47,8 @@ const BASE_API_VERSION: ClientVersion = ClientVersion {
     major_version: 1,
     minor_version: 41,
 };
+/// Added to a log file's modification time to cover the coarse clock file times use.
+const MTIME_SLACK: Duration = Duration::from_millis(20);
 /// How often the engine's health is re-checked.
 pub const HEALTH_PERIOD: Duration = Duration::from_secs(15);
 /// How often the reconciler looks for containers no task owns.
@@ -428,9 +430,13 @@ fn last_log_write(log_dir: &Path, task: &str) -> String {
         .into_iter()
         .filter_map(|kind| log_files(log_dir, task, kind).ok()?.last().cloned())
         .filter_map(|(_, path)| std::fs::metadata(path).ok()?.modified().ok())
-        .max()
-        .unwrap_or(SystemTime::UNIX_EPOCH);
-    handle::log_timestamp(newest)
+        .max();
+    match newest {
+        // File times come from the kernel's coarse clock, which may lag the engine's
+        // timestamp of the last copied line by a tick.
+        Some(time) => handle::log_timestamp(time + MTIME_SLACK),
+        None => handle::log_timestamp(SystemTime::UNIX_EPOCH),
+    }
 }
 
 /// Lets the container's user write its task dirs: `local`, `secrets` and `tmp` are given

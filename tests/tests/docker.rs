@@ -152,7 +152,7 @@ fn container_of(node_id: &str, alloc_id: &str) -> Vec<String> {
 }
 
 const PROBE: &str = r#"        command = "sh"
-        args = ["-c", "echo uid=$(id -u); touch /probe 2>/dev/null && echo root-writable || echo root-readonly; echo x > /local/f; chown 0:0 /local/f 2>/dev/null && echo chowned || echo chown-denied; mknod /tmp/null c 1 3 2>/dev/null && echo mknod-ok || echo mknod-denied; grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status; echo probe-done; sleep 300"]"#;
+        args = ["-c", "echo uid=$(id -u); touch /probe 2>/dev/null && echo root-writable || echo root-readonly; echo x > /local/f; chown 0:0 /local/f 2>/dev/null && echo chowned || echo chown-denied; mknod /tmp/null c 1 3 2>/dev/null && echo mknod-ok || echo mknod-denied; grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status; echo taskdir=${NOMAD_TASK_DIR}; echo probe-done; sleep 300"]"#;
 
 #[tokio::test]
 async fn a_docker_job_runs_hardened_and_its_output_comes_back() {
@@ -183,6 +183,10 @@ async fn a_docker_job_runs_hardened_and_its_output_comes_back() {
         "none can be raised: {out}"
     );
     assert!(out.contains("NoNewPrivs:\t1"), "{out}");
+    assert!(
+        out.contains("taskdir=/local\n"),
+        "paths as the container sees them: {out}"
+    );
 
     let ids = container_of(&node_id, &alloc_id);
     assert_eq!(ids.len(), 1, "one container for the alloc");

@@ -49,6 +49,26 @@ impl TaskEnv {
         Self { env, ..base }
     }
 
+    /// Points the alloc dirs at where a container sees them (`/alloc`, `/local`,
+    /// `/secrets`), in `NOMAD_*_DIR` and in every value built from them, so `${NOMAD_TASK_DIR}`
+    /// in a Docker task's `config` or `env` means the path inside its container.
+    pub fn use_container_dirs(&mut self, alloc_dir: &Path, task: &str) {
+        let task_dir = alloc_dir.join(task);
+        let pairs = [
+            (alloc_dir.join("alloc"), "/alloc"),
+            (task_dir.join("local"), "/local"),
+            (task_dir.join("secrets"), "/secrets"),
+        ];
+        for value in self.env.values_mut() {
+            for (host, inside) in &pairs {
+                let host = host.to_string_lossy();
+                if value.contains(host.as_ref()) {
+                    *value = value.replace(host.as_ref(), inside);
+                }
+            }
+        }
+    }
+
     /// The value of a `${...}` reference, if known.
     pub fn lookup(&self, key: &str) -> Option<String> {
         self.env

@@ -67,15 +67,19 @@ struct Fixture {
 }
 
 impl Fixture {
+    /// A fixture whose driver never removes images (the test image is shared).
     fn new(config: DockerPluginConfig) -> Self {
-        let node_id = uuid::Uuid::new_v4().to_string();
-        let config = DockerPluginConfig {
+        Self::with_gc(DockerPluginConfig {
             gc: config::GcConfig {
                 image: false,
                 ..config.gc
             },
             ..config
-        };
+        })
+    }
+
+    fn with_gc(config: DockerPluginConfig) -> Self {
+        let node_id = uuid::Uuid::new_v4().to_string();
         Self {
             driver: Arc::new(DockerDriver::new(config, &node_id)),
             node_id,
@@ -421,4 +425,43 @@ async fn health_follows_the_engine() {
     assert!(!node.drivers[DOCKER].healthy);
     stop.stop();
     health.await.unwrap();
+}
+
+#[tokio::test]
+async fn unused_images_are_removed_after_image_delay() {
+    if !engine_ready("image_gc") {
+        return;
+    }
+    // A tag of its own, so removing it never touches the shared test image.
+    let tag = format!("nomadish-test/busybox:gc-{}", uuid::Uuid::new_v4().simple());
+    let tagged = Command::new("docker")
+        .args(["tag", IMAGE, &tag])
+        .status()
+        .unwrap();
+    assert!(tagged.success());
+    let f = Fixture::with_gc(DockerPluginConfig {
+        gc: config::GcConfig {
+            image: true,
+            image_delay: Duration::from_millis(200),
+            container: true,
+        },
+        ..DockerPluginConfig::default()
+    });
+    let spec = f.spec("gc", serde_json::json!({"image": tag, "command": "true"}));
+    let mut handle = f.driver.start(&spec).await.unwrap();
+    assert!(handle.wait().await.success());
+    let exists = |image: &str| {
+        Command::new("docker")
+            .args(["image", "inspect", image])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    for _ in 0..100 {
+        if !exists(&tag) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!exists(&tag), "the unused image was not collected");
+    assert!(exists(IMAGE), "only the task's image is removed");
 }

@@ -327,3 +327,21 @@ async fn a_client_killed_with_kill9_reattaches_to_its_containers() {
     let running = wait_allocs(&server, "counter", "running", 2).await;
     assert_eq!(running.len(), 2);
 }
+
+const OOM: &str = r#"        command = "sh"
+        args = ["-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived"]"#;
+
+#[tokio::test]
+async fn an_oom_killed_container_gets_an_oom_killed_event() {
+    if !require_docker("an_oom_killed_container") {
+        return;
+    }
+    let dir = nomadish_tests::test_dir();
+    let (server, _client, _node_id, _cleanup) = cluster(dir.path()).await;
+    run_job(&server, dir.path(), "oom", &job("oom", "batch", 1, OOM));
+    let (_, message) = wait_event(&server, "oom", "OOM Killed").await;
+    assert_eq!(message, "OOM Killed");
+    let failed = wait_allocs(&server, "oom", "failed", 1).await;
+    let events = failed[0]["TaskStates"]["t"]["Events"].to_string();
+    assert!(events.contains("Exit Code: 137"), "{events}");
+}

@@ -150,7 +150,7 @@ pub struct DockerTaskConfig {
     /// Labels of the group's network ports to publish.
     pub ports: Vec<String>,
     pub labels: BTreeMap<String, String>,
-    /// `"host_path:container_path[:ro]"`; relative host paths are inside the task dir.
+    /// `"host_path:container_path[:ro]"`; relative host paths start at the task dir.
     pub volumes: Vec<String>,
     pub network_mode: String,
     pub force_pull: bool,

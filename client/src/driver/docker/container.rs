@@ -268,7 +268,8 @@ fn is_nobody(user: &str) -> bool {
 }
 
 /// The alloc dirs at `/alloc`, `/local`, `/secrets`, then the task's own volumes: relative
-/// host paths stay inside the task dir; anything else needs `volumes { enabled = true }`.
+/// host paths are relative to the task dir and may not leave the alloc dir; anything else
+/// needs `volumes { enabled = true }`.
 fn binds(
     plugin: &DockerPluginConfig,
     task: &DockerTaskConfig,
@@ -301,17 +302,18 @@ fn binds(
         } else {
             inputs.task_dir.join(host_path)
         };
+        let normalized = lexical_normalize(&resolved);
         let inside = !host_path.is_absolute()
-            && host_path
-                .components()
-                .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+            && normalized
+                .as_ref()
+                .is_some_and(|p| p.starts_with(inputs.alloc_dir));
         if !inside && !plugin.volumes.enabled {
             return Err(refusal(
-                &format!("volume {volume:?} (host path outside the task dir)"),
+                &format!("volume {volume:?} (host path outside the alloc dir)"),
                 "volumes { enabled = true }",
             ));
         }
-        let mut bind = format!("{}:{target}", show(resolved));
+        let mut bind = format!("{}:{target}", show(normalized.unwrap_or(resolved)));
         if let Some(mode) = mode {
             bind.push(':');
             bind.push_str(mode);
@@ -319,6 +321,23 @@ fn binds(
         binds.push(bind);
     }
     Ok(binds)
+}
+
+/// `a/b/../c` -> `a/c` without touching the filesystem; `None` if `..` climbs above the root.
+fn lexical_normalize(path: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    Some(out)
 }
 
 /// Exposed ports and bindings for the group's port labels, from the task's `NOMAD_*`

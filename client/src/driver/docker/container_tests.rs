@@ -146,13 +146,22 @@ fn refusals_name_the_client_option() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("allow_user = true"), "{err}");
-    // nobody is always fine; relative volumes stay inside the task dir.
+    // nobody is always fine; relative volumes inside the task dir too ...
     build(
         &plugin,
         &task(json!({"volumes": ["local/x:/x:ro"]})),
         &inputs(&env, "nobody"),
     )
     .unwrap();
+    // ... or at least inside the alloc dir.
+    let body = build(
+        &plugin,
+        &task(json!({"volumes": ["../alloc/data:/data"]})),
+        &inputs(&env, ""),
+    )
+    .unwrap();
+    let binds = body.host_config.unwrap().binds.unwrap();
+    assert_eq!(binds[3], "/data/alloc/a1/alloc/data:/data");
 }
 
 #[test]

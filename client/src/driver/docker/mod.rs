@@ -234,7 +234,13 @@ impl DockerDriver {
             self.remove_container(&created.id).await;
             return Err(engine("start", e));
         }
-        let logs = open_logs(&docker, spec, &created.id, None).await?;
+        let logs = match open_logs(&docker, spec, &created.id, None).await {
+            Ok(logs) => logs,
+            Err(e) => {
+                self.remove_container(&created.id).await;
+                return Err(e);
+            }
+        };
         tracing::info!(container = %created.id, %name, image = %task.image, "container started");
         Ok(DockerHandle::new(
             self.clone(),

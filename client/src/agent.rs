@@ -22,6 +22,7 @@ use crate::allocrunner::AllocRunnerDeps;
 use crate::config::ClientConfig;
 use crate::controls::TaskControls;
 use crate::driver::DriverContext;
+use crate::driver::docker::{DOCKER, DockerDriver, DockerPluginConfig};
 use crate::error::ClientError;
 use crate::identity::NodeIdentity;
 use crate::manager::AllocManager;
@@ -48,13 +49,19 @@ pub async fn run(
         mut manager,
         updater,
         tunnel_deps,
+        drivers,
     } = prepare(config).await?;
     let loops = StopSource::new();
     let updates_stop = StopSource::new();
     let (registered_tx, registered) = watch::channel(false);
+    let (node_tx, node_rx) = watch::channel(node);
+    let docker_health = drivers
+        .docker
+        .as_ref()
+        .map(|driver| driver.spawn_health(node_tx.clone(), loops.subscribe()));
     let heartbeat = tokio::spawn(heartbeat::run(
         pool.clone(),
-        node,
+        node_rx,
         registered_tx,
         loops.subscribe(),
     ));
@@ -78,6 +85,10 @@ pub async fn run(
     loops.stop();
     manager.shutdown().await;
     updates_stop.stop();
+    if let Some(health) = docker_health {
+        let _ = health.await;
+    }
+    drop(node_tx);
     for (name, handle) in [
         ("heartbeat", heartbeat),
         ("updates", updates),
@@ -99,6 +110,7 @@ struct Prepared {
     manager: AllocManager,
     updater: Updater,
     tunnel_deps: TunnelDeps,
+    drivers: DriverContext,
 }
 
 /// TLS for the connections to servers: the client's certificate must be
@@ -159,18 +171,21 @@ async fn prepare(config: ClientConfig) -> Result<Prepared, ClientError> {
             "killed task processes left by a previous client run"
         );
     }
-    let node = fingerprint::fingerprint(&config, &identity);
+    let mut node = fingerprint::fingerprint(&config, &identity);
+    let docker = docker_driver(&config, &identity, &recovered.allocs, &mut node).await?;
     tracing::info!(node_id = %node.id, name = %node.name, servers = ?config.servers, "client starting");
     let updater = Updater::default();
     let registry = AllocRegistry::default();
     let controls = TaskControls::default();
+    let drivers = DriverContext {
+        raw_exec_enabled: config.raw_exec_enabled,
+        ssh: ssh_driver(&config),
+        docker,
+    };
     let deps = Arc::new(AllocRunnerDeps {
         alloc_root: alloc_root.clone(),
         tasks: Arc::new(TaskRunnerDeps {
-            drivers: DriverContext {
-                raw_exec_enabled: config.raw_exec_enabled,
-                ssh: ssh_driver(&config),
-            },
+            drivers: drivers.clone(),
             node: Arc::new(node.clone()),
             region: config.region.clone(),
             max_kill_timeout: config.max_kill_timeout,
@@ -192,7 +207,38 @@ async fn prepare(config: ClientConfig) -> Result<Prepared, ClientError> {
         identity,
         node,
         updater,
+        drivers,
     })
+}
+
+/// The Docker driver from `plugin "docker"` (default settings without one). When the engine
+/// answers, the node advertises `driver.docker` and its version, this node's containers of
+/// allocations that are gone are removed, and the reconciler starts.
+async fn docker_driver(
+    config: &ClientConfig,
+    identity: &NodeIdentity,
+    live_allocs: &std::collections::BTreeSet<String>,
+    node: &mut Node,
+) -> Result<Option<Arc<DockerDriver>>, ClientError> {
+    let plugin = match config.plugins.get(DOCKER) {
+        Some(value) => DockerPluginConfig::from_json(value).map_err(ClientError::PluginConfig)?,
+        None => DockerPluginConfig::default(),
+    };
+    let driver = Arc::new(DockerDriver::new(plugin, &identity.id));
+    let Some(version) = driver.fingerprint().await else {
+        tracing::info!("docker engine not reachable: the docker driver is not available");
+        return Ok(Some(driver));
+    };
+    fingerprint::add_docker(node, &version);
+    let removed = driver.remove_orphans(live_allocs).await;
+    if removed > 0 {
+        tracing::warn!(
+            removed,
+            "removed containers of allocations this client no longer runs"
+        );
+    }
+    driver.spawn_reconciler();
+    Ok(Some(driver))
 }
 
 /// Makes the data dir absolute, so task environments and working directories are too.

@@ -47,6 +47,9 @@ pub enum ClientError {
     /// The client's certificate has the wrong role or region.
     #[error("tls: {0}")]
     WrongCertificate(String),
+    /// A driver plugin's `config` block is invalid.
+    #[error("plugin config: {0}")]
+    PluginConfig(String),
     /// A call to a server failed.
     #[error("{op} on server {server}: {status}")]
     Rpc {
@@ -112,6 +115,12 @@ pub enum DriverError {
         #[source]
         source: LogError,
     },
+    /// The Docker engine failed a request (or could not be reached).
+    #[error("docker {op}: {reason}")]
+    Engine { op: &'static str, reason: String },
+    /// The task's image is not on the engine and pulling it failed.
+    #[error("image {image:?} not found and cannot be pulled: {reason}")]
+    ImageUnavailable { image: String, reason: String },
     /// The driver cannot do what was asked of a running task.
     #[error("{driver} does not support {what}")]
     Unsupported {
@@ -129,7 +138,13 @@ impl DriverError {
     pub fn is_recoverable(&self) -> bool {
         match self {
             Self::Ssh(e) => e.is_recoverable(),
-            other => matches!(other, Self::Spawn { .. } | Self::Logs { .. }),
+            other => matches!(
+                other,
+                Self::Spawn { .. }
+                    | Self::Logs { .. }
+                    | Self::Engine { .. }
+                    | Self::ImageUnavailable { .. }
+            ),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Registration and heartbeats: register the node (status `ready`), then heartbeat at
 //! about half the TTL the server returns, with a little jitter. A heartbeat answered
-//! `NotFound` means the server forgot the node: register again. Transport errors move to
-//! the next server and retry with backoff.
+//! `NotFound` means the server forgot the node: register again. A changed node (a driver's
+//! health changed) is registered again at the next beat. Transport errors move to the next
+//! server and retry with backoff.
 //!
 //! ```text
 //! Register ──ok──> [registered] ──sleep ttl/2 + jitter──> Heartbeat ──ok──┐
@@ -31,15 +32,21 @@ pub const FALLBACK_TTL: Duration = Duration::from_secs(10);
 pub const HEARTBEAT_JITTER: f64 = 0.1;
 
 /// Registers and heartbeats until `stop`; sets `registered` after the first registration.
+/// `updates` carries the node; a new value is registered at the next beat.
 pub async fn run(
     pool: ServerPool,
-    mut node: Node,
+    mut updates: watch::Receiver<Node>,
     registered: watch::Sender<bool>,
     mut stop: Stop,
 ) {
+    let mut node = updates.borrow_and_update().clone();
     let mut backoff = Backoff::new(RETRY_MIN, RETRY_MAX);
     let mut need_register = true;
     while !stop.is_stopped() {
+        if updates.has_changed().unwrap_or(false) {
+            node = updates.borrow_and_update().clone();
+            need_register = true;
+        }
         let result = if need_register {
             node.status_updated_at = now_ns() / NS_PER_SEC;
             register(&pool, &node).await

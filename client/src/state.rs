@@ -4,7 +4,8 @@
 //! It exists for one purpose: after the client is killed (`kill -9`, OOM, power loss of the
 //! agent alone) and restarted, find the task process groups it left behind and kill them,
 //! and know which allocations were running so their tasks are started again with an event
-//! saying why. Re-attaching to surviving processes is future work.
+//! saying why. (Docker containers survive and are re-attached by the Docker driver itself;
+//! their tasks record no process group.)
 //!
 //! A recorded group is only killed if it still has live members and one of them carries the
 //! task's `NOMAD_ALLOC_ID` and `NOMAD_TASK_NAME` in its environment, and only on the boot

@@ -11,8 +11,8 @@
 //! Exit codes: 0 ok, 1 error, 2 for `job run` when some placements failed.
 
 pub mod alloc;
-pub mod alloc_fs;
 pub mod alloc_exec;
+pub mod alloc_fs;
 pub mod alloc_ops;
 pub mod api;
 #[cfg(test)]

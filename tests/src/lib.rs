@@ -13,11 +13,12 @@
 mod agent;
 mod api;
 mod cluster;
+pub mod docker;
 pub mod load;
 mod pki;
 pub mod sim;
-pub mod streams;
 pub mod sshd;
+pub mod streams;
 
 pub use agent::{Agent, AgentKind, cli, free_port, nomadish_bin, wait_until};
 pub use api::Api;

@@ -1,12 +1,13 @@
 //! Task drivers: turn a task spec into a running process (or container, or remote command)
-//! and give back a handle to wait for it or stop it. Only `raw_exec` exists so far; Docker
-//! and SSH join as further [`TaskHandle`] variants.
+//! and give back a handle to wait for it or stop it: `raw_exec` (a plain process) and
+//! `docker` (a hardened container); SSH joins as a further [`TaskHandle`] variant.
 //!
 //! Besides the handle the task runner owns, a running task offers a [`TaskControl`]: a cheap,
 //! shareable capability to signal it or run a command inside it (`alloc signal`, `alloc
 //! exec`) while the task runner waits on the handle.
 
 mod control;
+pub mod docker;
 mod raw_exec;
 mod raw_exec_control;
 pub mod ssh;
@@ -28,6 +29,8 @@ use crate::fingerprint::RAW_EXEC;
 
 /// Nomad's default kill signal for every driver but Docker.
 pub const DEFAULT_KILL_SIGNAL: Signal = Signal::SIGINT;
+/// The Docker driver's default kill signal (as `docker stop`).
+pub const DOCKER_KILL_SIGNAL: Signal = Signal::SIGTERM;
 
 /// How a task's process ended: exit code (128 + signal when killed by one) and signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -72,8 +75,7 @@ pub const PLUGINS: &[&str] = &["docker", "ssh"];
 pub fn validate_plugin_config(name: &str, config: &serde_json::Value) -> Result<(), String> {
     match name {
         "ssh" => ssh::SshPluginConfig::parse(config).map(|_| ()),
-        "docker" if config.is_object() => Ok(()),
-        "docker" => Err("config must be a block".into()),
+        "docker" => docker::DockerPluginConfig::from_json(config).map(|_| ()),
         other => Err(format!("unknown driver plugin {other:?}")),
     }
 }
@@ -84,6 +86,8 @@ pub struct DriverContext {
     pub raw_exec_enabled: bool,
     /// The SSH driver (connection pool, circuit breakers) when `plugin "ssh"` is configured.
     pub ssh: Option<std::sync::Arc<ssh::SshDriver>>,
+    /// The Docker driver, when the client has one (`None`: tasks for it fail).
+    pub docker: Option<std::sync::Arc<docker::DockerDriver>>,
 }
 
 /// A task ready to start: its driver config already interpolated.
@@ -91,6 +95,8 @@ pub struct DriverContext {
 pub struct TaskSpec {
     pub driver: String,
     pub task_name: String,
+    /// The task's `user` (empty: the driver's default).
+    pub user: String,
     pub config: BTreeMap<String, serde_json::Value>,
     pub env: BTreeMap<String, String>,
     /// `data_dir/alloc/<id>/<task>`: the working directory.
@@ -107,6 +113,7 @@ pub struct TaskSpec {
 pub enum TaskHandle {
     RawExec(raw_exec::RawExecHandle),
     Ssh(ssh::SshHandle),
+    Docker(docker::DockerHandle),
 }
 
 impl TaskHandle {
@@ -116,6 +123,15 @@ impl TaskHandle {
             Self::RawExec(h) => h.pgid(),
             // The process runs on another host: nothing local to clean up after a crash.
             Self::Ssh(_) => 0,
+            Self::Docker(_) => 0,
+        }
+    }
+
+    /// Whether the task was ended by the kernel's OOM killer (known after it exited).
+    pub fn oom_killed(&self) -> bool {
+        match self {
+            Self::RawExec(_) | Self::Ssh(_) => false,
+            Self::Docker(h) => h.oom_killed(),
         }
     }
 
@@ -124,6 +140,7 @@ impl TaskHandle {
         match self {
             Self::RawExec(h) => h.wait().await,
             Self::Ssh(h) => h.wait().await,
+            Self::Docker(h) => h.wait().await,
         }
     }
 
@@ -131,7 +148,7 @@ impl TaskHandle {
     /// has ended.
     pub fn failure_reason(&self) -> Option<String> {
         match self {
-            Self::RawExec(_) => None,
+            Self::RawExec(_) | Self::Docker(_) => None,
             Self::Ssh(h) => h.lost_reason(),
         }
     }
@@ -142,6 +159,7 @@ impl TaskHandle {
         match self {
             Self::RawExec(h) => h.control(),
             Self::Ssh(h) => h.control(),
+            Self::Docker(h) => h.control(),
         }
     }
 
@@ -150,6 +168,7 @@ impl TaskHandle {
         match self {
             Self::RawExec(h) => h.stop(signal, timeout).await,
             Self::Ssh(h) => h.stop(signal, timeout).await,
+            Self::Docker(h) => h.stop(signal, timeout).await,
         }
     }
 }
@@ -163,9 +182,24 @@ pub async fn start(ctx: &DriverContext, spec: &TaskSpec) -> Result<TaskHandle, D
             Some(driver) => ssh::start(driver, spec).await.map(TaskHandle::Ssh),
             None => Err(DriverError::Disabled { driver: ssh::SSH }),
         },
+        docker::DOCKER => match &ctx.docker {
+            Some(driver) => driver.start(spec).await.map(TaskHandle::Docker),
+            None => Err(DriverError::Disabled {
+                driver: docker::DOCKER,
+            }),
+        },
         other => Err(DriverError::UnknownDriver {
             driver: other.to_string(),
         }),
+    }
+}
+
+/// The kill signal used when a task sets none: SIGTERM for Docker, SIGINT otherwise.
+pub fn default_kill_signal(driver: &str) -> Signal {
+    if driver == docker::DOCKER {
+        DOCKER_KILL_SIGNAL
+    } else {
+        DEFAULT_KILL_SIGNAL
     }
 }
 
@@ -204,6 +238,7 @@ mod tests {
         let spec = TaskSpec {
             driver: "raw_exec".into(),
             task_name: "t".into(),
+            user: String::new(),
             config: BTreeMap::new(),
             env: BTreeMap::new(),
             task_dir: "/nonexistent".into(),

@@ -20,6 +20,7 @@ fn spec(dir: &Path, script: &str) -> TaskSpec {
     TaskSpec {
         driver: "raw_exec".into(),
         task_name: "t".into(),
+        user: String::new(),
         config: BTreeMap::from([
             ("command".into(), serde_json::json!("/bin/sh")),
             ("args".into(), serde_json::json!(["-c", script])),
@@ -51,7 +52,7 @@ async fn start(spec: &TaskSpec) -> TaskHandle {
     crate::driver::start(
         &DriverContext {
             raw_exec_enabled: true,
-            ssh: None,
+            ..DriverContext::default()
         },
         spec,
     )
@@ -147,7 +148,7 @@ async fn a_missing_command_is_a_recoverable_spawn_error() {
     let err = crate::driver::start(
         &DriverContext {
             raw_exec_enabled: true,
-            ssh: None,
+            ..DriverContext::default()
         },
         &s,
     )

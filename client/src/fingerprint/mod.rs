@@ -173,6 +173,43 @@ fn node_resources(facts: &HostFacts, total_compute: u64) -> NodeResources {
     }
 }
 
+/// Advertises the Docker driver: `driver.docker = 1` and `driver.docker.version`, called
+/// only when the engine answered.
+pub fn add_docker(node: &mut Node, version: &str) {
+    let attrs = BTreeMap::from([
+        ("driver.docker".to_string(), "1".to_string()),
+        ("driver.docker.version".to_string(), version.to_string()),
+    ]);
+    node.attributes.extend(attrs.clone());
+    node.drivers.insert(
+        crate::driver::docker::DOCKER.to_string(),
+        DriverInfo {
+            attributes: attrs,
+            detected: true,
+            healthy: true,
+            health_description: "Healthy".to_string(),
+            update_time: now_ns(),
+        },
+    );
+}
+
+/// Marks the Docker driver undetected and unhealthy (its engine stopped answering) and
+/// removes its attributes.
+pub fn remove_docker(node: &mut Node, reason: &str) {
+    node.attributes.remove("driver.docker");
+    node.attributes.remove("driver.docker.version");
+    node.drivers.insert(
+        crate::driver::docker::DOCKER.to_string(),
+        DriverInfo {
+            attributes: BTreeMap::new(),
+            detected: false,
+            healthy: false,
+            health_description: reason.to_string(),
+            update_time: now_ns(),
+        },
+    );
+}
+
 fn healthy_driver() -> DriverInfo {
     DriverInfo {
         attributes: BTreeMap::from([("driver.raw_exec".to_string(), "1".to_string())]),

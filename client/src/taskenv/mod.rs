@@ -49,6 +49,26 @@ impl TaskEnv {
         Self { env, ..base }
     }
 
+    /// Points the alloc dirs at where a container sees them (`/alloc`, `/local`,
+    /// `/secrets`), in `NOMAD_*_DIR` and in every value built from them, so `${NOMAD_TASK_DIR}`
+    /// in a Docker task's `config` or `env` means the path inside its container.
+    pub fn use_container_dirs(&mut self, alloc_dir: &Path, task: &str) {
+        let task_dir = alloc_dir.join(task);
+        let pairs = [
+            (alloc_dir.join("alloc"), "/alloc"),
+            (task_dir.join("local"), "/local"),
+            (task_dir.join("secrets"), "/secrets"),
+        ];
+        for value in self.env.values_mut() {
+            for (host, inside) in &pairs {
+                let host = host.to_string_lossy();
+                if value.contains(host.as_ref()) {
+                    *value = value.replace(host.as_ref(), inside);
+                }
+            }
+        }
+    }
+
     /// The value of a `${...}` reference, if known.
     pub fn lookup(&self, key: &str) -> Option<String> {
         self.env
@@ -112,6 +132,12 @@ fn nomad_vars(i: EnvInputs<'_>) -> BTreeMap<String, String> {
     set("NOMAD_SECRETS_DIR", path(&task_dir.join("secrets")));
     set("NOMAD_CPU_LIMIT", i.task.resources.cpu.to_string());
     set("NOMAD_MEMORY_LIMIT", i.task.resources.memory_mb.to_string());
+    if i.task.resources.memory_max_mb > 0 {
+        set(
+            "NOMAD_MEMORY_MAX_LIMIT",
+            i.task.resources.memory_max_mb.to_string(),
+        );
+    }
     ports::port_vars(i.alloc, &mut v);
     for (key, value) in merged_meta(i) {
         let key = sanitize_meta_key(&key);

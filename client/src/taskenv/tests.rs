@@ -109,3 +109,19 @@ fn node_references_resolve() {
         "amd64 r1 node-1 dc9 big hi 2 on box ${env.HOME}"
     );
 }
+
+#[test]
+fn container_dirs_replace_host_paths_for_docker_tasks() {
+    let (alloc, mut task, node) = fixture();
+    task.env.insert(
+        "DATA".into(),
+        "${NOMAD_ALLOC_DIR}/data:${NOMAD_TASK_DIR}/x".into(),
+    );
+    let mut env = build(&alloc, &task, &node);
+    env.use_container_dirs(Path::new("/data/alloc/0123"), "web");
+    assert_eq!(env.env["NOMAD_ALLOC_DIR"], "/alloc");
+    assert_eq!(env.env["NOMAD_TASK_DIR"], "/local");
+    assert_eq!(env.env["NOMAD_SECRETS_DIR"], "/secrets");
+    assert_eq!(env.env["DATA"], "/alloc/data:/local/x");
+    assert_eq!(env.interpolate("${NOMAD_TASK_DIR}/run.sh"), "/local/run.sh");
+}

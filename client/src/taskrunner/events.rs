@@ -14,7 +14,7 @@ pub const MAX_EVENTS: usize = 10;
 /// Event type: the group's leader task died, so this task is stopped.
 pub const LEADER_DEAD: &str = "Leader Task Dead";
 /// Restart reason recorded when the client agent restarted under a running task.
-pub const REASON_CLIENT_RESTARTED: &str = "Client agent restarted; the task was stopped and is started again (re-attach is not supported)";
+pub const REASON_CLIENT_RESTARTED: &str = "Client agent restarted; the task is recovered (Docker containers are re-attached, raw_exec processes are stopped and started again)";
 
 /// Appends `event` to the state, marking the task failed if the event fails it, and keeps
 /// only the most recent [`MAX_EVENTS`].
@@ -67,6 +67,16 @@ pub fn terminated(now: i64, exit: ExitResult) -> TaskEvent {
     e.signal = exit.signal;
     e.details.insert("exit_code".into(), exit.code.to_string());
     e.details.insert("signal".into(), exit.signal.to_string());
+    e
+}
+
+/// Event type: the kernel's OOM killer ended the task (Nomad's `OOM Killed`).
+pub const OOM_KILLED: &str = "OOM Killed";
+
+/// `OOM Killed`: the task ran out of memory and was killed.
+pub fn oom_killed(now: i64) -> TaskEvent {
+    let mut e = event(OOM_KILLED, now, "OOM Killed");
+    e.details.insert("oom_killed".into(), "true".into());
     e
 }
 

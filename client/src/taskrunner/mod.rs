@@ -202,9 +202,13 @@ impl TaskRunner {
     /// Runs the started task until it exits, is killed, or a user restarts it; meanwhile it
     /// is published for `alloc exec`/`signal`/`restart`.
     async fn supervise(&mut self, mut handle: TaskHandle) -> Supervised {
-        self.deps
-            .state
-            .task_started(&self.alloc_id, &self.name, handle.pgid());
+        // Only process-group drivers leave something to kill after a crash.
+        let pgid = handle.pgid();
+        if pgid > 0 {
+            self.deps
+                .state
+                .task_started(&self.alloc_id, &self.name, pgid);
+        }
         self.event(events::started(now_ns()));
         self.set_state(TASK_STATE_RUNNING);
         self.emit();
@@ -219,6 +223,9 @@ impl TaskRunner {
                     self.deps.state.task_exited(&self.alloc_id, &self.name);
                     if let Some(reason) = handle.failure_reason() {
                         self.event(events::driver_failure(now_ns(), &reason, false));
+                    }
+                    if handle.oom_killed() {
+                        self.event(events::oom_killed(now_ns()));
                     }
                     self.event(events::terminated(now_ns(), exit));
                     return Supervised::Exited(exit);

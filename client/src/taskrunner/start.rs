@@ -14,16 +14,20 @@ pub(super) async fn start(tr: &mut TaskRunner) -> Result<TaskHandle, DriverError
     if let Some(task) = find_task(&alloc, &tr.name) {
         tr.task = task.clone();
     }
-    let env = TaskEnv::build(EnvInputs {
+    let mut env = TaskEnv::build(EnvInputs {
         alloc: &alloc,
         task: &tr.task,
         node: &tr.deps.node,
         region: &tr.deps.region,
         alloc_dir: tr.alloc_dir.root(),
     });
+    if tr.task.driver == driver::docker::DOCKER {
+        env.use_container_dirs(tr.alloc_dir.root(), &tr.name);
+    }
     let spec = TaskSpec {
         driver: tr.task.driver.clone(),
         task_name: tr.name.clone(),
+        user: tr.task.user.clone(),
         config: env.interpolate_config(&tr.task.config),
         env: env.env,
         task_dir: tr.alloc_dir.task_dir(&tr.name),

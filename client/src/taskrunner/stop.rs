@@ -8,7 +8,7 @@ use nomadish_proto::model::{DEFAULT_KILL_TIMEOUT_NS, TASK_STATE_DEAD, now_ns, ns
 
 use super::{TaskRunner, events};
 use crate::allocrunner::KillReason;
-use crate::driver::{TaskHandle, parse_signal};
+use crate::driver::{TaskHandle, default_kill_signal, parse_signal};
 
 /// Kills a running task and waits for it to be gone.
 pub(super) async fn kill_running(tr: &mut TaskRunner, mut handle: TaskHandle, reason: KillReason) {
@@ -41,7 +41,7 @@ fn record_reason(tr: &mut TaskRunner, reason: &KillReason) {
     }
 }
 
-/// The task's kill signal (default SIGINT) and kill timeout (default 5 s), capped by the
+/// The task's kill signal (default SIGINT, SIGTERM for Docker) and kill timeout (default 5 s), capped by the
 /// client's `max_kill_timeout`.
 pub(super) fn kill_params(tr: &TaskRunner) -> (Signal, Duration) {
     let timeout = if tr.task.kill_timeout > 0 {
@@ -49,8 +49,10 @@ pub(super) fn kill_params(tr: &TaskRunner) -> (Signal, Duration) {
     } else {
         ns_duration(DEFAULT_KILL_TIMEOUT_NS)
     };
-    (
-        parse_signal(&tr.task.kill_signal),
-        timeout.min(tr.deps.max_kill_timeout),
-    )
+    let signal = if tr.task.kill_signal.trim().is_empty() {
+        default_kill_signal(&tr.task.driver)
+    } else {
+        parse_signal(&tr.task.kill_signal)
+    };
+    (signal, timeout.min(tr.deps.max_kill_timeout))
 }

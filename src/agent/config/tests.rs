@@ -373,3 +373,24 @@ fn ssh_plugin_config_is_checked_when_read() {
         assert!(err.contains(option) && err.contains("c.hcl"), "{err}");
     }
 }
+
+#[test]
+fn docker_plugin_config_errors_name_the_option() {
+    let err = parse_str(
+        "c.hcl",
+        "plugin \"docker\" {\n  config {\n    allow_privilegd = true\n  }\n}\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("allow_privilegd") && err.contains("c.hcl:2"),
+        "{err}"
+    );
+    let err = parse_str(
+        "c.hcl",
+        "plugin \"docker\" {\n  config {\n    gc {\n      image_delay = \"soon\"\n    }\n  }\n}\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("soon"), "{err}");
+}

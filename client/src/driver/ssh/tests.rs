@@ -32,6 +32,7 @@ fn spec(dir: &Path, sshd: &Sshd, command: &str, args: &[&str]) -> TaskSpec {
     TaskSpec {
         driver: "ssh".into(),
         task_name: "t".into(),
+        user: String::new(),
         config: BTreeMap::from([
             ("host".into(), serde_json::json!("127.0.0.1")),
             ("port".into(), serde_json::json!(sshd.port)),
@@ -51,6 +52,7 @@ async fn start(driver: &Arc<SshDriver>, spec: &TaskSpec) -> Result<TaskHandle, D
     let ctx = DriverContext {
         raw_exec_enabled: false,
         ssh: Some(driver.clone()),
+        ..DriverContext::default()
     };
     crate::driver::start(&ctx, spec).await
 }

@@ -4,6 +4,7 @@
 //! cargo build --release --bins
 //! cargo run --release -p nomadish-tests --bin nomadish-bench -- <scenario> [options]
 //!   start-latency [-runs 50]                    job run -> task running on the dev agent
+//!   docker-start [-runs 20]                     job run of a Docker task vs docker run -d
 //!   failover [-trials 10]                       kill -9 the leader of three -> first acked write
 //!   throughput [-writers 1,16,64] [-seconds 10] job registrations/s on three TLS servers
 //!   logs-throughput [-mb 256]                   alloc logs -f of a task printing flat out
@@ -15,6 +16,7 @@
 //! `target/bench/<scenario>.json`.
 
 mod cluster;
+mod docker_start;
 mod logs_throughput;
 mod sim;
 mod start_latency;
@@ -47,7 +49,7 @@ fn write_json(result: &Value) {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: nomadish-bench start-latency [-runs N] | logs-throughput [-mb N] | failover [-trials N] | throughput [-writers 1,16,64] [-seconds S] | sim [-nodes N] [-jobs J] [-allocs A] [-timeout S]"
+        "usage: nomadish-bench start-latency [-runs N] | docker-start [-runs N] | logs-throughput [-mb N] | failover [-trials N] | throughput [-writers 1,16,64] [-seconds S] | sim [-nodes N] [-jobs J] [-allocs A] [-timeout S]"
     );
     std::process::exit(2);
 }
@@ -72,6 +74,7 @@ async fn main() {
     let (table, result) = match scenario.as_str() {
         "start-latency" => start_latency::run(number(&args, "runs", 50)).await,
         "logs-throughput" => logs_throughput::run(number(&args, "mb", 256)).await,
+        "docker-start" => docker_start::run(number(&args, "runs", 20)).await,
         "failover" => cluster::failover(number(&args, "trials", 10)).await,
         "throughput" => {
             let writers: Vec<usize> = flag(&args, "writers")

@@ -33,7 +33,8 @@ fn job_spec(i: usize) -> String {
     )
 }
 
-async fn wait_running(api: &nomadish_tests::Api, job: &str) -> bool {
+/// Waits (blocking queries) until an allocation of `job` has a running task.
+pub async fn wait_running(api: &nomadish_tests::Api, job: &str) -> bool {
     let deadline = Instant::now() + RUN_TIMEOUT;
     let mut index = 0;
     while Instant::now() < deadline {

@@ -1,7 +1,7 @@
 //! The Docker driver with real agent processes and the machine's Docker engine: hardened
 //! containers, refusals naming the client option, re-attach after `kill -9` of the client,
-//! and output coming back through `/v1/client/fs/logs`. Without an engine these tests fail
-//! when `CI=true` and are skipped otherwise.
+//! output coming back through `/v1/client/fs/logs`, and `alloc exec` inside a container.
+//! Without an engine these tests fail when `CI=true` and are skipped otherwise.
 
 use std::time::Duration;
 
@@ -206,6 +206,29 @@ async fn a_docker_job_runs_hardened_and_its_output_comes_back() {
     assert_eq!(labels["com.hashicorp.nomad.job_id"], "probe");
     assert_eq!(labels["com.hashicorp.nomad.task_name"], "t");
     assert_eq!(labels["com.hashicorp.nomad.namespace"], "default");
+
+    // `alloc exec` runs a command inside the container, through the server, as the task's
+    // user, and exits with the command's exit code.
+    let out = cli(
+        &server,
+        &[
+            "alloc",
+            "exec",
+            "-i=false",
+            &alloc_id,
+            "sh",
+            "-c",
+            "echo exec-as-$(id -u); exit 4",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("exec-as-65534"), "{stdout}");
 
     // Stopping the job stops and removes the container.
     let out = cli(&server, &["job", "stop", "probe"]);

@@ -17,6 +17,7 @@ mod convert;
 mod decode;
 mod duration;
 mod error;
+pub mod fmt;
 pub mod periodic;
 mod source;
 mod spans;

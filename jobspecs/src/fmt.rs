@@ -128,23 +128,19 @@ fn label_text(label: &BlockLabel, src: &str) -> String {
 
 fn write_body(out: &mut String, body: &Body, src: &str, indent: usize) {
     let structures: Vec<&Structure> = body.iter().collect();
-    // Key widths for `=` alignment: a run ends at a blank line, a comment line, a block,
-    // or after an attribute whose value spans several lines.
+    // Key widths for `=` alignment: a run ends at a blank line, a comment line, a block or
+    // an attribute whose value spans several lines (which is not aligned itself).
     let mut widths = vec![0usize; structures.len()];
     let mut run_start = 0;
     for i in 0..=structures.len() {
         let breaks_before = i == structures.len()
-            || matches!(structures[i], Structure::Block(_))
+            || is_multi_line_or_block(structures[i])
             || structures[i]
                 .decor()
                 .prefix()
                 .map(|p| &**p)
                 .is_some_and(|p| !trivia(p).is_empty());
-        let ends_after = i < structures.len()
-            && match structures[i] {
-                Structure::Attribute(attr) => expr_text(&attr.value).contains('\n'),
-                Structure::Block(_) => true,
-            };
+        let ends_after = i < structures.len() && is_multi_line_or_block(structures[i]);
         if breaks_before {
             close_run(&structures, &mut widths, run_start, i);
             run_start = i;
@@ -185,6 +181,14 @@ fn write_body(out: &mut String, body: &Body, src: &str, indent: usize) {
     // Comments before the closing brace (or at the end of the file); no blank line
     // directly before `}`.
     write_trivia(out, suffix, indent, structures.is_empty(), false);
+}
+
+/// Whether `structure` stands outside `=` alignment runs.
+fn is_multi_line_or_block(structure: &Structure) -> bool {
+    match structure {
+        Structure::Attribute(attr) => expr_text(&attr.value).contains('\n'),
+        Structure::Block(_) => true,
+    }
 }
 
 /// Sets the alignment width of the attributes in `structures[start..end]`.

@@ -33,11 +33,11 @@ fn keeps_at_most_one_blank_line_and_none_inside_braces() {
 }
 
 #[test]
-fn a_multi_line_value_ends_the_alignment_run() {
-    let src = "config {\n  command = \"sh\"\n  args = [\n    \"-c\",\n  ]\n  x = 1\n}\n";
+fn a_multi_line_value_breaks_the_alignment_run() {
+    let src = "config {\n  command = \"sh\"\n  args = [\n    \"-c\",\n  ]\n  x = 1\n  yy = 2\n}\n";
     assert_eq!(
         fmt(src),
-        "config {\n  command = \"sh\"\n  args    = [\n    \"-c\",\n  ]\n  x = 1\n}\n"
+        "config {\n  command = \"sh\"\n  args = [\n    \"-c\",\n  ]\n  x  = 1\n  yy = 2\n}\n"
     );
 }
 

@@ -54,6 +54,8 @@ pub enum Command {
     /// Creates and shows the cluster's TLS certificates.
     #[command(subcommand)]
     Tls(TlsCommand),
+    /// Rewrites HCL jobspecs in the canonical format (comments kept).
+    Fmt(super::fmt::FmtArgs),
     /// Prints the version.
     Version,
 }
@@ -137,6 +139,8 @@ pub enum JobCommand {
     Periodic(super::lifecycle::PeriodicCommand),
     /// Shows what submitting a job file would change, without changing anything.
     Plan(super::job_plan::JobPlanArgs),
+    /// Writes an example job file to start from.
+    Init(super::job_init::JobInitArgs),
 }
 
 /// `job run`.

@@ -25,10 +25,14 @@ mod command_tests;
 pub mod deployment;
 pub mod drain_monitor;
 pub mod eval;
+pub mod fmt;
+#[cfg(test)]
+mod fmt_tests;
 pub mod format;
 pub mod history;
 pub mod job;
 pub mod job_children;
+pub mod job_init;
 pub mod job_plan;
 pub mod job_status;
 pub mod jobspec;
@@ -82,6 +86,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Status(args) => status::run(args).await,
         Command::System(cmd) => system::run(cmd).await,
         Command::Tls(cmd) => tls::run(cmd),
+        Command::Fmt(args) => fmt::run(args),
         Command::Version => {
             println!("Nomadish v{}", env!("CARGO_PKG_VERSION"));
             EXIT_OK
@@ -104,6 +109,7 @@ async fn run_job(cmd: JobCommand) -> i32 {
             lifecycle::periodic_force(args).await
         }
         JobCommand::Plan(args) => job_plan::run(args).await,
+        JobCommand::Init(args) => job_init::run(args),
     }
 }
 

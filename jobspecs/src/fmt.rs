@@ -21,7 +21,8 @@ const BOM: char = '\u{feff}';
 pub fn format(src: &str, filename: &str) -> Result<String, String> {
     let text = src.strip_prefix(BOM).unwrap_or(src);
     let source = Source::new(filename, text);
-    let body = hcl_edit::parser::parse_body(text).map_err(|err| source.syntax_error(&err).to_string())?;
+    let body =
+        hcl_edit::parser::parse_body(text).map_err(|err| source.syntax_error(&err).to_string())?;
     let mut out = String::new();
     write_body(&mut out, &body, text, 0);
     let trimmed = out.trim_end_matches(['\n', ' ']);
@@ -151,11 +152,7 @@ fn write_body(out: &mut String, body: &Body, src: &str, indent: usize) {
         }
     }
     for (i, structure) in structures.iter().enumerate() {
-        let prefix = structure
-            .decor()
-            .prefix()
-            .map(|p| &**p)
-            .unwrap_or("");
+        let prefix = structure.decor().prefix().map(|p| &**p).unwrap_or("");
         write_trivia(out, prefix, indent, i == 0, true);
         push_indent(out, indent);
         match structure {

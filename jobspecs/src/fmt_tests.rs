@@ -6,7 +6,8 @@ fn fmt(src: &str) -> String {
 
 #[test]
 fn indents_and_aligns_a_run_of_attributes() {
-    let src = "job \"a\" {\ntype = \"batch\"\n    datacenters   =   [\"*\"]\n\n  priority = 50\n}\n";
+    let src =
+        "job \"a\" {\ntype = \"batch\"\n    datacenters   =   [\"*\"]\n\n  priority = 50\n}\n";
     assert_eq!(
         fmt(src),
         "job \"a\" {\n  type        = \"batch\"\n  datacenters = [\"*\"]\n\n  priority = 50\n}\n"
@@ -17,7 +18,13 @@ fn indents_and_aligns_a_run_of_attributes() {
 fn keeps_comments_of_every_kind() {
     let src = "# top\njob \"a\" { // after brace\n  /* block\n     comment */\n  type = \"batch\" # trailing\n  // last\n}\n";
     let out = fmt(src);
-    for comment in ["# top", "// after brace", "/* block\n     comment */", "# trailing", "// last"] {
+    for comment in [
+        "# top",
+        "// after brace",
+        "/* block\n     comment */",
+        "# trailing",
+        "// last",
+    ] {
         assert!(out.contains(comment), "{comment:?} lost in:\n{out}");
     }
     assert_eq!(

@@ -31,7 +31,10 @@ fn examples_and_good_fixtures_are_formatted() {
         let src = fs::read_to_string(&path).expect("read");
         let name = path.display().to_string();
         let formatted = format(&src, &name).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(formatted, src, "{name} is not formatted: run `nomadish fmt {name}`");
+        assert_eq!(
+            formatted, src,
+            "{name} is not formatted: run `nomadish fmt {name}`"
+        );
     }
 }
 
@@ -61,7 +64,11 @@ fn formatting_is_idempotent_and_keeps_the_job() {
         };
         for text in texts {
             let once = format(text, &name).unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(format(&once, &name).unwrap(), once, "{name}: not idempotent");
+            assert_eq!(
+                format(&once, &name).unwrap(),
+                once,
+                "{name}: not idempotent"
+            );
             let before = nomadish_jobspecs::parse(text, &name);
             let after = nomadish_jobspecs::parse(&once, &name);
             match (before, after) {

@@ -92,8 +92,7 @@ pub fn format_file(file: &Path) -> Result<Option<String>, String> {
 
 /// Whether `path` names a jobspec that `fmt` picks up in a directory.
 fn is_hcl(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e == "hcl" || e == "nomad")
+    path.extension().is_some_and(|e| e == "hcl" || e == "nomad")
 }
 
 /// The `.hcl` and `.nomad` files in `dir` (and below it with `recursive`), sorted.

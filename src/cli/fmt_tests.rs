@@ -44,7 +44,10 @@ fn fmt_args(check: bool, paths: Vec<PathBuf>) -> FmtArgs {
 fn fmt_check_passes_on_the_examples_and_the_good_fixtures() {
     for dir in ["examples", "jobspecs/tests/fixtures/good"] {
         let code = super::fmt::run(fmt_args(true, vec![repo(dir)]));
-        assert_eq!(code, EXIT_OK, "`nomadish fmt -check {dir}` lists files to format");
+        assert_eq!(
+            code, EXIT_OK,
+            "`nomadish fmt -check {dir}` lists files to format"
+        );
     }
 }
 
@@ -55,7 +58,10 @@ fn fmt_check_changes_nothing_and_fmt_writes() {
     let messy = "job \"a\" {\ntype=\"batch\" # kept\n}\n";
     std::fs::write(&file, messy).unwrap();
     std::fs::write(dir.join("notes.txt"), "not = hcl {").unwrap();
-    assert_eq!(super::fmt::run(fmt_args(true, vec![dir.clone()])), EXIT_ERROR);
+    assert_eq!(
+        super::fmt::run(fmt_args(true, vec![dir.clone()])),
+        EXIT_ERROR
+    );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), messy);
     assert_eq!(super::fmt::run(fmt_args(false, vec![dir.clone()])), EXIT_OK);
     assert_eq!(
@@ -74,7 +80,10 @@ fn fmt_reports_a_syntax_error_and_leaves_the_file() {
     std::fs::write(&file, "job \"a\" {\n  type = \n}\n").unwrap();
     let err = format_file(&file).unwrap_err();
     assert!(err.starts_with(&format!("{}:2:", file.display())), "{err}");
-    assert_eq!(super::fmt::run(fmt_args(false, vec![file.clone()])), EXIT_ERROR);
+    assert_eq!(
+        super::fmt::run(fmt_args(false, vec![file.clone()])),
+        EXIT_ERROR
+    );
     assert_eq!(
         std::fs::read_to_string(&file).unwrap(),
         "job \"a\" {\n  type = \n}\n"
@@ -84,7 +93,14 @@ fn fmt_reports_a_syntax_error_and_leaves_the_file() {
 
 #[test]
 fn fmt_flags_parse_nomad_style() {
-    let cli = parse(&["nomadish", "fmt", "-check", "-list=false", "-recursive", "dir"]);
+    let cli = parse(&[
+        "nomadish",
+        "fmt",
+        "-check",
+        "-list=false",
+        "-recursive",
+        "dir",
+    ]);
     let Command::Fmt(args) = cli.command else {
         panic!("not fmt");
     };
@@ -110,7 +126,10 @@ fn the_example_job_parses_and_is_formatted() {
         job_init::EXAMPLE
     );
     let json = job_init::json_example();
-    assert_eq!(super::jobspec::parse_json_job(&json).expect("json job"), job);
+    assert_eq!(
+        super::jobspec::parse_json_job(&json).expect("json job"),
+        job
+    );
 }
 
 #[test]

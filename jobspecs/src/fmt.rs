@@ -4,8 +4,9 @@
 //! two-space indentation per block level, `=` aligned within a run of attributes on
 //! consecutive lines (as `terraform fmt` does), at most one blank line kept between
 //! structures, none right after `{` or before `}`, one space before a trailing comment.
-//! Expressions are written exactly as they were (multi-line arrays, heredocs ...), so
-//! formatting never changes what the file means.
+//! Values are written as they were; the continuation lines of a multi-line value (an array,
+//! an object) move by as many columns as its attribute did, and values holding a heredoc are
+//! not touched at all, so formatting never changes what the file means.
 
 use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Block, BlockLabel, Body, Structure};
@@ -164,7 +165,9 @@ fn write_body(out: &mut String, body: &Body, src: &str, indent: usize) {
                     widths[i].saturating_sub(key.len()),
                 ));
                 out.push_str(" = ");
-                out.push_str(&expr_text(&attr.value));
+                let text = expr_text(&attr.value);
+                let old_column = structure.span().map_or(0, |span| column(src, span.start));
+                out.push_str(&shift_lines(&text, old_column, indent * 2));
             }
             Structure::Block(block) => write_block(out, block, src, indent),
         }
@@ -178,6 +181,37 @@ fn write_body(out: &mut String, body: &Body, src: &str, indent: usize) {
     // Comments before the closing brace (or at the end of the file); no blank line
     // directly before `}`.
     write_trivia(out, suffix, indent, structures.is_empty(), false);
+}
+
+/// The column (0-based, in bytes) of `offset` in `src`.
+fn column(src: &str, offset: usize) -> usize {
+    let before = src.get(..offset).unwrap_or("");
+    offset - before.rfind('\n').map_or(0, |i| i + 1)
+}
+
+/// Moves the continuation lines of a multi-line value along with its attribute, which moved
+/// from column `from` to column `to`. Values holding a heredoc are left as written: their
+/// lines are content.
+fn shift_lines(text: &str, from: usize, to: usize) -> String {
+    if !text.contains('\n') || text.contains("<<") || from == to {
+        return text.to_string();
+    }
+    let mut lines = text.split('\n');
+    let mut out = lines.next().unwrap_or("").to_string();
+    for line in lines {
+        out.push('\n');
+        if line.trim().is_empty() {
+            continue;
+        }
+        if to > from {
+            out.extend(std::iter::repeat_n(' ', to - from));
+            out.push_str(line);
+        } else {
+            let spaces = line.len() - line.trim_start_matches(' ').len();
+            out.push_str(&line[spaces.min(from - to)..]);
+        }
+    }
+    out
 }
 
 /// Whether `structure` stands outside `=` alignment runs.

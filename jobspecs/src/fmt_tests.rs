@@ -65,3 +65,26 @@ fn a_syntax_error_names_file_line_and_column() {
     let err = format("job \"a\" {\n  type = \n}\n", "x.hcl").unwrap_err();
     assert!(err.starts_with("x.hcl:"), "{err}");
 }
+
+#[test]
+fn heredocs_templates_and_comments_after_braces_are_kept() {
+    let src = "job \"a\" {\n  group \"g\" {\n    task \"t\" {\n      config {\n        script = <<EOF\n  keep   this   = as is\n%{ if true }x%{ endif }\nEOF\n      } # end config\n    }\n  }\n}\n";
+    assert_eq!(fmt(src), src);
+}
+
+#[test]
+fn labels_keep_their_escapes() {
+    let src = "meta \"a\\\"b\" {\n  k = \"${var.x}\"\n}\n";
+    assert_eq!(fmt(src), src);
+}
+
+#[test]
+fn multi_line_values_move_with_their_attribute() {
+    let src = "a {\nb {\nargs = [\n  \"x\",\n]\n}\n}\n";
+    assert_eq!(
+        fmt(src),
+        "a {\n  b {\n    args = [\n      \"x\",\n    ]\n  }\n}\n"
+    );
+    let src = "a {\n        args = [\n          \"x\",\n        ]\n}\n";
+    assert_eq!(fmt(src), "a {\n  args = [\n    \"x\",\n  ]\n}\n");
+}

@@ -5,6 +5,7 @@
 //! nomadish fmt                      every *.hcl / *.nomad in the current directory
 //! nomadish fmt -recursive DIR       ... and in its subdirectories
 //! nomadish fmt -check FILE|DIR      exit 1 and list the files that would change; write nothing
+//! nomadish fmt -                    standard input to standard output
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -30,12 +31,15 @@ pub struct FmtArgs {
     /// Descend into subdirectories.
     #[arg(long)]
     pub recursive: bool,
-    /// Files and directories to format (default: the current directory).
+    /// Files and directories to format (default: the current directory; `-`: standard input).
     pub paths: Vec<PathBuf>,
 }
 
 /// Runs `fmt`; returns the exit code.
 pub fn run(args: FmtArgs) -> i32 {
+    if args.paths.len() == 1 && args.paths[0].as_os_str() == "-" {
+        return stdin_to_stdout();
+    }
     let roots = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -79,6 +83,25 @@ pub fn run(args: FmtArgs) -> i32 {
         }
     }
     code
+}
+
+/// `fmt -`: formats standard input to standard output.
+fn stdin_to_stdout() -> i32 {
+    let mut src = String::new();
+    if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut src) {
+        eprintln!("Error reading standard input: {e}");
+        return EXIT_ERROR;
+    }
+    match nomadish_jobspecs::fmt::format(&src, "<stdin>") {
+        Ok(formatted) => {
+            print!("{formatted}");
+            EXIT_OK
+        }
+        Err(message) => {
+            eprintln!("{message}");
+            EXIT_ERROR
+        }
+    }
 }
 
 /// The canonical text of `file` if it differs from what is there, `None` if it is already

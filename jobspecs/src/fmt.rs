@@ -214,6 +214,22 @@ fn shift_lines(text: &str, from: usize, to: usize) -> String {
     out
 }
 
+/// Whether a one-line block body holds a comment anywhere between its braces.
+fn oneline_has_comment(body: &Body) -> bool {
+    let has_text = |raw: Option<&hcl_edit::RawString>| raw.is_some_and(|r| !r.trim().is_empty());
+    let decor_text = |decor: &hcl_edit::Decor| has_text(decor.prefix()) || has_text(decor.suffix());
+    decor_text(body.decor())
+        || body.iter().any(|structure| {
+            decor_text(structure.decor())
+                || match structure {
+                    Structure::Attribute(attr) => {
+                        decor_text(attr.key.decor()) || decor_text(attr.value.decor())
+                    }
+                    Structure::Block(_) => false,
+                }
+        })
+}
+
 /// Whether `structure` stands outside `=` alignment runs.
 fn is_multi_line_or_block(structure: &Structure) -> bool {
     match structure {
@@ -238,6 +254,14 @@ fn close_run(structures: &[&Structure], widths: &mut [usize], start: usize, end:
 }
 
 fn write_block(out: &mut String, block: &Block, src: &str, indent: usize) {
+    // A comment inside a one-line block keeps the block as written.
+    if block.body.prefer_oneline()
+        && oneline_has_comment(&block.body)
+        && let Some(original) = block.span().and_then(|span| src.get(span))
+    {
+        out.push_str(original);
+        return;
+    }
     out.push_str(block.ident.as_str());
     for label in &block.labels {
         out.push(' ');

@@ -88,3 +88,9 @@ fn multi_line_values_move_with_their_attribute() {
     let src = "a {\n        args = [\n          \"x\",\n        ]\n}\n";
     assert_eq!(fmt(src), "a {\n  args = [\n    \"x\",\n  ]\n}\n");
 }
+
+#[test]
+fn a_comment_inside_a_one_line_block_is_kept() {
+    let src = "a {\nb \"x\" { /* why */ c =   1 }\n}\n";
+    assert_eq!(fmt(src), "a {\n  b \"x\" { /* why */ c =   1 }\n}\n");
+}

@@ -34,7 +34,12 @@ impl Decoder<'_> {
                     self.set(attr, path.field("RelativeDest"), slot, convert::string);
                 }
                 "mode" => {
-                    self.set(attr, path.field("GetterMode"), &mut a.getter_mode, convert::string);
+                    self.set(
+                        attr,
+                        path.field("GetterMode"),
+                        &mut a.getter_mode,
+                        convert::string,
+                    );
                     if !MODES.contains(&a.getter_mode.as_str()) {
                         let msg = format!(
                             "artifact mode {:?} is not one of \"any\", \"file\", \"dir\"",
@@ -60,7 +65,10 @@ impl Decoder<'_> {
             }
         }
         if a.getter_source.is_empty() {
-            self.error(block_offset(block), "artifact: attribute \"source\" is required");
+            self.error(
+                block_offset(block),
+                "artifact: attribute \"source\" is required",
+            );
             return None;
         }
         Some(a)

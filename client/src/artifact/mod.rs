@@ -54,3 +54,71 @@ pub async fn get(artifact: &TaskArtifact, task_dir: &Path) -> Result<(), String>
     .await
     .map_err(|e| format!("artifact task: {e}"))?
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn artifact(source: &str, dest: &str, mode: &str) -> TaskArtifact {
+        TaskArtifact {
+            getter_source: source.to_string(),
+            relative_dest: dest.to_string(),
+            getter_mode: mode.to_string(),
+            ..TaskArtifact::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn local_files_land_where_the_mode_says() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tmp.path().join("conf.txt");
+        std::fs::write(&src, "x=1").unwrap();
+        let task = tmp.path().join("task");
+        std::fs::create_dir_all(&task).unwrap();
+        let file_url = format!("file://{}", src.display());
+        get(&artifact(&file_url, "local/", "any"), &task)
+            .await
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(task.join("local/conf.txt")).unwrap(),
+            "x=1"
+        );
+        let abs = src.display().to_string();
+        get(&artifact(&abs, "local/etc/app.conf", "file"), &task)
+            .await
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(task.join("local/etc/app.conf")).unwrap(),
+            "x=1"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_destination_outside_the_task_dir_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tmp.path().join("a.txt");
+        std::fs::write(&src, "a").unwrap();
+        let task = tmp.path().join("task");
+        std::fs::create_dir_all(&task).unwrap();
+        let abs = src.display().to_string();
+        let err = get(&artifact(&abs, "../elsewhere", "any"), &task)
+            .await
+            .unwrap_err();
+        assert!(err.contains("escapes the task directory"), "{err}");
+        assert!(!tmp.path().join("elsewhere").exists());
+    }
+
+    #[tokio::test]
+    async fn a_wrong_checksum_writes_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tmp.path().join("a.txt");
+        std::fs::write(&src, "a").unwrap();
+        let task = tmp.path().join("task");
+        let mut a = artifact(&src.display().to_string(), "local/", "any");
+        a.getter_options
+            .insert("checksum".into(), format!("sha256:{}", "0".repeat(64)));
+        let err = get(&a, &task).await.unwrap_err();
+        assert!(err.contains("checksum mismatch"), "{err}");
+        assert!(!task.join("local/a.txt").exists());
+    }
+}

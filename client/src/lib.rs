@@ -43,6 +43,7 @@
 
 mod agent;
 pub mod allocrunner;
+pub mod artifact;
 pub mod backoff;
 pub mod config;
 pub mod controls;

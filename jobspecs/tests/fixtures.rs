@@ -121,6 +121,7 @@ broken! {
     no_job => 1:1, "no job block found";
     two_jobs => 9:1, "only one job block is allowed per file (the first is at 1:1)";
     several_problems => 2:3, "priority: expected a whole number, got number 0.5";
+    bad_artifact_mode => 7:9, "artifact mode \"folder\" is not one of \"any\", \"file\", \"dir\"";
     // Syntax.
     missing_brace => 6:5, "syntax error";
     duplicate_attribute => 3:3, "syntax error";

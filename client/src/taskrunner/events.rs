@@ -134,6 +134,23 @@ pub fn driver_failure(now: i64, error: &str, fails_task: bool) -> TaskEvent {
     e
 }
 
+/// `Downloading Artifacts`: the task's artifacts are being fetched.
+pub fn downloading_artifacts(now: i64) -> TaskEvent {
+    event(
+        task_event::DOWNLOADING_ARTIFACTS,
+        now,
+        "Client is downloading artifacts",
+    )
+}
+
+/// `Failed Artifact Download`: fetching, verifying or unpacking an artifact failed.
+pub fn artifact_download_failed(now: i64, error: &str) -> TaskEvent {
+    let mut e = event(task_event::ARTIFACT_DOWNLOAD_FAILED, now, error);
+    e.download_error = error.to_string();
+    e.details.insert("download_error".into(), error.into());
+    e
+}
+
 /// `Sibling Task Failed`: another task of the allocation failed, so this one is stopped.
 pub fn sibling_failed(now: i64, sibling: &str) -> TaskEvent {
     let mut e = event(

@@ -28,6 +28,7 @@
 //! `start` builds the environment and starts the driver, `exited` applies the restart
 //! policy, `operate` serves users' signals and restarts, and `stop` kills the task.
 
+mod artifacts;
 mod dispatch_payload;
 pub mod events;
 mod exited;
@@ -181,7 +182,19 @@ impl TaskRunner {
             self.task.lifecycle.as_ref(),
             Instant::now(),
         );
+        let mut artifacts_fetched = false;
         loop {
+            if !artifacts_fetched {
+                match artifacts::fetch_artifacts(&mut self).await {
+                    Ok(()) => artifacts_fetched = true,
+                    Err(outcome) => {
+                        if !exited::after_exit(&mut self, &mut tracker, outcome).await {
+                            return;
+                        }
+                        continue;
+                    }
+                }
+            }
             let outcome = match start::start(&mut self).await {
                 Ok(handle) => match self.supervise(handle).await {
                     Supervised::Exited(exit) => restart::Outcome::Exited {

@@ -13,6 +13,7 @@
 //! decoded records its source offset in a [`SpanMap`] so that validation problems found later
 //! on the model can be positioned too.
 
+mod artifact;
 mod config;
 mod group;
 mod job;
@@ -37,9 +38,8 @@ use crate::spans::SpanMap;
 use crate::value::evaluate;
 
 /// Blocks of Nomad's jobspec language that nomadish does not support yet.
-const NOT_YET_BLOCKS: [&str; 22] = [
+const NOT_YET_BLOCKS: [&str; 21] = [
     "action",
-    "artifact",
     "check",
     "check_restart",
     "connect",

@@ -114,6 +114,12 @@ impl Decoder<'_> {
             "logs" if self.first_of_kind(seen, b) => {
                 task.log_config = Some(self.logs(b, &path.field("LogConfig")));
             }
+            "artifact" => {
+                let a_path = path.field("Artifacts").index(task.artifacts.len());
+                if let Some(a) = self.artifact(b, &a_path) {
+                    task.artifacts.push(a);
+                }
+            }
             "dispatch_payload" if self.first_of_kind(seen, b) => {
                 let p = path.field("DispatchPayload");
                 task.dispatch_payload = Some(self.dispatch_payload(b, &p));

@@ -61,6 +61,10 @@ pub mod task_event {
     pub const SETUP_FAILURE: &str = "Setup Failure";
     /// A message from the driver.
     pub const DRIVER_MESSAGE: &str = "Driver";
+    /// The task's artifacts are being fetched.
+    pub const DOWNLOADING_ARTIFACTS: &str = "Downloading Artifacts";
+    /// Fetching, verifying or unpacking an artifact failed.
+    pub const ARTIFACT_DOWNLOAD_FAILED: &str = "Failed Artifact Download";
 }
 
 /// A task group placed on a node.
@@ -239,6 +243,7 @@ pub struct TaskEvent {
     pub fails_task: bool,
     pub restart_reason: String,
     pub driver_error: String,
+    pub download_error: String,
     pub exit_code: i64,
     pub signal: i64,
     pub kill_timeout: i64,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::{
     Affinity, Constraint, DispatchPayloadConfig, EphemeralDisk, LogConfig, Meta, MigrateStrategy,
     NetworkResource, ParameterizedJobConfig, PeriodicConfig, ReschedulePolicy, Resources,
-    RestartPolicy, Spread, TaskLifecycle, UpdateStrategy,
+    RestartPolicy, Spread, TaskArtifact, TaskLifecycle, UpdateStrategy,
 };
 
 /// Job type `service`: long-running, restarted and rescheduled.
@@ -298,6 +298,8 @@ pub struct Task {
     pub lifecycle: Option<TaskLifecycle>,
     #[serde(rename = "DispatchPayload")]
     pub dispatch_payload: Option<DispatchPayloadConfig>,
+    #[serde(rename = "Artifacts")]
+    pub artifacts: Vec<TaskArtifact>,
 }
 
 /// `GET /v1/jobs` entries.

@@ -252,5 +252,26 @@ pub struct DispatchPayloadConfig {
     pub file: String,
 }
 
+/// `artifact { ... }` on a task: a file or archive fetched into the task directory before start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct TaskArtifact {
+    /// Where to fetch from: `http://`, `https://`, `file://` or an absolute path.
+    #[serde(rename = "GetterSource")]
+    pub getter_source: String,
+    /// `options { ... }`; `checksum = "sha256:<hex>"` is verified.
+    #[serde(rename = "GetterOptions")]
+    pub getter_options: BTreeMap<String, String>,
+    /// `headers { ... }` sent with http(s) requests.
+    #[serde(rename = "GetterHeaders")]
+    pub getter_headers: BTreeMap<String, String>,
+    /// `any` (default), `file` or `dir`.
+    #[serde(rename = "GetterMode")]
+    pub getter_mode: String,
+    /// Destination relative to the task directory; `local/` by default.
+    #[serde(rename = "RelativeDest")]
+    pub relative_dest: String,
+}
+
 /// Free-form string metadata (`meta { ... }`), ordered for deterministic output.
 pub type Meta = BTreeMap<String, String>;

@@ -37,7 +37,7 @@ use crate::spans::SpanMap;
 use crate::value::evaluate;
 
 /// Blocks of Nomad's jobspec language that nomadish does not support yet.
-const NOT_YET_BLOCKS: [&str; 22] = [
+const NOT_YET_BLOCKS: [&str; 21] = [
     "action",
     "artifact",
     "check",
@@ -49,7 +49,6 @@ const NOT_YET_BLOCKS: [&str; 22] = [
     "disconnect",
     "dns",
     "identity",
-    "lifecycle",
     "locals",
     "multiregion",
     "numa",

@@ -81,7 +81,8 @@ impl LifecycleCoordinator {
     pub fn to_start(&mut self, states: &BTreeMap<String, TaskState>) -> Vec<String> {
         let prestart_done = self.all(states, Role::Prestart, |s| {
             s.state == TASK_STATE_DEAD && !s.failed
-        }) && self.all(states, Role::PrestartSidecar, |s| s.started_at.is_some());
+        }) && self
+            .all(states, Role::PrestartSidecar, |s| s.started_at.is_some());
         let main_started = self.all(states, Role::Main, |s| s.started_at.is_some());
         let main_dead = self.all(states, Role::Main, |s| s.state == TASK_STATE_DEAD);
         let ready: Vec<String> = self
@@ -95,7 +96,9 @@ impl LifecycleCoordinator {
                     Role::Poststop => main_dead,
                 };
                 open && !self.started.contains(*name)
-                    && states.get(*name).is_some_and(|s| s.state != TASK_STATE_DEAD)
+                    && states
+                        .get(*name)
+                        .is_some_and(|s| s.state != TASK_STATE_DEAD)
             })
             .map(|(name, _)| name.clone())
             .collect();
@@ -113,7 +116,11 @@ impl LifecycleCoordinator {
         self.roles
             .iter()
             .filter(|(_, role)| !matches!(role, Role::Main | Role::Poststop))
-            .filter(|(name, _)| states.get(*name).is_some_and(|s| s.state != TASK_STATE_DEAD))
+            .filter(|(name, _)| {
+                states
+                    .get(*name)
+                    .is_some_and(|s| s.state != TASK_STATE_DEAD)
+            })
             .map(|(name, _)| name.clone())
             .collect()
     }

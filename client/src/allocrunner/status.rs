@@ -82,7 +82,10 @@ impl AllocTracker {
 
     /// A kill of one live task, unless one was requested already.
     pub fn kill(&mut self, task: &str, reason: KillReason) -> Option<Action> {
-        let live = self.states.get(task).is_some_and(|s| s.state != TASK_STATE_DEAD);
+        let live = self
+            .states
+            .get(task)
+            .is_some_and(|s| s.state != TASK_STATE_DEAD);
         (live && self.kill_requested.insert(task.to_string())).then(|| Action::Kill {
             task: task.to_string(),
             reason,

@@ -164,7 +164,12 @@ impl Decoder<'_> {
             match attr.key.as_str() {
                 "hook" => self.set(attr, path.field("Hook"), &mut l.hook, convert::string),
                 "sidecar" => {
-                    self.set(attr, path.field("Sidecar"), &mut l.sidecar, convert::boolean);
+                    self.set(
+                        attr,
+                        path.field("Sidecar"),
+                        &mut l.sidecar,
+                        convert::boolean,
+                    );
                 }
                 _ => self.unknown_attribute(attr, "lifecycle"),
             }

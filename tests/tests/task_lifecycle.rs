@@ -229,3 +229,69 @@ async fn a_failed_prestart_keeps_main_from_starting() {
     assert_eq!(states["cleanup"]["State"], "dead", "{states:#}");
     assert!(marker(&agent, &alloc, "poststop").await.is_some());
 }
+
+#[tokio::test]
+async fn stopping_a_service_job_runs_its_poststop_task() {
+    let dir = nomadish_tests::test_dir();
+    let agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
+    let tasks = [
+        task(
+            "init",
+            r#"lifecycle { hook = "prestart" }"#,
+            "date +%s%N > $NOMAD_ALLOC_DIR/prestart",
+        ),
+        task("main", "", "exec sleep 3600"),
+        task(
+            "cleanup",
+            r#"lifecycle { hook = "poststop" }"#,
+            "date +%s%N > $NOMAD_ALLOC_DIR/poststop",
+        ),
+    ];
+    let hcl = format!(
+        "job \"svc\" {{\n  datacenters = [\"dc1\"]\n\n  group \"g\" {{\n{}\n  }}\n}}\n",
+        tasks.concat()
+    );
+    let file = write_file(dir.path(), "svc.hcl", &hcl);
+    let out = cli(
+        &agent,
+        &["job", "run", "-detach", file.to_str().expect("utf-8")],
+    );
+    assert_eq!(out.status.code(), Some(0), "job run: {out:?}");
+
+    // A finished prestart task does not make the service allocation complete.
+    let api = agent.api();
+    let alloc = wait_until("main running", TIMEOUT, async || {
+        let (_, _, body) = api.get("/v1/job/svc/allocations").await;
+        let id = body.as_array()?.first()?["ID"].as_str()?.to_string();
+        let alloc = api.get_ok(&format!("/v1/allocation/{id}")).await;
+        (alloc["TaskStates"]["main"]["State"] == "running").then_some(alloc)
+    })
+    .await;
+    let states = &alloc["TaskStates"];
+    assert_eq!(alloc["ClientStatus"], "running", "{alloc:#}");
+    assert_eq!(states["init"]["State"], "dead", "{states:#}");
+    assert_eq!(states["cleanup"]["State"], "pending", "{states:#}");
+    assert_eq!(marker(&agent, &alloc, "poststop").await, None);
+
+    let out = cli(&agent, &["job", "stop", "-detach", "svc"]);
+    assert_eq!(out.status.code(), Some(0), "job stop: {out:?}");
+    let id = alloc["ID"].as_str().expect("alloc id").to_string();
+    let alloc = wait_until("every task dead after the stop", TIMEOUT, async || {
+        let alloc = api.get_ok(&format!("/v1/allocation/{id}")).await;
+        let all_dead = alloc["TaskStates"]
+            .as_object()
+            .is_some_and(|t| t.values().all(|s| s["State"] == "dead"));
+        all_dead.then_some(alloc)
+    })
+    .await;
+    let states = &alloc["TaskStates"];
+    assert_eq!(alloc["ClientStatus"], "complete", "{alloc:#}");
+    assert_eq!(states["cleanup"]["Failed"], false, "{states:#}");
+    assert!(
+        time_key(&states["main"], "FinishedAt") <= time_key(&states["cleanup"], "StartedAt"),
+        "main stopped before cleanup started: {states:#}"
+    );
+    let prestart = marker_ns(&agent, &alloc, "prestart").await;
+    let poststop = marker_ns(&agent, &alloc, "poststop").await;
+    assert!(prestart < poststop, "{prestart} < {poststop}");
+}

@@ -139,6 +139,8 @@ broken! {
     job_id_space => 1:5, "Job ID \"my job\" contains a space";
     no_groups => 1:1, "Missing job task groups";
     no_tasks => 2:3, "Task group \"g\": missing tasks";
+    bad_lifecycle_hook => 6:9, "invalid lifecycle hook \"prerun\"";
+    only_lifecycle_tasks => 2:3, "must have at least one main task";
 }
 
 #[test]

@@ -29,8 +29,10 @@ pub struct HealthTracker {
     deployment_id: String,
     min_healthy: i64,
     deadline_at: i64,
-    /// Tasks that may finish (prestart, not sidecar).
+    /// Tasks that may finish (prestart and poststart, not sidecars).
     ephemeral: Vec<String>,
+    /// Poststop tasks: they run after the main tasks, so health ignores them.
+    poststop: Vec<String>,
     running_since: Option<i64>,
     verdict: Option<AllocDeploymentStatus>,
 }
@@ -52,14 +54,27 @@ impl HealthTracker {
         if update.health_check == HEALTH_CHECK_MANUAL {
             return None;
         }
+        let role = |t: &&nomadish_proto::model::Task| {
+            (
+                super::Role::of(t.lifecycle.as_ref()),
+                t.lifecycle.as_ref().is_some_and(|l| l.sidecar),
+            )
+        };
         let ephemeral = group
             .tasks
             .iter()
             .filter(|t| {
-                t.lifecycle
-                    .as_ref()
-                    .is_some_and(|l| l.hook == "prestart" && !l.sidecar)
+                matches!(
+                    role(t),
+                    (super::Role::Prestart | super::Role::Poststart, false)
+                )
             })
+            .map(|t| t.name.clone())
+            .collect();
+        let poststop = group
+            .tasks
+            .iter()
+            .filter(|t| role(t).0 == super::Role::Poststop)
             .map(|t| t.name.clone())
             .collect();
         Some(Self {
@@ -71,6 +86,7 @@ impl HealthTracker {
                 DEFAULT_HEALTHY_DEADLINE_NS
             }),
             ephemeral,
+            poststop,
             running_since: None,
             verdict: None,
         })
@@ -128,6 +144,7 @@ impl HealthTracker {
         !states.is_empty()
             && states.iter().all(|(name, s)| {
                 s.state == TASK_STATE_RUNNING
+                    || self.poststop.contains(name)
                     || (s.state == TASK_STATE_DEAD && !s.failed && self.ephemeral.contains(name))
             })
     }
@@ -231,6 +248,32 @@ mod tests {
             .observe(&states(RUNNING, PENDING), T0 + 10 * NS_PER_SEC)
             .unwrap();
         assert_eq!(v.healthy, Some(false));
+    }
+
+    #[test]
+    fn a_poststop_task_waiting_for_main_does_not_block_health() {
+        let mut a = alloc("task_states");
+        let job = Arc::make_mut(a.job.as_mut().unwrap());
+        job.task_groups[0].tasks.push(Task {
+            name: "cleanup".into(),
+            lifecycle: Some(TaskLifecycle {
+                hook: "poststop".into(),
+                sidecar: false,
+            }),
+            ..Task::default()
+        });
+        let mut h = HealthTracker::for_alloc(&a, T0).unwrap();
+        let mut s = states(DONE, RUNNING);
+        s.insert(
+            "cleanup".into(),
+            TaskState {
+                state: "pending".into(),
+                ..TaskState::default()
+            },
+        );
+        h.observe(&s, T0);
+        let v = h.observe(&s, T0 + 3 * NS_PER_SEC).unwrap();
+        assert_eq!(v.healthy, Some(true));
     }
 
     #[test]

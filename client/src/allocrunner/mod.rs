@@ -8,17 +8,20 @@
 //!                                         │   ^
 //!                               kill(reason)  │ TaskUpdate (state + events)
 //!                                         v   │
-//!                                    TaskRunner × tasks
+//!                                    TaskRunner × tasks (started when the lifecycle allows)
 //! ```
 //!
-//! The decisions (status derivation, who to kill) are the sans-IO [`AllocTracker`].
+//! The decisions are sans-IO: status derivation and who to kill in [`AllocTracker`], when
+//! each task starts (prestart, main, poststart, poststop) in [`LifecycleCoordinator`].
 
 mod allocdir;
 mod health;
+mod lifecycle;
 mod status;
 
 pub use allocdir::AllocDir;
 pub use health::HealthTracker;
+pub use lifecycle::{LifecycleCoordinator, Role};
 pub use status::{Action, AllocTracker, KillReason, client_status};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,7 +30,7 @@ use std::sync::Arc;
 
 use nomadish_proto::model::{
     ALLOC_CLIENT_FAILED, AllocClientUpdate, AllocDeploymentStatus, Allocation, TASK_STATE_DEAD,
-    TASK_STATE_PENDING, TaskGroup, TaskState, now_ns, rfc3339,
+    TASK_STATE_PENDING, Task, TaskGroup, TaskState, now_ns, rfc3339,
 };
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -118,7 +121,19 @@ async fn run_group(
         .filter(|t| t.leader)
         .map(|t| t.name.clone())
         .collect();
-    let mut tracker = AllocTracker::new(initial_states(&alloc, group, restarted), leaders);
+    let roles: BTreeMap<String, Role> = group
+        .tasks
+        .iter()
+        .map(|t| (t.name.clone(), Role::of(t.lifecycle.as_ref())))
+        .collect();
+    let poststop = roles
+        .iter()
+        .filter(|(_, r)| **r == Role::Poststop)
+        .map(|(n, _)| n.clone())
+        .collect();
+    let lifecycle = LifecycleCoordinator::new(roles);
+    let mut tracker = AllocTracker::new(initial_states(&alloc, group, restarted), leaders)
+        .with_poststop(poststop);
     report(&alloc.id, &tracker, &deps.updater, None);
     if let Err(e) = dir.build().await {
         fail_setup(
@@ -129,33 +144,25 @@ async fn run_group(
     }
     let (alloc_tx, alloc_rx) = watch::channel(alloc.clone());
     let (task_tx, task_rx) = mpsc::unbounded_channel::<TaskUpdate>();
-    let mut runners = BTreeMap::new();
-    for task in &group.tasks {
-        let initial = tracker.states()[&task.name].clone();
-        if initial.state == TASK_STATE_DEAD {
-            continue; // finished before a client restart; stays finished
-        }
-        let handle = taskrunner::spawn(TaskRunnerArgs {
-            task: task.clone(),
-            alloc_dir: dir.clone(),
-            alloc: alloc_rx.clone(),
-            initial,
-            deps: deps.tasks.clone(),
-            updates: task_tx.clone(),
-        });
-        runners.insert(task.name.clone(), handle);
-    }
-    drop(task_tx);
     let mut group_run = GroupRun {
         alloc_id: alloc.id.clone(),
         tracker,
-        runners,
+        lifecycle,
+        tasks: group.tasks.clone(),
+        runners: BTreeMap::new(),
+        spawner: Spawner {
+            alloc_dir: dir,
+            alloc_rx,
+            deps: deps.tasks.clone(),
+            updates: task_tx,
+        },
         alloc_tx,
         updater: deps.updater.clone(),
         health: HealthTracker::for_alloc(&alloc, now_ns()),
         health_status: None,
         deployment_id: alloc.deployment_id.clone(),
     };
+    group_run.apply(Vec::new());
     group_run.supervise(task_rx, commands).await;
     for (_, runner) in std::mem::take(&mut group_run.runners) {
         let _ = runner.join.await;
@@ -163,11 +170,24 @@ async fn run_group(
     group_run.report();
 }
 
+/// What starting a task runner needs.
+struct Spawner {
+    alloc_dir: AllocDir,
+    alloc_rx: watch::Receiver<Arc<Allocation>>,
+    deps: Arc<TaskRunnerDeps>,
+    updates: mpsc::UnboundedSender<TaskUpdate>,
+}
+
 /// A group whose task runners are running.
 struct GroupRun {
     alloc_id: String,
     tracker: AllocTracker,
+    /// When each task may start, and what stops once the main tasks are done.
+    lifecycle: LifecycleCoordinator,
+    tasks: Vec<Task>,
+    /// Runners of the tasks started so far.
     runners: BTreeMap<String, TaskRunnerHandle>,
+    spawner: Spawner,
     alloc_tx: watch::Sender<Arc<Allocation>>,
     updater: Updater,
     /// Deployment health, while undecided.
@@ -188,13 +208,13 @@ impl GroupRun {
         let mut commands_open = true;
         while !self.tracker.all_dead() {
             let health_check = self.health.as_ref().and_then(HealthTracker::next_check);
+            // `None`: nothing changed that the lifecycle or the server needs to hear of.
             let actions = tokio::select! {
                 update = task_rx.recv() => match update {
                     Some(u) => {
                         let actions = self.tracker.task_updated(&u.task, u.state);
                         self.check_health();
-                        self.report();
-                        actions
+                        Some(actions)
                     }
                     None => break,
                 },
@@ -202,28 +222,79 @@ impl GroupRun {
                     if self.check_health() {
                         self.report();
                     }
-                    Vec::new()
+                    None
                 }
                 command = commands.recv(), if commands_open => match command {
                     Some(AllocCommand::Update(new)) => {
                         self.deployment_changed(&new);
                         self.alloc_tx.send_replace(new);
-                        Vec::new()
+                        None
                     }
-                    Some(AllocCommand::Stop) => self.tracker.stop(),
+                    Some(AllocCommand::Stop) => Some(self.tracker.stop()),
                     None => {
                         commands_open = false;
-                        self.tracker.stop()
+                        Some(self.tracker.stop())
                     }
                 },
             };
-            for Action::Kill { task, reason } in actions {
-                if let Some(runner) = self.runners.get(&task) {
-                    runner.kill(reason);
-                }
+            if let Some(actions) = actions {
+                self.apply(actions);
             }
         }
     }
+
+    /// Carries out kills (a task not started yet is marked killed at once), then lets the
+    /// lifecycle coordinator stop what outlived the main tasks and start what may start now;
+    /// repeats until nothing changes, then reports.
+    fn apply(&mut self, mut actions: Vec<Action>) {
+        loop {
+            for Action::Kill { task, reason } in std::mem::take(&mut actions) {
+                if let Some(runner) = self.runners.get(&task) {
+                    runner.kill(reason);
+                } else if let Some(state) = self.tracker.states().get(&task) {
+                    let killed = killed_unstarted(state.clone(), &reason);
+                    actions.extend(self.tracker.task_updated(&task, killed));
+                }
+            }
+            for task in self.lifecycle.to_kill_after_main(self.tracker.states()) {
+                actions.extend(self.tracker.kill(&task, KillReason::MainTasksDead));
+            }
+            for name in self.lifecycle.to_start(self.tracker.states()) {
+                self.spawn(&name);
+            }
+            if actions.is_empty() {
+                break;
+            }
+        }
+        self.report();
+    }
+
+    fn spawn(&mut self, name: &str) {
+        let Some(task) = self.tasks.iter().find(|t| t.name == name) else {
+            return;
+        };
+        let handle = taskrunner::spawn(TaskRunnerArgs {
+            task: task.clone(),
+            alloc_dir: self.spawner.alloc_dir.clone(),
+            alloc: self.spawner.alloc_rx.clone(),
+            initial: self.tracker.states()[name].clone(),
+            deps: self.spawner.deps.clone(),
+            updates: self.spawner.updates.clone(),
+        });
+        self.runners.insert(name.to_string(), handle);
+    }
+}
+
+/// A task killed before its runner started: dead, with the reason and `Killed` events.
+fn killed_unstarted(mut state: TaskState, reason: &KillReason) -> TaskState {
+    let now = now_ns();
+    if let Some(event) = events::kill_reason(now, reason) {
+        events::push(&mut state, event);
+    }
+    events::push(&mut state, events::killed(now));
+    state.state = TASK_STATE_DEAD.to_string();
+    state.finished_at = Some(rfc3339(now));
+    state
 }
 
 impl GroupRun {

@@ -28,6 +28,8 @@ pub enum KillReason {
     SiblingFailed(String),
     /// The group's leader task died.
     LeaderDead,
+    /// Every main task of the group is dead: prestart sidecars and poststart tasks stop.
+    MainTasksDead,
 }
 
 /// An instruction for the async shell.
@@ -56,6 +58,8 @@ pub struct AllocTracker {
     states: BTreeMap<String, TaskState>,
     leaders: BTreeSet<String>,
     kill_requested: BTreeSet<String>,
+    /// Poststop tasks: never killed with the others, they run after them.
+    poststop: BTreeSet<String>,
 }
 
 impl AllocTracker {
@@ -65,7 +69,27 @@ impl AllocTracker {
             states,
             leaders,
             kill_requested: BTreeSet::new(),
+            poststop: BTreeSet::new(),
         }
+    }
+
+    /// Exempts the `poststop` lifecycle tasks from group-wide kills.
+    #[must_use]
+    pub fn with_poststop(mut self, poststop: BTreeSet<String>) -> Self {
+        self.poststop = poststop;
+        self
+    }
+
+    /// A kill of one live task, unless one was requested already.
+    pub fn kill(&mut self, task: &str, reason: KillReason) -> Option<Action> {
+        let live = self
+            .states
+            .get(task)
+            .is_some_and(|s| s.state != TASK_STATE_DEAD);
+        (live && self.kill_requested.insert(task.to_string())).then(|| Action::Kill {
+            task: task.to_string(),
+            reason,
+        })
     }
 
     /// The current task states.
@@ -111,7 +135,11 @@ impl AllocTracker {
         let live: Vec<String> = self
             .states
             .iter()
-            .filter(|(name, s)| s.state != TASK_STATE_DEAD && !self.kill_requested.contains(*name))
+            .filter(|(name, s)| {
+                s.state != TASK_STATE_DEAD
+                    && !self.kill_requested.contains(*name)
+                    && !self.poststop.contains(*name)
+            })
             .map(|(name, _)| name.clone())
             .collect();
         live.into_iter()
@@ -209,6 +237,18 @@ mod tests {
         assert_eq!(actions, [kill("log", KillReason::LeaderDead)]);
         t.task_updated("log", st("dead", false));
         assert_eq!(t.client_status().0, "complete");
+    }
+
+    #[test]
+    fn poststop_tasks_are_not_killed_with_the_group() {
+        let mut t = tracker(&[("main", "running"), ("cleanup", "pending")], &[])
+            .with_poststop(["cleanup".to_string()].into());
+        assert_eq!(t.stop(), [kill("main", KillReason::Stop)]);
+        assert_eq!(
+            t.kill("cleanup", KillReason::MainTasksDead),
+            Some(kill("cleanup", KillReason::MainTasksDead))
+        );
+        assert_eq!(t.kill("cleanup", KillReason::Stop), None, "only once");
     }
 
     #[test]

@@ -13,6 +13,8 @@ use crate::taskrunner::restart::REASON_WITHIN_POLICY;
 pub const MAX_EVENTS: usize = 10;
 /// Event type: the group's leader task died, so this task is stopped.
 pub const LEADER_DEAD: &str = "Leader Task Dead";
+/// Every main task of the group died, so this lifecycle task is stopped.
+pub const MAIN_DEAD: &str = "Main Tasks Dead";
 /// Restart reason recorded when the client agent restarted under a running task.
 pub const REASON_CLIENT_RESTARTED: &str = "Client agent restarted; the task is recovered (Docker containers are re-attached, raw_exec processes are stopped and started again)";
 
@@ -165,6 +167,22 @@ pub fn sibling_failed(now: i64, sibling: &str) -> TaskEvent {
 /// `Leader Task Dead`: the group's leader task died, so this one is stopped.
 pub fn leader_dead(now: i64) -> TaskEvent {
     event(LEADER_DEAD, now, "Leader Task in Group dead")
+}
+
+/// `Main Tasks Dead`: the group's main tasks are done, so this sidecar is stopped.
+pub fn main_tasks_dead(now: i64) -> TaskEvent {
+    event(MAIN_DEAD, now, "Main tasks in the group died")
+}
+
+/// The event that explains a kill, if the reason needs one.
+pub fn kill_reason(now: i64, reason: &crate::allocrunner::KillReason) -> Option<TaskEvent> {
+    use crate::allocrunner::KillReason;
+    match reason {
+        KillReason::Stop => None,
+        KillReason::SiblingFailed(sibling) => Some(sibling_failed(now, sibling)),
+        KillReason::LeaderDead => Some(leader_dead(now)),
+        KillReason::MainTasksDead => Some(main_tasks_dead(now)),
+    }
 }
 
 /// `Restarting` recorded when the agent restarted under a task that was running.

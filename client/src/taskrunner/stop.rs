@@ -33,11 +33,8 @@ pub(super) fn killed_while_idle(tr: &mut TaskRunner, reason: KillReason) {
 }
 
 fn record_reason(tr: &mut TaskRunner, reason: &KillReason) {
-    let now = now_ns();
-    match reason {
-        KillReason::Stop => {}
-        KillReason::SiblingFailed(sibling) => tr.event(events::sibling_failed(now, sibling)),
-        KillReason::LeaderDead => tr.event(events::leader_dead(now)),
+    if let Some(event) = events::kill_reason(now_ns(), reason) {
+        tr.event(event);
     }
 }
 

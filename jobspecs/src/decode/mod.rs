@@ -38,7 +38,7 @@ use crate::spans::SpanMap;
 use crate::value::evaluate;
 
 /// Blocks of Nomad's jobspec language that nomadish does not support yet.
-const NOT_YET_BLOCKS: [&str; 21] = [
+const NOT_YET_BLOCKS: [&str; 20] = [
     "action",
     "check",
     "check_restart",
@@ -49,7 +49,6 @@ const NOT_YET_BLOCKS: [&str; 21] = [
     "disconnect",
     "dns",
     "identity",
-    "lifecycle",
     "locals",
     "multiregion",
     "numa",

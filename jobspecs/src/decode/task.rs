@@ -1,11 +1,11 @@
 //! `task "name" { ... }`: driver, user, config, env, meta, constraints, resources, restart
-//! (merged into the group's policy), logs, kill and shutdown settings.
+//! (merged into the group's policy), logs, lifecycle, kill and shutdown settings.
 
 use std::collections::BTreeMap;
 
 use hcl_edit::structure::{Attribute, Block};
 use nomadish_proto::model::canonicalize::FieldPath;
-use nomadish_proto::model::{LogConfig, Resources, RestartPolicy, Task};
+use nomadish_proto::model::{LogConfig, Resources, RestartPolicy, Task, TaskLifecycle};
 
 use super::{Decoder, block_offset, label_offset};
 use crate::convert;
@@ -124,7 +124,10 @@ impl Decoder<'_> {
                 let p = path.field("DispatchPayload");
                 task.dispatch_payload = Some(self.dispatch_payload(b, &p));
             }
-            "config" | "resources" | "restart" | "logs" | "dispatch_payload" => {}
+            "lifecycle" if self.first_of_kind(seen, b) => {
+                task.lifecycle = Some(self.lifecycle(b, &path.field("Lifecycle")));
+            }
+            "config" | "resources" | "restart" | "logs" | "dispatch_payload" | "lifecycle" => {}
             _ => self.unknown_block(b, ctx),
         }
     }
@@ -158,6 +161,27 @@ impl Decoder<'_> {
             }
         }
         r
+    }
+
+    fn lifecycle(&mut self, block: &Block, path: &FieldPath) -> TaskLifecycle {
+        self.record(path.clone(), block_offset(block));
+        let mut l = TaskLifecycle::default();
+        for attr in block.body.attributes() {
+            match attr.key.as_str() {
+                "hook" => self.set(attr, path.field("Hook"), &mut l.hook, convert::string),
+                "sidecar" => {
+                    self.set(
+                        attr,
+                        path.field("Sidecar"),
+                        &mut l.sidecar,
+                        convert::boolean,
+                    );
+                }
+                _ => self.unknown_attribute(attr, "lifecycle"),
+            }
+        }
+        self.no_blocks(block, "lifecycle");
+        l
     }
 
     fn logs(&mut self, block: &Block, path: &FieldPath) -> LogConfig {

@@ -237,6 +237,13 @@ pub struct ParameterizedJobConfig {
     pub meta_optional: Vec<String>,
 }
 
+/// `lifecycle { hook = "prestart" }`: runs before the main tasks start.
+pub const LIFECYCLE_HOOK_PRESTART: &str = "prestart";
+/// `lifecycle { hook = "poststart" }`: starts once the main tasks are running.
+pub const LIFECYCLE_HOOK_POSTSTART: &str = "poststart";
+/// `lifecycle { hook = "poststop" }`: runs after the main tasks have stopped.
+pub const LIFECYCLE_HOOK_POSTSTOP: &str = "poststop";
+
 /// `lifecycle { hook sidecar }` on a task.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default, rename_all = "PascalCase")]

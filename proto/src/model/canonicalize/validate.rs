@@ -8,7 +8,10 @@ use super::validate_policy::{
     check_restart, check_update,
 };
 use super::{FieldPath, Problem};
-use crate::model::{JOB_TYPES, Job, Task, TaskGroup};
+use crate::model::{
+    JOB_TYPES, Job, LIFECYCLE_HOOK_POSTSTART, LIFECYCLE_HOOK_POSTSTOP, LIFECYCLE_HOOK_PRESTART,
+    Task, TaskGroup,
+};
 
 /// Lowest job priority a user may ask for.
 pub const MIN_PRIORITY: i64 = 1;
@@ -258,6 +261,12 @@ fn check_tasks(group: &TaskGroup, path: &FieldPath, ctx: &str, out: &mut Vec<Pro
         }
         check_task(group, task, &task_path, out);
     }
+    if !group.tasks.is_empty() && group.tasks.iter().all(|t| t.lifecycle.is_some()) {
+        out.push(Problem::new(
+            tasks,
+            format!("{ctx}: must have at least one main task (a task without a lifecycle block)"),
+        ));
+    }
 }
 
 fn check_task(group: &TaskGroup, task: &Task, path: &FieldPath, out: &mut Vec<Problem>) {
@@ -285,6 +294,27 @@ fn check_task(group: &TaskGroup, task: &Task, path: &FieldPath, out: &mut Vec<Pr
             path.field("ShutdownDelay"),
             format!("{ctx}: shutdown_delay can't be negative"),
         ));
+    }
+    if let Some(lifecycle) = &task.lifecycle {
+        let hook = lifecycle.hook.as_str();
+        let known = [
+            LIFECYCLE_HOOK_PRESTART,
+            LIFECYCLE_HOOK_POSTSTART,
+            LIFECYCLE_HOOK_POSTSTOP,
+        ];
+        if hook.is_empty() {
+            out.push(Problem::new(
+                path.field("Lifecycle"),
+                format!("{ctx}: no lifecycle hook provided"),
+            ));
+        } else if !known.contains(&hook) {
+            out.push(Problem::new(
+                path.field("Lifecycle").field("Hook"),
+                format!(
+                    "{ctx}: invalid lifecycle hook {hook:?}; expected \"prestart\", \"poststart\" or \"poststop\""
+                ),
+            ));
+        }
     }
     check_resources(&task.resources, &path.field("Resources"), &ctx, out);
     if let Some(logs) = &task.log_config {

@@ -24,6 +24,7 @@ mod plan;
 mod policies;
 mod resources;
 mod scheduler_config;
+mod service;
 mod time;
 
 pub use alloc::*;
@@ -40,6 +41,7 @@ pub use plan::*;
 pub use policies::*;
 pub use resources::*;
 pub use scheduler_config::*;
+pub use service::*;
 pub use time::*;
 
 /// Removes every `null` member from JSON objects, recursively.

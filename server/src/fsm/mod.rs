@@ -450,6 +450,7 @@ fn apply_restore(view: &mut StateView, index: u64, state: &[u8]) -> Result<(), A
             allocs: index,
             nodes: index,
             deployments: index,
+            services: index,
         },
         capacity_index: index,
         restore_index: index,

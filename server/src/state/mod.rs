@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use imbl::{OrdMap, OrdSet};
 use nomadish_proto::model::{
-    Allocation, Deployment, Evaluation, Job, Node, SchedulerConfiguration,
+    Allocation, Deployment, Evaluation, Job, Node, SchedulerConfiguration, ServiceRegistration,
 };
 use tokio::sync::watch;
 
@@ -45,6 +45,9 @@ pub struct TableIndexes {
     /// Deployments.
     #[serde(default)]
     pub deployments: u64,
+    /// Service registrations (the `provider = "nomad"` catalog).
+    #[serde(default)]
+    pub services: u64,
 }
 
 /// The whole replicated state at one raft index. Cloning is cheap.
@@ -74,6 +77,8 @@ pub struct StateView {
     pub nodes: OrdMap<String, Arc<Node>>,
     /// Deployments by ID.
     pub deployments: OrdMap<String, Arc<Deployment>>,
+    /// Service registrations by ID (the `provider = "nomad"` catalog).
+    pub services: OrdMap<String, Arc<ServiceRegistration>>,
     /// The last index at which capacity may have freed up (a node became ready, an
     /// allocation stopped or finished); blocked evaluations are retried when it moves.
     pub capacity_index: u64,
@@ -93,6 +98,19 @@ pub struct StateView {
 pub const TRACKED_JOB_VERSIONS: u64 = 6;
 
 impl StateView {
+    /// The registrations of one service in a namespace, ordered by ID.
+    pub fn service_registrations(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Vec<Arc<ServiceRegistration>> {
+        self.services
+            .values()
+            .filter(|s| s.namespace == namespace && s.service_name == name)
+            .cloned()
+            .collect()
+    }
+
     /// Records an allocation, keeping the job and node indexes in step.
     pub fn put_alloc(&mut self, alloc: Arc<Allocation>) {
         let key = (alloc.namespace.clone(), alloc.job_id.clone());

@@ -117,7 +117,7 @@ broken! {
     unknown_attribute => 3:5, "unknown attribute \"countt\" in group \"g\"";
     repeated_resources => 10:7, "block \"resources\" may appear only once here (the first is at 6:7)";
     group_without_label => 2:3, "block \"group\" needs exactly one label";
-    variable_reference => 5:7, "user: variable references are not supported yet";
+    undefined_variable => 5:16, "user: unknown variable var.user; declare it with variable \"user\"";
     no_job => 1:1, "no job block found";
     two_jobs => 9:1, "only one job block is allowed per file (the first is at 1:1)";
     several_problems => 2:3, "priority: expected a whole number, got number 0.5";

@@ -33,12 +33,12 @@ use nomadish_proto::model::canonicalize::FieldPath;
 use serde_json::Value;
 
 use crate::error::Diagnostic;
+use crate::eval::Context;
 use crate::source::Source;
 use crate::spans::SpanMap;
-use crate::value::evaluate;
 
 /// Blocks of Nomad's jobspec language that nomadish does not support yet.
-const NOT_YET_BLOCKS: [&str; 20] = [
+const NOT_YET_BLOCKS: [&str; 18] = [
     "action",
     "check",
     "check_restart",
@@ -49,7 +49,6 @@ const NOT_YET_BLOCKS: [&str; 20] = [
     "disconnect",
     "dns",
     "identity",
-    "locals",
     "multiregion",
     "numa",
     "schedule",
@@ -57,7 +56,6 @@ const NOT_YET_BLOCKS: [&str; 20] = [
     "service",
     "template",
     "ui",
-    "variable",
     "vault",
 ];
 
@@ -83,6 +81,7 @@ type Conversion<T> = fn(&Value) -> Result<T, String>;
 /// The decoding state: the source, the problems found so far and the spans recorded.
 pub(crate) struct Decoder<'a> {
     src: &'a Source<'a>,
+    ctx: &'a Context,
     errors: Vec<Diagnostic>,
     spans: SpanMap,
 }
@@ -92,9 +91,11 @@ pub(crate) struct Decoder<'a> {
 pub(crate) fn decode_file(
     src: &Source<'_>,
     body: &Body,
+    ctx: &Context,
 ) -> (Option<Job>, Vec<Diagnostic>, SpanMap) {
     let mut decoder = Decoder {
         src,
+        ctx,
         errors: Vec::new(),
         spans: SpanMap::default(),
     };
@@ -124,6 +125,8 @@ impl Decoder<'_> {
                         format!("only one job block is allowed per file (the first is at {line}:{column})"),
                     );
                 }
+                // Read before decoding, into the evaluation context (eval::vars).
+                ("variable" | "locals", _) => {}
                 _ => self.unknown_block(block, "a jobspec file"),
             }
         }
@@ -147,10 +150,11 @@ impl Decoder<'_> {
 
     /// The attribute's value, or `None` after recording why it has none.
     fn value(&mut self, attr: &Attribute) -> Option<Value> {
-        match evaluate(&attr.value, self.src.text()) {
+        match self.ctx.evaluate(&attr.value, self.src.text()) {
             Ok(value) => Some(value),
             Err(why) => {
-                self.error(attr_offset(attr), format!("{}: {why}", attr.key.as_str()));
+                let at = why.offset.unwrap_or_else(|| attr_offset(attr));
+                self.error(at, format!("{}: {}", attr.key.as_str(), why.message));
                 None
             }
         }

@@ -1,0 +1,35 @@
+//! Warnings for accepted but inactive parts of a jobspec: fields nomadish reads and
+//! validates but does not act on. Printed by `job validate`, never fatal.
+
+use hcl_edit::Span;
+use hcl_edit::structure::{Block, Body};
+
+use crate::error::Diagnostic;
+use crate::source::Source;
+
+/// Attributes accepted for compatibility that have no effect in nomadish, with why.
+const INACTIVE_ATTRIBUTES: [(&str, &str); 0] = [];
+
+/// Warnings for the job's body.
+pub(crate) fn job_warnings(body: &Body, src: &Source<'_>) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for block in body.blocks() {
+        walk(block, src, &mut out);
+    }
+    out
+}
+
+fn walk(block: &Block, src: &Source<'_>, out: &mut Vec<Diagnostic>) {
+    for attr in block.body.attributes() {
+        if let Some((_, why)) = INACTIVE_ATTRIBUTES
+            .iter()
+            .find(|(name, _)| *name == attr.key.as_str())
+        {
+            let at = attr.span().map_or(0, |s| s.start);
+            out.push(src.diagnostic(at, format!("warning: {:?} {why}", attr.key.as_str())));
+        }
+    }
+    for inner in block.body.blocks() {
+        walk(inner, src, out);
+    }
+}

@@ -1,6 +1,8 @@
 //! Fixture jobspecs: every `fixtures/good/*.hcl` parses to the job in its `.json` twin, and
 //! every `fixtures/broken/*.hcl` fails with `FILE:LINE:COL: message` at the expected place.
 //!
+//! A fixture with a sibling `NAME.vars` file gets it as a `-var-file` (HCL `name = value`).
+//!
 //! After an intended change to the output, `UPDATE_FIXTURES=1 cargo test -p nomadish-jobspecs
 //! --test fixtures` rewrites the `.json` files; review the diff before committing.
 
@@ -23,6 +25,19 @@ fn hcl_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// The parse options for a fixture: its sibling `.vars` file, if any, as a var-file.
+fn options_for(path: &Path) -> nomadish_jobspecs::ParseOptions {
+    let vars = path.with_extension("vars");
+    nomadish_jobspecs::ParseOptions {
+        var_files: if vars.exists() {
+            vec![vars]
+        } else {
+            Vec::new()
+        },
+        ..Default::default()
+    }
+}
+
 #[test]
 fn good_fixtures_parse_to_their_expected_json() {
     let files = hcl_files(&fixtures("good"));
@@ -32,8 +47,9 @@ fn good_fixtures_parse_to_their_expected_json() {
         files.len()
     );
     for path in files {
-        let job = nomadish_jobspecs::parse_file(&path)
-            .unwrap_or_else(|err| panic!("{} should parse:\n{err}", path.display()));
+        let job = nomadish_jobspecs::parse_file_with(&path, &options_for(&path))
+            .unwrap_or_else(|err| panic!("{} should parse:\n{err}", path.display()))
+            .job;
         let actual = serde_json::to_value(&job).expect("job serializes");
         let expected_path = path.with_extension("json");
         if std::env::var_os("UPDATE_FIXTURES").is_some() {
@@ -68,10 +84,20 @@ fn good_fixtures_parse_to_their_expected_json() {
 /// Parses `broken/NAME.hcl` and checks the first problem's position and message.
 fn check_broken(name: &str, line: usize, column: usize, needle: &str) {
     let file = format!("{name}.hcl");
-    let src = fs::read_to_string(fixtures("broken").join(&file)).expect("fixture");
-    let err = nomadish_jobspecs::parse(&src, &file).expect_err("broken fixture must not parse");
-    let text = err.to_string();
-    let prefix = format!("{file}:{line}:{column}: ");
+    let dir = fixtures("broken");
+    let src = fs::read_to_string(dir.join(&file)).expect("fixture");
+    let options = options_for(&dir.join(&file));
+    let err = nomadish_jobspecs::parse_with(&src, &file, &options)
+        .expect_err("broken fixture must not parse");
+    // Problems in a var-file name it by its path; compare by file name.
+    let text = err.to_string().replace(&format!("{}/", dir.display()), "");
+    let vars_file = format!("{name}.vars:");
+    let shown = if text.starts_with(&vars_file) {
+        format!("{name}.vars")
+    } else {
+        file
+    };
+    let prefix = format!("{shown}:{line}:{column}: ");
     assert!(
         text.starts_with(&prefix),
         "expected {prefix:?}..., got:\n{text}"
@@ -117,6 +143,12 @@ broken! {
     unknown_attribute => 3:5, "unknown attribute \"countt\" in group \"g\"";
     repeated_resources => 10:7, "block \"resources\" may appear only once here (the first is at 6:7)";
     group_without_label => 2:3, "block \"group\" needs exactly one label";
+    bad_var_type => 2:1, "invalid value for variable \"port\" from the var-file: expected number, got string \"lots\"";
+    validation_failure => 5:3, "variable \"replicas\": replicas must be between 1 and 10";
+    missing_variable_value => 1:1, "variable \"image\" has no value";
+    unknown_function => 6:19, "command: unknown function shout()";
+    function_error => 7:19, "command: file(): cannot read";
+    local_cycle => 2:3, "locals refer to each other in a cycle: local.a -> local.b -> local.a";
     undefined_variable => 5:16, "user: unknown variable var.user; declare it with variable \"user\"";
     no_job => 1:1, "no job block found";
     two_jobs => 9:1, "only one job block is allowed per file (the first is at 1:1)";

@@ -40,7 +40,15 @@ impl Evaluator<'_> {
                 Value::Object(map)
             }
             Expression::StringTemplate(t) => self.template_value(t)?,
-            Expression::HeredocTemplate(h) => self.template_value(&h.template)?,
+            Expression::HeredocTemplate(h) => match h.indent() {
+                // hcl-edit dedents only the top-level lines of a `<<-` heredoc.
+                Some(indent) if indent > 0 => {
+                    let mut template = h.template.clone();
+                    super::template::dedent_directives(&mut template, indent);
+                    self.template_value(&template)?
+                }
+                _ => self.template_value(&h.template)?,
+            },
             Expression::Parenthesis(p) => self.eval(p.inner())?,
             Expression::UnaryOp(op) => {
                 let value = self.eval(&op.expr)?;

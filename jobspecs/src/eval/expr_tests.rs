@@ -153,3 +153,15 @@ fn functions_are_called_with_expansion() {
     assert_eq!(eval("can(var.nope)"), Ok(json!(false)));
     assert_eq!(eval("can(var.name)"), Ok(json!(true)));
 }
+
+#[test]
+fn indented_heredocs_dedent_inside_directives() {
+    let src = "<<-EOF\n    a\n    %{ for t in var.tags }\n    x${t}\n    %{ endfor }\n    EOF";
+    assert_eq!(eval(src), Ok(json!("a\n\nxa\n\nxb\n\n")));
+}
+
+#[test]
+fn indented_heredocs_dedent_inside_stripped_directives() {
+    let src = "<<-EOF\n      c <<X\n      %{~ for i, u in var.tags }\n      s${i} ${u};\n      %{~ endfor }\n      X\n    EOF";
+    assert_eq!(eval(src), Ok(json!("c <<X\ns0 a;\ns1 b;\nX\n")));
+}

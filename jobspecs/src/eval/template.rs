@@ -148,6 +148,42 @@ impl Evaluator<'_> {
     }
 }
 
+/// Removes up to `indent` leading spaces from the lines inside directives of a `<<-`
+/// heredoc (the parser dedents only the lines outside directives).
+pub(crate) fn dedent_directives(template: &mut Template, indent: usize) {
+    for element in template.iter_mut() {
+        let Element::Directive(directive) = element else {
+            continue;
+        };
+        let bodies: Vec<&mut Template> = match directive.as_mut() {
+            Directive::If(d) => {
+                let mut v = vec![&mut d.if_expr.template];
+                if let Some(e) = d.else_expr.as_mut() {
+                    v.push(&mut e.template);
+                }
+                v
+            }
+            Directive::For(d) => vec![&mut d.for_expr.template],
+        };
+        for body in bodies {
+            for inner in body.iter_mut() {
+                if let Element::Literal(literal) = inner {
+                    let text = literal.value().clone();
+                    let mut lines = text.split('\n');
+                    let mut out = lines.next().unwrap_or_default().to_string();
+                    for line in lines {
+                        out.push('\n');
+                        let spaces = line.len() - line.trim_start_matches(' ').len();
+                        out.push_str(&line[spaces.min(indent)..]);
+                    }
+                    *literal.as_mut() = out;
+                }
+            }
+            dedent_directives(body, indent);
+        }
+    }
+}
+
 fn trim_end(out: &mut String) {
     let keep = out.trim_end().len();
     out.truncate(keep);

@@ -36,6 +36,8 @@ struct Declared {
     ty: Type,
     sensitive: bool,
     value: Option<Value>,
+    /// A value was given but did not convert (reported already).
+    bad_value: bool,
     offset: usize,
     validations: Vec<(usize, Expression, Expression)>,
 }
@@ -108,12 +110,15 @@ pub(crate) fn prepare(
                     match declared.get_mut(&name) {
                         Some(var) => match convert(&value, &var.ty) {
                             Ok(v) => var.value = Some(v),
-                            Err(why) => errors.push(at.with(bad_value(
-                                &name,
-                                var.sensitive,
-                                "the var-file",
-                                &why,
-                            ))),
+                            Err(why) => {
+                                var.bad_value = true;
+                                errors.push(at.with(bad_value(
+                                    &name,
+                                    var.sensitive,
+                                    "the var-file",
+                                    &why,
+                                )));
+                            }
                         },
                         None => warnings.push(at.with(format!(
                             "value for undeclared variable {name:?} is ignored (declare it with variable {name:?} {{ ... }})"
@@ -128,10 +133,13 @@ pub(crate) fn prepare(
         match declared.get_mut(name) {
             Some(var) => match from_raw(raw, &var.ty) {
                 Ok(v) => var.value = Some(v),
-                Err(why) => errors.push(src.diagnostic(
-                    var.offset,
-                    bad_value(name, var.sensitive, &format!("-var {name}=..."), &why),
-                )),
+                Err(why) => {
+                    var.bad_value = true;
+                    errors.push(src.diagnostic(
+                        var.offset,
+                        bad_value(name, var.sensitive, &format!("-var {name}=..."), &why),
+                    ));
+                }
             },
             None => errors.push(src.diagnostic(
                 0,
@@ -145,6 +153,7 @@ pub(crate) fn prepare(
             Some(v) => {
                 ctx.vars.insert(name.clone(), v.clone());
             }
+            None if var.bad_value => {}
             None => errors.push(src.diagnostic(
                 var.offset,
                 format!(
@@ -284,6 +293,7 @@ fn declare(
             ty,
             sensitive,
             value,
+            bad_value: false,
             offset,
             validations,
         },

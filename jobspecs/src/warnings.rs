@@ -26,7 +26,7 @@ fn walk(block: &Block, src: &Source<'_>, out: &mut Vec<Diagnostic>) {
             .find(|(name, _)| *name == attr.key.as_str())
         {
             let at = attr.span().map_or(0, |s| s.start);
-            out.push(src.diagnostic(at, format!("warning: {:?} {why}", attr.key.as_str())));
+            out.push(src.diagnostic(at, format!("{:?} {why}", attr.key.as_str())));
         }
     }
     for inner in block.body.blocks() {

@@ -102,15 +102,21 @@ fn type_errors_name_the_attribute_and_the_value() {
             "      env = [\"A=1\"]\n",
             "env: expected a map of strings, got list",
         ),
-        (
-            "      user = upper(\"x\")\n",
-            "user: function upper() is not supported yet",
-        ),
     ];
     for (body, expected) in cases {
         let (line, column, message) = first_error(&with_task(body));
         assert_eq!((line, column, message.as_str()), (5, 7, expected));
     }
+    // A function's error points at the call.
+    let (line, column, message) = first_error(&with_task("      user = upper([\"x\"])\n"));
+    assert_eq!(
+        (line, column, message.as_str()),
+        (
+            5,
+            14,
+            "user: upper(): argument 1: expected a string, got list"
+        )
+    );
 }
 
 #[test]

@@ -163,6 +163,8 @@ pub struct JobRunArgs {
     /// The file holds the job as JSON instead of HCL.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub vars: VarOpts,
     /// The job file.
     pub file: PathBuf,
 }
@@ -200,6 +202,8 @@ pub struct JobValidateArgs {
     /// The file holds the job as JSON instead of HCL.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub vars: VarOpts,
     /// The job file.
     pub file: PathBuf,
 }
@@ -682,4 +686,27 @@ pub struct DeploymentPromoteArgs {
     pub verbose: bool,
     /// A deployment ID or prefix.
     pub deployment: String,
+}
+
+/// Jobspec variable values for `job run`, `job plan` and `job validate` (`NOMAD_VAR_<name>`
+/// environment variables are read too; `-var` beats `-var-file` beats the environment).
+#[derive(Debug, Args, Default, Clone)]
+pub struct VarOpts {
+    /// Sets a jobspec variable: `-var name=value` (repeatable; the last one wins).
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub var: Vec<(String, String)>,
+    /// Reads variable values from an HCL (`name = value`) or `.json` file (repeatable; later
+    /// files win).
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_file: Vec<PathBuf>,
+}
+
+/// `name=value` of `-var`.
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!("{text:?} is not name=value")),
+    }
 }

@@ -116,6 +116,7 @@ async fn job_run_submits_and_monitors() {
         check_index: Some(5),
         verbose: false,
         json: true,
+        vars: Default::default(),
         file: job_file(&dir),
     };
     assert_eq!(super::job::run(args).await, 0);
@@ -140,6 +141,7 @@ async fn job_run_detach_and_output_and_bad_file() {
         check_index: None,
         verbose: false,
         json: true,
+        vars: Default::default(),
         file,
     };
     assert_eq!(super::job::run(run(true, false, file.clone())).await, 0);

@@ -8,7 +8,7 @@ use nomadish_proto::model::{
 use super::api::{ApiClient, ApiConfig, ApiError, escape_segment};
 use super::args::{JobInspectArgs, JobRunArgs, JobStopArgs, JobValidateArgs};
 use super::format::{format_list, format_unix_nanos, id_length, pretty_json};
-use super::jobspec::load_job;
+use super::jobspec::load_job_with;
 use super::monitor::monitor;
 use super::prefix::{Resolution, resolve};
 use super::{EXIT_ERROR, EXIT_OK, client_or_exit};
@@ -63,8 +63,8 @@ pub fn apply_flag_scope(job: &mut Job, config: &ApiConfig) {
 
 /// `job run`.
 pub async fn run(args: JobRunArgs) -> i32 {
-    let mut job = match load_job(&args.file, args.json) {
-        Ok(job) => job,
+    let mut job = match load_job_with(&args.file, args.json, &args.vars) {
+        Ok((job, _warnings)) => job,
         Err(e) => {
             eprintln!("Error getting job struct: {e}");
             return EXIT_ERROR;
@@ -109,8 +109,14 @@ pub async fn run(args: JobRunArgs) -> i32 {
 
 /// `job validate`: parses, canonicalizes and validates locally.
 pub fn validate(args: JobValidateArgs) -> i32 {
-    match load_job(&args.file, args.json) {
-        Ok(_) => {
+    match load_job_with(&args.file, args.json, &args.vars) {
+        Ok((_, warnings)) => {
+            for warning in &warnings {
+                eprintln!(
+                    "{}:{}:{}: warning: {}",
+                    warning.file, warning.line, warning.column, warning.message
+                );
+            }
             println!("Job validation successful");
             EXIT_OK
         }

@@ -16,7 +16,7 @@ use super::api::escape_segment;
 use super::args::ApiOpts;
 use super::client_or_exit;
 use super::job::{apply_flag_scope, client_for_job};
-use super::jobspec::load_job;
+use super::jobspec::load_job_with;
 use super::monitor::{failed_group_heading, format_alloc_metrics};
 
 /// Exit code: no allocation changes.
@@ -40,14 +40,16 @@ pub struct JobPlanArgs {
     /// The file holds the job as JSON instead of HCL.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub vars: super::args::VarOpts,
     /// The job file.
     pub file: PathBuf,
 }
 
 /// `job plan FILE`.
 pub async fn run(args: JobPlanArgs) -> i32 {
-    let mut job = match load_job(&args.file, args.json) {
-        Ok(job) => job,
+    let mut job = match load_job_with(&args.file, args.json, &args.vars) {
+        Ok((job, _warnings)) => job,
         Err(e) => {
             eprintln!("Error getting job struct: {e}");
             return PLAN_ERROR;

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use nomadish_proto::model::Job;
 
-use nomadish_jobspecs::{JobspecError, parse_file};
+use nomadish_jobspecs::{Diagnostic, JobspecError, ParseOptions, parse_file, parse_file_with};
+
+use super::args::VarOpts;
 
 /// Why a job file could not be turned into a job.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +55,31 @@ pub fn load_job(path: &Path, json: bool) -> Result<Job, LoadError> {
     } else {
         parse_hcl(path)
     }
+}
+
+/// Reads a job from `path` with jobspec variable values from the flags and the
+/// environment's `NOMAD_VAR_*`; returns the job and the parser's warnings (none for JSON).
+pub fn load_job_with(
+    path: &Path,
+    json: bool,
+    vars: &VarOpts,
+) -> Result<(Job, Vec<Diagnostic>), LoadError> {
+    if json {
+        return load_job(path, true).map(|job| (job, Vec::new()));
+    }
+    let options = ParseOptions {
+        vars: vars.var.clone(),
+        var_files: vars.var_file.clone(),
+        env: std::env::vars()
+            .filter(|(k, _)| k.starts_with("NOMAD_VAR_"))
+            .collect(),
+    };
+    parse_file_with(path, &options)
+        .map(|parsed| (parsed.job, parsed.warnings))
+        .map_err(|source| LoadError::Hcl {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 /// Parses an HCL jobspec file.

@@ -31,6 +31,9 @@ pub(super) const FUNCS: &[(&str, Func)] = &[
     ("indent", indent),
 ];
 
+/// The largest width, precision or indent accepted (keeps a jobspec from asking for gigabytes).
+const MAX_WIDTH: usize = 4096;
+
 fn one_string(args: Args<'_>, f: impl Fn(&str) -> String) -> Result<Value, String> {
     args.exactly(1)?;
     Ok(Value::String(f(&args.str(0)?)))
@@ -129,7 +132,17 @@ pub(crate) fn go_format(spec: &str, values: &[Value]) -> Result<String, String> 
                 p.push(d);
                 chars.next();
             }
-            precision = Some(p.parse().unwrap_or(0));
+            precision = Some(if p.len() > 4 {
+                usize::MAX
+            } else {
+                p.parse().unwrap_or(0)
+            });
+        }
+        let too_wide = |w: &str| w.len() > 4 || w.parse::<usize>().is_ok_and(|w| w > MAX_WIDTH);
+        if too_wide(&width) || precision.is_some_and(|p| p > MAX_WIDTH) {
+            return Err(format!(
+                "widths and precisions above {MAX_WIDTH} are not supported"
+            ));
         }
         let verb = chars.next().ok_or("format ends with %")?;
         if verb == '%' {
@@ -359,6 +372,9 @@ fn substr(args: Args<'_>) -> Result<Value, String> {
 fn indent(args: Args<'_>) -> Result<Value, String> {
     args.exactly(2)?;
     let n = usize::try_from(args.int(0)?).map_err(|_| "spaces must not be negative")?;
+    if n > MAX_WIDTH {
+        return Err(format!("more than {MAX_WIDTH} spaces"));
+    }
     let s = args.str(1)?;
     let pad = " ".repeat(n);
     Ok(Value::String(s.replace('\n', &format!("\n{pad}"))))

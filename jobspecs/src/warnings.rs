@@ -7,8 +7,13 @@ use hcl_edit::structure::{Block, Body};
 use crate::error::Diagnostic;
 use crate::source::Source;
 
-/// Attributes accepted for compatibility that have no effect in nomadish, with why.
-const INACTIVE_ATTRIBUTES: [(&str, &str); 0] = [];
+/// Attributes accepted for compatibility that have no effect in nomadish: the block they
+/// are in, their name and why.
+const INACTIVE_ATTRIBUTES: [(&str, &str, &str); 1] = [(
+    "update",
+    "stagger",
+    "is deprecated and has no effect (rolling updates are paced by max_parallel and min_healthy_time)",
+)];
 
 /// Warnings for the job's body.
 pub(crate) fn job_warnings(body: &Body, src: &Source<'_>) -> Vec<Diagnostic> {
@@ -20,10 +25,14 @@ pub(crate) fn job_warnings(body: &Body, src: &Source<'_>) -> Vec<Diagnostic> {
 }
 
 fn walk(block: &Block, src: &Source<'_>, out: &mut Vec<Diagnostic>) {
+    let kind = block.ident.as_str();
+    if kind == "config" {
+        return; // driver config is free-form
+    }
     for attr in block.body.attributes() {
-        if let Some((_, why)) = INACTIVE_ATTRIBUTES
+        if let Some((_, _, why)) = INACTIVE_ATTRIBUTES
             .iter()
-            .find(|(name, _)| *name == attr.key.as_str())
+            .find(|(parent, name, _)| *parent == kind && *name == attr.key.as_str())
         {
             let at = attr.span().map_or(0, |s| s.start);
             out.push(src.diagnostic(at, format!("{:?} {why}", attr.key.as_str())));

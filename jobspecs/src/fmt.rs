@@ -168,10 +168,10 @@ fn write_body(out: &mut String, body: &Body, src: &str, indent: usize) {
                 let mut text = expr_text(&attr.value);
                 // A heredoc is kept as written: re-encoding a dedented `<<-` heredoc with
                 // template directives would re-indent the lines inside the directives.
-                if text.contains("<<") {
-                    if let Some(raw) = attr.value.span().and_then(|span| src.get(span)) {
-                        text = raw.trim_end().to_string();
-                    }
+                if text.contains("<<")
+                    && let Some(raw) = attr.value.span().and_then(|span| src.get(span))
+                {
+                    text = raw.trim_end().to_string();
                 }
                 let old_column = structure.span().map_or(0, |span| column(src, span.start));
                 out.push_str(&shift_lines(&text, old_column, indent * 2));

@@ -147,7 +147,7 @@ impl Evaluator<'_> {
         } else {
             (
                 &self.ctx.locals,
-                format!("define it in a locals {{ ... }} block"),
+                "define it in a locals { ... } block".to_string(),
             )
         };
         map.get(name)
@@ -298,15 +298,16 @@ impl Evaluator<'_> {
                         _ => unreachable!("grouped values are lists"),
                     }
                 }
+                Some((Some(key), _)) if object.contains_key(&key) => {
+                    return Err(EvalError::at(
+                        start(f),
+                        format!(
+                            "duplicate key {key:?} in a for expression; add ... after the value to group them"
+                        ),
+                    ));
+                }
                 Some((Some(key), value)) => {
-                    if object.insert(key.clone(), value).is_some() {
-                        return Err(EvalError::at(
-                            start(f),
-                            format!(
-                                "duplicate key {key:?} in a for expression; add ... after the value to group them"
-                            ),
-                        ));
-                    }
+                    object.insert(key, value);
                 }
             }
         }

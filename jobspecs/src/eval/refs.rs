@@ -18,15 +18,14 @@ impl Visit for Roots {
         match expr {
             Expression::Variable(v) => self.root(v.as_str()),
             Expression::Traversal(t) => {
-                if let Expression::Variable(v) = &t.expr {
-                    if v.as_str() == "local" && !self.bound.iter().any(|b| b == "local") {
-                        if let Some(TraversalOperator::GetAttr(name)) =
-                            t.operators.first().map(|op| op.value())
-                        {
-                            let at = hcl_edit::Span::span(t).map_or(0, |s| s.start);
-                            self.locals.push((name.as_str().to_string(), at));
-                        }
-                    }
+                if let Expression::Variable(v) = &t.expr
+                    && v.as_str() == "local"
+                    && !self.bound.iter().any(|b| b == "local")
+                    && let Some(TraversalOperator::GetAttr(name)) =
+                        t.operators.first().map(|op| op.value())
+                {
+                    let at = hcl_edit::Span::span(t).map_or(0, |s| s.start);
+                    self.locals.push((name.as_str().to_string(), at));
                 }
                 visit::visit_traversal(self, t);
             }

@@ -14,10 +14,10 @@ impl Evaluator<'_> {
     /// A template's value: a lone jobspec-time interpolation (`"${var.list}"`) keeps its type,
     /// as in HCL; anything else is a string.
     pub(crate) fn template_value(&mut self, template: &Template) -> Result<Value, EvalError> {
-        if let Some(Element::Interpolation(interp)) = template.as_single_element() {
-            if !is_runtime(&interp.expr, &self.bound_names()) {
-                return self.eval(&interp.expr);
-            }
+        if let Some(Element::Interpolation(interp)) = template.as_single_element()
+            && !is_runtime(&interp.expr, &self.bound_names())
+        {
+            return self.eval(&interp.expr);
         }
         let mut out = String::new();
         self.render(template, &mut out)?;

@@ -81,15 +81,15 @@ impl Type {
     }
 
     fn attribute(expr: &Expression) -> Result<(Type, bool), String> {
-        if let Expression::FuncCall(call) = expr {
-            if call.name.name.as_str() == "optional" {
-                let inner = call
-                    .args
-                    .iter()
-                    .next()
-                    .ok_or("optional(...) needs a type")?;
-                return Ok((Type::parse(inner)?, true));
-            }
+        if let Expression::FuncCall(call) = expr
+            && call.name.name.as_str() == "optional"
+        {
+            let inner = call
+                .args
+                .iter()
+                .next()
+                .ok_or("optional(...) needs a type")?;
+            return Ok((Type::parse(inner)?, true));
         }
         Ok((Type::parse(expr)?, false))
     }

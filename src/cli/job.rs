@@ -64,7 +64,10 @@ pub fn apply_flag_scope(job: &mut Job, config: &ApiConfig) {
 /// `job run`.
 pub async fn run(args: JobRunArgs) -> i32 {
     let mut job = match load_job_with(&args.file, args.json, &args.vars) {
-        Ok((job, _warnings)) => job,
+        Ok((job, warnings)) => {
+            super::jobspec::print_warnings(&warnings);
+            job
+        }
         Err(e) => {
             eprintln!("Error getting job struct: {e}");
             return EXIT_ERROR;
@@ -111,12 +114,7 @@ pub async fn run(args: JobRunArgs) -> i32 {
 pub fn validate(args: JobValidateArgs) -> i32 {
     match load_job_with(&args.file, args.json, &args.vars) {
         Ok((_, warnings)) => {
-            for warning in &warnings {
-                eprintln!(
-                    "{}:{}:{}: warning: {}",
-                    warning.file, warning.line, warning.column, warning.message
-                );
-            }
+            super::jobspec::print_warnings(&warnings);
             println!("Job validation successful");
             EXIT_OK
         }

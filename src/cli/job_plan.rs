@@ -49,7 +49,10 @@ pub struct JobPlanArgs {
 /// `job plan FILE`.
 pub async fn run(args: JobPlanArgs) -> i32 {
     let mut job = match load_job_with(&args.file, args.json, &args.vars) {
-        Ok((job, _warnings)) => job,
+        Ok((job, warnings)) => {
+            super::jobspec::print_warnings(&warnings);
+            job
+        }
         Err(e) => {
             eprintln!("Error getting job struct: {e}");
             return PLAN_ERROR;

@@ -82,6 +82,13 @@ pub fn load_job_with(
         })
 }
 
+/// Prints the parser's warnings on stderr as `FILE:LINE:COL: warning: message`.
+pub fn print_warnings(warnings: &[Diagnostic]) {
+    for w in warnings {
+        eprintln!("{}:{}:{}: warning: {}", w.file, w.line, w.column, w.message);
+    }
+}
+
 /// Parses an HCL jobspec file.
 pub fn parse_hcl(path: &Path) -> Result<Job, LoadError> {
     parse_file(path).map_err(|source| LoadError::Hcl {

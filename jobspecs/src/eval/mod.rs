@@ -14,9 +14,11 @@
 
 mod expr;
 pub(crate) mod funcs;
+mod locals;
 mod refs;
 mod template;
 pub(crate) mod types;
+mod var_files;
 pub(crate) mod vars;
 
 #[cfg(test)]

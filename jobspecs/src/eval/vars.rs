@@ -15,8 +15,8 @@ use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Block, Body};
 use serde_json::Value;
 
+use super::Context;
 use super::types::{Type, convert};
-use super::{Context, EvalError, refs};
 use crate::error::Diagnostic;
 use crate::source::Source;
 
@@ -104,7 +104,7 @@ pub(crate) fn prepare(
         }
     }
     for path in &sources.var_files {
-        match read_var_file(path, &consts) {
+        match super::var_files::read_var_file(path, &consts) {
             Ok(entries) => {
                 for (name, value, at) in entries {
                     match declared.get_mut(&name) {
@@ -180,7 +180,7 @@ pub(crate) fn prepare(
     if !errors.is_empty() {
         return Err(errors);
     }
-    locals(src, body, &mut ctx)?;
+    super::locals::evaluate_locals(src, body, &mut ctx)?;
     Ok(Prepared { ctx, warnings })
 }
 
@@ -315,177 +315,5 @@ fn validate(
         },
         Ok(_) => Err("condition: must be a bool".to_string()),
         Err(e) => Err(format!("condition: {}", e.message)),
-    }
-}
-
-/// Evaluates every `locals` entry in dependency order; a cycle is an error naming it.
-fn locals(src: &Source<'_>, body: &Body, ctx: &mut Context) -> Result<(), Vec<Diagnostic>> {
-    let mut defs: BTreeMap<String, (usize, &Expression)> = BTreeMap::new();
-    let mut errors = Vec::new();
-    for block in body.blocks().filter(|b| b.ident.as_str() == "locals") {
-        if !block.labels.is_empty() {
-            errors
-                .push(src.diagnostic(offset_of(&block.ident), "block \"locals\" takes no labels"));
-        }
-        for inner in block.body.blocks() {
-            errors.push(src.diagnostic(
-                offset_of(&inner.ident),
-                "a locals block holds only name = value attributes",
-            ));
-        }
-        for attr in block.body.attributes() {
-            let name = attr.key.as_str().to_string();
-            let at = offset_of(attr);
-            if let Some((first, _)) = defs.get(&name) {
-                let (l, c) = src.position(*first);
-                errors.push(src.diagnostic(
-                    at,
-                    format!("local.{name} is defined twice (the first is at {l}:{c})"),
-                ));
-            } else {
-                defs.insert(name, (at, &attr.value));
-            }
-        }
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let names: Vec<String> = defs.keys().cloned().collect();
-    let mut path = Vec::new();
-    for name in names {
-        visit(src, &defs, &name, &mut path, ctx).map_err(|e| vec![e])?;
-    }
-    Ok(())
-}
-
-fn visit(
-    src: &Source<'_>,
-    defs: &BTreeMap<String, (usize, &Expression)>,
-    name: &str,
-    path: &mut Vec<String>,
-    ctx: &mut Context,
-) -> Result<(), Diagnostic> {
-    if ctx.locals.contains_key(name) {
-        return Ok(());
-    }
-    let Some((at, expr)) = defs.get(name) else {
-        return Ok(()); // reported where it is used
-    };
-    if let Some(start) = path.iter().position(|p| p == name) {
-        let cycle: Vec<String> = path[start..]
-            .iter()
-            .chain(std::iter::once(&name.to_string()))
-            .map(|n| format!("local.{n}"))
-            .collect();
-        return Err(src.diagnostic(
-            *at,
-            format!(
-                "locals refer to each other in a cycle: {}",
-                cycle.join(" -> ")
-            ),
-        ));
-    }
-    path.push(name.to_string());
-    for (dep, _) in refs::locals_used(expr) {
-        visit(src, defs, &dep, path, ctx)?;
-    }
-    path.pop();
-    let value = ctx.evaluate(expr, src.text()).map_err(|e: EvalError| {
-        src.diagnostic(
-            e.offset.unwrap_or(*at),
-            format!("local.{name}: {}", e.message),
-        )
-    })?;
-    ctx.locals.insert(name.to_string(), value);
-    Ok(())
-}
-
-/// A position in a var file, to attach a message to.
-struct At {
-    file: String,
-    line: usize,
-    column: usize,
-}
-
-impl At {
-    fn with(&self, message: String) -> Diagnostic {
-        Diagnostic {
-            file: self.file.clone(),
-            line: self.line,
-            column: self.column,
-            message,
-        }
-    }
-}
-
-/// The `name = value` entries of an HCL (or, for `.json`, JSON) var file.
-fn read_var_file(
-    path: &std::path::Path,
-    consts: &Context,
-) -> Result<Vec<(String, Value, At)>, Vec<Diagnostic>> {
-    let file = path.display().to_string();
-    let whole = |message: String| Diagnostic {
-        file: file.clone(),
-        line: 1,
-        column: 1,
-        message,
-    };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| vec![whole(format!("cannot read the var-file: {e}"))])?;
-    if path.extension().is_some_and(|e| e == "json") {
-        let value: Value = serde_json::from_str(&text)
-            .map_err(|e| vec![whole(format!("invalid JSON var-file: {e}"))])?;
-        let Value::Object(map) = value else {
-            return Err(vec![whole(
-                "a JSON var-file holds an object of name: value".into(),
-            )]);
-        };
-        return Ok(map
-            .into_iter()
-            .map(|(k, v)| {
-                let at = At {
-                    file: file.clone(),
-                    line: 1,
-                    column: 1,
-                };
-                (k, v, at)
-            })
-            .collect());
-    }
-    let source = Source::new(&file, &text);
-    let body = hcl_edit::parser::parse_body(&text).map_err(|e| vec![source.syntax_error(&e)])?;
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
-    for block in body.blocks() {
-        errors.push(source.diagnostic(
-            offset_of(&block.ident),
-            "a var-file holds only name = value attributes",
-        ));
-    }
-    for attr in body.attributes() {
-        let at = offset_of(attr);
-        match consts.evaluate(&attr.value, &text) {
-            Ok(v) => {
-                let (line, column) = source.position(at);
-                out.push((
-                    attr.key.as_str().to_string(),
-                    v,
-                    At {
-                        file: file.clone(),
-                        line,
-                        column,
-                    },
-                ));
-            }
-            Err(e) => errors.push(source.diagnostic(
-                e.offset.unwrap_or(at),
-                format!("{}: {}", attr.key.as_str(), e.message),
-            )),
-        }
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
     }
 }

@@ -710,3 +710,44 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
         _ => Err(format!("{text:?} is not name=value")),
     }
 }
+
+#[cfg(test)]
+mod var_opts_tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::argv::translate_args;
+
+    #[test]
+    fn var_and_var_file_repeat_in_order() {
+        let argv = [
+            "nomadish",
+            "job",
+            "validate",
+            "-var",
+            "a=1",
+            "-var=b=x=y",
+            "-var-file",
+            "one.vars",
+            "-var-file=two.json",
+            "job.hcl",
+        ];
+        let cli = Cli::try_parse_from(translate_args(argv)).expect("parses");
+        let Command::Job(JobCommand::Validate(args)) = cli.command else {
+            panic!("not job validate");
+        };
+        assert_eq!(
+            args.vars.var,
+            [
+                ("a".to_string(), "1".to_string()),
+                ("b".to_string(), "x=y".to_string())
+            ]
+        );
+        assert_eq!(
+            args.vars.var_file,
+            [PathBuf::from("one.vars"), PathBuf::from("two.json")]
+        );
+        let bad = ["nomadish", "job", "run", "-var", "novalue", "job.hcl"];
+        assert!(Cli::try_parse_from(translate_args(bad)).is_err());
+    }
+}

@@ -149,7 +149,7 @@ fn validate_and_output_follow_the_precedence_of_value_sources() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr)
-            .contains("b.json:1:1: warning: value for undeclared variable \"extra\" is ignored"),
+            .contains("b.json:1:29: warning: value for undeclared variable \"extra\" is ignored"),
         "stderr: {}",
         text(&out.stderr)
     );

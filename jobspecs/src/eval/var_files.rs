@@ -52,13 +52,17 @@ pub(crate) fn read_var_file(
                 "a JSON var-file holds an object of name: value".into(),
             )]);
         };
+        let source = Source::new(&file, &text);
         return Ok(map
             .into_iter()
             .map(|(k, v)| {
+                // The key's first appearance as a JSON string (good enough to point at it).
+                let quoted = serde_json::to_string(&k).unwrap_or_default();
+                let (line, column) = source.position(text.find(&quoted).unwrap_or(0));
                 let at = At {
                     file: file.clone(),
-                    line: 1,
-                    column: 1,
+                    line,
+                    column,
                 };
                 (k, v, at)
             })

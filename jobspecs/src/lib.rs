@@ -23,6 +23,7 @@ mod source;
 mod spans;
 mod validate;
 mod validate_parent;
+mod validate_service;
 mod value;
 
 use std::path::Path;

@@ -22,6 +22,7 @@ mod network;
 mod parent;
 mod policy;
 mod preference;
+mod service;
 mod task;
 
 use std::collections::BTreeMap;
@@ -38,10 +39,8 @@ use crate::spans::SpanMap;
 use crate::value::evaluate;
 
 /// Blocks of Nomad's jobspec language that nomadish does not support yet.
-const NOT_YET_BLOCKS: [&str; 20] = [
+const NOT_YET_BLOCKS: [&str; 17] = [
     "action",
-    "check",
-    "check_restart",
     "connect",
     "consul",
     "csi_plugin",
@@ -54,7 +53,6 @@ const NOT_YET_BLOCKS: [&str; 20] = [
     "numa",
     "schedule",
     "secret",
-    "service",
     "template",
     "ui",
     "variable",

@@ -25,12 +25,17 @@ pub(super) fn apply_upsert(
     let live = view.allocs.get(alloc_id).filter(|a| !a.terminal()).cloned();
     if !registrations.is_empty() && live.is_none() {
         return Err(ApplyError::Invalid {
-            reason: format!("allocation {alloc_id} is not running; its services are not registered"),
+            reason: format!(
+                "allocation {alloc_id} is not running; its services are not registered"
+            ),
         });
     }
     if let Some(bad) = registrations.iter().find(|r| r.alloc_id != alloc_id) {
         return Err(ApplyError::Invalid {
-            reason: format!("registration {} belongs to allocation {}", bad.id, bad.alloc_id),
+            reason: format!(
+                "registration {} belongs to allocation {}",
+                bad.id, bad.alloc_id
+            ),
         });
     }
     let old: Vec<String> = view

@@ -66,7 +66,10 @@ fn upsert_replaces_an_allocs_set_and_keeps_create_index() {
     assert_eq!(view.tables.services, 11);
     // A new port: modified, created index kept.
     assert!(upsert(&mut view, 13, "a1", vec![reg("a1", "web", 9000)]));
-    let s = view.services.get("_nomad-task-a1-g-web-http").expect("kept");
+    let s = view
+        .services
+        .get("_nomad-task-a1-g-web-http")
+        .expect("kept");
     assert_eq!((s.create_index, s.modify_index, s.port), (10, 13, 9000));
     // Empty set: deregistered.
     assert!(upsert(&mut view, 14, "a1", Vec::new()));
@@ -123,7 +126,15 @@ fn delete_and_snapshot_round_trip() {
         service_name: name.into(),
         id: id.into(),
     };
-    assert!(apply(&mut view, 12, del("api", "_nomad-task-a1-g-web-http")).error.is_some());
-    assert!(apply(&mut view, 13, del("web", "_nomad-task-a1-g-web-http")).error.is_none());
+    assert!(
+        apply(&mut view, 12, del("api", "_nomad-task-a1-g-web-http"))
+            .error
+            .is_some()
+    );
+    assert!(
+        apply(&mut view, 13, del("web", "_nomad-task-a1-g-web-http"))
+            .error
+            .is_none()
+    );
     assert_eq!(view.service_registrations("default", "web").len(), 1);
 }

@@ -105,11 +105,12 @@ pub async fn run(sync: ServiceSync, mut stop: Stop) {
                 backoff.reset();
                 continue;
             }
-            let mut pending = sync.lock();
-            for (id, regs) in failed {
-                pending.entry(id).or_insert(regs);
+            {
+                let mut pending = sync.lock();
+                for (id, regs) in failed {
+                    pending.entry(id).or_insert(regs);
+                }
             }
-            drop(pending);
             if stop.sleep(backoff.next_delay()).await {
                 return;
             }

@@ -168,9 +168,28 @@ impl ServiceRunner {
         self.push();
     }
 
-    /// An in-place update (e.g. a promoted canary): registrations are recomputed.
+    /// An in-place update (a promoted canary, changed services or checks): registrations are
+    /// recomputed and the checks of changed services start over.
     pub fn alloc_updated(&mut self, alloc: Arc<Allocation>) {
+        let group = alloc
+            .job
+            .as_ref()
+            .and_then(|j| j.group(&alloc.task_group))
+            .cloned();
         self.alloc = alloc;
+        if let Some(group) = group.filter(|g| !same_services(g, &self.group)) {
+            let owners: Vec<Owner> = self.active.keys().cloned().collect();
+            for owner in &owners {
+                self.stop_owner(owner);
+            }
+            self.group = group;
+            for owner in owners {
+                if !owner.services(&self.group).is_empty() {
+                    let loops = self.start_checks(&owner);
+                    self.active.insert(owner, loops);
+                }
+            }
+        }
         self.push();
     }
 
@@ -280,6 +299,17 @@ impl Drop for ServiceRunner {
     }
 }
 
+/// Whether two versions of a group have the same services (group and task level).
+fn same_services(a: &TaskGroup, b: &TaskGroup) -> bool {
+    let task_services = |g: &TaskGroup| -> Vec<(String, Vec<Service>)> {
+        g.tasks
+            .iter()
+            .map(|t| (t.name.clone(), t.services.clone()))
+            .collect()
+    };
+    a.services == b.services && task_services(a) == task_services(b)
+}
+
 /// `<task | group-<group>>/<service>/<index>`: unique within the allocation.
 fn check_id(group: &str, owner: &Owner, s: &Service, index: usize) -> String {
     format!("{}/{}/{index}", owner.id_part(group), s.name)
@@ -349,3 +379,7 @@ async fn restart_task(ctx: &CheckContext) {
         let _ = done.await;
     }
 }
+
+#[cfg(test)]
+#[path = "runner_tests.rs"]
+mod tests;

@@ -82,6 +82,11 @@ impl ServiceSync {
         }
     }
 
+    /// The unsent set of an allocation, if any.
+    pub fn pending(&self, alloc_id: &str) -> Option<Vec<ServiceRegistration>> {
+        self.lock().get(alloc_id).cloned()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
         self.inner.pending.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -19,6 +19,7 @@ use nomadish_proto::model::Node;
 use tokio::sync::watch;
 
 use crate::allocrunner::AllocRunnerDeps;
+use crate::checks::ServiceSync;
 use crate::config::ClientConfig;
 use crate::controls::TaskControls;
 use crate::driver::DriverContext;
@@ -50,6 +51,7 @@ pub async fn run(
         updater,
         tunnel_deps,
         drivers,
+        services,
     } = prepare(config).await?;
     let loops = StopSource::new();
     let updates_stop = StopSource::new();
@@ -71,6 +73,7 @@ pub async fn run(
         identity.clone(),
         updates_stop.subscribe(),
     ));
+    let service_sync = tokio::spawn(crate::checks::sync::run(services, updates_stop.subscribe()));
     let tunnel = tokio::spawn(tunnel::run(
         tunnel_deps,
         registered.clone(),
@@ -92,6 +95,7 @@ pub async fn run(
     for (name, handle) in [
         ("heartbeat", heartbeat),
         ("updates", updates),
+        ("services", service_sync),
         ("tunnel", tunnel),
     ] {
         if let Err(e) = handle.await {
@@ -111,6 +115,7 @@ struct Prepared {
     updater: Updater,
     tunnel_deps: TunnelDeps,
     drivers: DriverContext,
+    services: ServiceSync,
 }
 
 /// TLS for the connections to servers: the client's certificate must be
@@ -175,6 +180,7 @@ async fn prepare(config: ClientConfig) -> Result<Prepared, ClientError> {
     let docker = docker_driver(&config, &identity, &recovered.allocs, &mut node).await?;
     tracing::info!(node_id = %node.id, name = %node.name, servers = ?config.servers, "client starting");
     let updater = Updater::default();
+    let services = ServiceSync::new(pool.clone(), identity.clone());
     let registry = AllocRegistry::default();
     let controls = TaskControls::default();
     let drivers = DriverContext {
@@ -193,6 +199,7 @@ async fn prepare(config: ClientConfig) -> Result<Prepared, ClientError> {
             controls: controls.clone(),
         }),
         updater: updater.clone(),
+        services: services.clone(),
     });
     Ok(Prepared {
         manager: AllocManager::new(deps, registry.clone(), recovered.allocs),
@@ -208,6 +215,7 @@ async fn prepare(config: ClientConfig) -> Result<Prepared, ClientError> {
         node,
         updater,
         drivers,
+        services,
     })
 }
 

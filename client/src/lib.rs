@@ -45,6 +45,7 @@ mod agent;
 pub mod allocrunner;
 pub mod artifact;
 pub mod backoff;
+pub mod checks;
 pub mod config;
 pub mod controls;
 pub mod driver;

@@ -28,6 +28,7 @@ mod source;
 mod spans;
 mod validate;
 mod validate_parent;
+mod validate_service;
 mod value;
 mod warnings;
 

@@ -17,6 +17,7 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 pub fn job_problems(job: &Job) -> Vec<Problem> {
     let mut problems = job.problems();
     crate::validate_parent::parent_problems(job, &mut problems);
+    crate::validate_service::service_problems(job, &mut problems);
     let root = FieldPath::root();
     regexp_problems(
         &job.constraints,

@@ -139,7 +139,9 @@ broken! {
     memory_lots => 8:9, "memory: expected a number, got string \"lots\"";
     // Blocks and attributes.
     template_block => 6:7, "block \"template\" is not supported yet";
-    service_block => 3:5, "block \"service\" is not supported yet";
+    service_block => 3:5, "not supported by nomadish: service provider consul (set provider = \"nomad\")";
+    service_bad_port => 9:7, "port label \"https\" referenced by services web-g does not exist";
+    service_check_interval => 16:11, "interval (100ms) cannot be lower than 1s";
     unknown_attribute => 3:5, "unknown attribute \"countt\" in group \"g\"";
     repeated_resources => 10:7, "block \"resources\" may appear only once here (the first is at 6:7)";
     group_without_label => 2:3, "block \"group\" needs exactly one label";

@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures::Stream;
 use nomadish_proto::model::{
     ALLOC_CLIENT_FAILED, AllocClientUpdate, Allocation, Evaluation, NODE_STATUS_READY, Node,
-    NodeEvent, now_ns, trigger,
+    NodeEvent, ServiceRegistration, now_ns, trigger,
 };
 use nomadish_proto::node_v1::node_service_client::NodeServiceClient;
 use nomadish_proto::node_v1::node_service_server::NodeService;
@@ -19,7 +19,7 @@ use nomadish_proto::node_v1::tunnel_from_client::Msg;
 use nomadish_proto::node_v1::{
     AllocationsUpdate, HeartbeatRequest, HeartbeatResponse, RegisterRequest, RegisterResponse,
     TunnelFromClient, TunnelToClient, UpdateAllocationsRequest, UpdateAllocationsResponse,
-    WatchAllocationsRequest,
+    UpdateServicesRequest, UpdateServicesResponse, WatchAllocationsRequest,
 };
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -314,6 +314,47 @@ impl NodeService for NodeGrpc {
         Ok(Response::new(UpdateAllocationsResponse {
             index: resp.index,
         }))
+    }
+
+    async fn update_services(
+        &self,
+        req: Request<UpdateServicesRequest>,
+    ) -> Result<Response<UpdateServicesResponse>, Status> {
+        self.server
+            .authorize_rpc(&req, &[Role::Client, Role::Server])?;
+        let req = req.into_inner();
+        let view = self.server.state.snapshot();
+        authenticate(&view, &req.node_id, &req.secret_id)?;
+        let registrations: Vec<ServiceRegistration> =
+            serde_json::from_slice(&req.registrations_json).map_err(|e| {
+                Status::invalid_argument(format!("malformed service registrations: {e}"))
+            })?;
+        match view.allocs.get(&req.alloc_id) {
+            Some(alloc) if alloc.node_id != req.node_id => {
+                return Err(Status::permission_denied(format!(
+                    "allocation {} does not belong to this node",
+                    req.alloc_id
+                )));
+            }
+            None if registrations.is_empty() => {
+                return Ok(Response::new(UpdateServicesResponse { index: view.index }));
+            }
+            _ => {}
+        }
+        if registrations.iter().any(|r| r.node_id != req.node_id) {
+            return Err(Status::invalid_argument(
+                "service registrations must name the calling node",
+            ));
+        }
+        let resp = self
+            .server
+            .write(Command::UpsertServiceRegistrations {
+                alloc_id: req.alloc_id,
+                registrations,
+            })
+            .await
+            .map_err(write_status)?;
+        Ok(Response::new(UpdateServicesResponse { index: resp.index }))
     }
 
     type TunnelStream = BoxStream<TunnelToClient>;

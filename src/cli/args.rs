@@ -58,6 +58,9 @@ pub enum Command {
     Fmt(super::fmt::FmtArgs),
     /// Prints the version.
     Version,
+    /// Interact with the built-in service catalog (provider = "nomad").
+    #[command(subcommand)]
+    Service(super::service::ServiceCommand),
 }
 
 /// Connection flags every API command takes.

@@ -46,6 +46,7 @@ pub mod operator;
 mod operator_tests;
 pub mod prefix;
 pub mod server;
+pub mod service;
 pub mod status;
 pub mod system;
 #[cfg(test)]
@@ -87,6 +88,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::System(cmd) => system::run(cmd).await,
         Command::Tls(cmd) => tls::run(cmd),
         Command::Fmt(args) => fmt::run(args),
+        Command::Service(cmd) => service::run(cmd).await,
         Command::Version => {
             println!("Nomadish v{}", env!("CARGO_PKG_VERSION"));
             EXIT_OK

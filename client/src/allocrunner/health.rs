@@ -1,12 +1,15 @@
-//! Deployment health of one allocation, sans-IO (Nomad's `health_check = "task_states"`).
+//! Deployment health of one allocation, sans-IO (Nomad's `health_check = "task_states"` and
+//! `"checks"`).
 //!
 //! ```text
-//!   undecided ──every task running for min_healthy_time──> healthy
-//!       │  (a task leaving `running` restarts the clock)
+//!   undecided ──every task running (and, with "checks", every check passing)
+//!       │        for min_healthy_time──────────────────> healthy
+//!       │  (a task leaving `running` or a check failing restarts the clock)
 //!       └──a task failed, or healthy_deadline passed─────> unhealthy
 //! ```
 //!
-//! `health_check = "checks"` is treated as `task_states`: nomadish has no service checks yet.
+//! With `health_check = "checks"` (Nomad's default) the group's `provider = "nomad"` checks
+//! must pass too (see [`HealthTracker::set_checks`]); without checks it is `task_states`.
 //! `"manual"` tracks nothing. Prestart tasks that are not sidecars count once they finished
 //! successfully. Only allocations placed by a deployment (a `DeploymentID`) are tracked.
 
@@ -35,7 +38,14 @@ pub struct HealthTracker {
     poststop: Vec<String>,
     running_since: Option<i64>,
     verdict: Option<AllocDeploymentStatus>,
+    /// `health_check = "checks"` and the group has checks: they must pass.
+    require_checks: bool,
+    /// Whether the checks pass now (as last told).
+    checks_passing: bool,
 }
+
+/// `health_check` value that makes service checks count.
+pub const HEALTH_CHECK_CHECKS: &str = "checks";
 
 impl HealthTracker {
     /// A tracker for the allocation if it belongs to a deployment that wants its health,
@@ -89,7 +99,19 @@ impl HealthTracker {
             poststop,
             running_since: None,
             verdict: None,
+            require_checks: update.health_check == HEALTH_CHECK_CHECKS && group_has_checks(group),
+            checks_passing: false,
         })
+    }
+
+    /// Tells whether the allocation's service checks pass now (used with `"checks"`).
+    pub fn set_checks(&mut self, passing: bool) {
+        self.checks_passing = passing;
+    }
+
+    /// Whether the verdict waits for service checks.
+    pub fn requires_checks(&self) -> bool {
+        self.require_checks
     }
 
     /// The deployment this tracker decides for.
@@ -125,7 +147,7 @@ impl HealthTracker {
             .any(|s| s.state == TASK_STATE_DEAD && s.failed);
         let verdict = if failed || now >= self.deadline_at {
             Some(false)
-        } else if self.all_running(states) {
+        } else if self.all_running(states) && (!self.require_checks || self.checks_passing) {
             let since = *self.running_since.get_or_insert(now);
             (now - since >= self.min_healthy).then_some(true)
         } else {
@@ -149,6 +171,23 @@ impl HealthTracker {
             })
     }
 }
+
+/// Whether the group has `provider = "nomad"` checks (group or task services).
+fn group_has_checks(group: &nomadish_proto::model::TaskGroup) -> bool {
+    let nomad = |s: &&nomadish_proto::model::Service| {
+        s.provider == nomadish_proto::model::SERVICE_PROVIDER_NOMAD && !s.checks.is_empty()
+    };
+    group.services.iter().any(|s| nomad(&s))
+        || group
+            .tasks
+            .iter()
+            .flat_map(|t| &t.services)
+            .any(|s| nomad(&s))
+}
+
+#[cfg(test)]
+#[path = "health_checks_tests.rs"]
+mod checks_tests;
 
 #[cfg(test)]
 mod tests {

@@ -35,6 +35,7 @@ use nomadish_proto::model::{
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::checks::{ServiceRunner, ServiceSync, Statuses};
 use crate::taskrunner::{
     self, TaskRunnerArgs, TaskRunnerDeps, TaskRunnerHandle, TaskUpdate, events,
 };
@@ -47,6 +48,8 @@ pub struct AllocRunnerDeps {
     pub alloc_root: PathBuf,
     pub tasks: Arc<TaskRunnerDeps>,
     pub updater: Updater,
+    /// Where service registrations (`provider = "nomad"`) go.
+    pub services: ServiceSync,
 }
 
 /// Instructions from the watcher.
@@ -161,9 +164,19 @@ async fn run_group(
         health: HealthTracker::for_alloc(&alloc, now_ns()),
         health_status: None,
         deployment_id: alloc.deployment_id.clone(),
+        services: ServiceRunner::new(
+            alloc.clone(),
+            deps.tasks.node.clone(),
+            group,
+            deps.services.clone(),
+            deps.tasks.controls.clone(),
+        ),
     };
     group_run.apply(Vec::new());
     group_run.supervise(task_rx, commands).await;
+    if let Some(services) = group_run.services.as_mut() {
+        services.deregister_all().await;
+    }
     for (_, runner) in std::mem::take(&mut group_run.runners) {
         let _ = runner.join.await;
     }
@@ -196,6 +209,8 @@ struct GroupRun {
     health_status: Option<AllocDeploymentStatus>,
     /// The deployment the health refers to.
     deployment_id: String,
+    /// The group's `provider = "nomad"` services and their checks.
+    services: Option<ServiceRunner>,
 }
 
 impl GroupRun {
@@ -206,6 +221,7 @@ impl GroupRun {
         mut commands: mpsc::UnboundedReceiver<AllocCommand>,
     ) {
         let mut commands_open = true;
+        let mut checks_rx = self.services.as_ref().map(ServiceRunner::subscribe);
         while !self.tracker.all_dead() {
             let health_check = self.health.as_ref().and_then(HealthTracker::next_check);
             // `None`: nothing changed that the lifecycle or the server needs to hear of.
@@ -213,6 +229,9 @@ impl GroupRun {
                 update = task_rx.recv() => match update {
                     Some(u) => {
                         let actions = self.tracker.task_updated(&u.task, u.state);
+                        if let Some(services) = self.services.as_mut() {
+                            services.update(self.tracker.states());
+                        }
                         self.check_health();
                         Some(actions)
                     }
@@ -224,15 +243,28 @@ impl GroupRun {
                     }
                     None
                 }
+                () = checks_changed(&mut checks_rx) => {
+                    if self.check_health() {
+                        self.report();
+                    }
+                    None
+                }
                 command = commands.recv(), if commands_open => match command {
                     Some(AllocCommand::Update(new)) => {
+                        if let Some(services) = self.services.as_mut() {
+                            services.alloc_updated(new.clone());
+                        }
                         self.deployment_changed(&new);
                         self.alloc_tx.send_replace(new);
                         None
                     }
-                    Some(AllocCommand::Stop) => Some(self.tracker.stop()),
+                    Some(AllocCommand::Stop) => {
+                        self.deregister_services().await;
+                        Some(self.tracker.stop())
+                    }
                     None => {
                         commands_open = false;
+                        self.deregister_services().await;
                         Some(self.tracker.stop())
                     }
                 },
@@ -298,11 +330,23 @@ fn killed_unstarted(mut state: TaskState, reason: &KillReason) -> TaskState {
 }
 
 impl GroupRun {
-    /// Feeds the task states to the health tracker; true when a verdict was just reached.
+    /// Removes the services from the catalog before the tasks are killed (Nomad deregisters
+    /// before `shutdown_delay`).
+    async fn deregister_services(&mut self) {
+        if let Some(services) = self.services.as_mut() {
+            services.deregister_all().await;
+        }
+    }
+
+    /// Feeds the task states (and check statuses) to the health tracker; true when a verdict
+    /// was just reached.
     fn check_health(&mut self) -> bool {
         let Some(health) = self.health.as_mut() else {
             return false;
         };
+        if let Some(services) = self.services.as_ref() {
+            health.set_checks(services.checks_healthy());
+        }
         match health.observe(self.tracker.states(), now_ns()) {
             Some(verdict) => {
                 tracing::info!(alloc_id = %self.alloc_id, healthy = ?verdict.healthy, "allocation health decided");
@@ -332,6 +376,17 @@ impl GroupRun {
             &self.updater,
             self.health_status.clone(),
         );
+    }
+}
+
+/// Resolves when the check statuses change; never when there are none (or they ended).
+async fn checks_changed(rx: &mut Option<watch::Receiver<Statuses>>) {
+    let Some(r) = rx.as_mut() else {
+        return std::future::pending().await;
+    };
+    if r.changed().await.is_err() {
+        *rx = None;
+        std::future::pending::<()>().await;
     }
 }
 

@@ -303,6 +303,18 @@ impl NodeService for FakeNode {
         Ok(Response::new(ReceiverStream::new(rx)))
     }
 
+    async fn update_services(
+        &self,
+        req: Request<nomadish_proto::node_v1::UpdateServicesRequest>,
+    ) -> Result<Response<nomadish_proto::node_v1::UpdateServicesResponse>, Status> {
+        let req = req.into_inner();
+        let s = self.state.lock().unwrap();
+        check_secret(&s, &req.node_id, &req.secret_id)?;
+        Ok(Response::new(
+            nomadish_proto::node_v1::UpdateServicesResponse { index: s.index },
+        ))
+    }
+
     async fn update_allocations(
         &self,
         req: Request<UpdateAllocationsRequest>,

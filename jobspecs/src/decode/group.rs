@@ -130,6 +130,10 @@ impl Decoder<'_> {
             "migrate" if self.first_of_kind(seen, b) => {
                 group.migrate = Some(self.migrate(b, &path.field("Migrate")));
             }
+            "service" => {
+                let s_path = path.field("Services").index(group.services.len());
+                group.services.extend(self.service(b, &s_path));
+            }
             "restart" | "reschedule" | "update" | "ephemeral_disk" | "scaling" | "migrate" => {}
             _ => self.unknown_block(b, ctx),
         }

@@ -22,6 +22,7 @@ mod network;
 mod parent;
 mod policy;
 mod preference;
+mod service;
 mod task;
 
 use std::collections::BTreeMap;
@@ -38,10 +39,8 @@ use crate::source::Source;
 use crate::spans::SpanMap;
 
 /// Blocks of Nomad's jobspec language that nomadish does not support yet.
-const NOT_YET_BLOCKS: [&str; 18] = [
+const NOT_YET_BLOCKS: &[&str] = &[
     "action",
-    "check",
-    "check_restart",
     "connect",
     "consul",
     "csi_plugin",
@@ -53,14 +52,13 @@ const NOT_YET_BLOCKS: [&str; 18] = [
     "numa",
     "schedule",
     "secret",
-    "service",
     "template",
     "ui",
     "vault",
 ];
 
 /// Attributes of Nomad's jobspec language that nomadish does not support yet.
-const NOT_YET_ATTRIBUTES: [&str; 12] = [
+const NOT_YET_ATTRIBUTES: &[&str] = &[
     "consul_namespace",
     "consul_token",
     "disk",

@@ -127,6 +127,10 @@ impl Decoder<'_> {
             "lifecycle" if self.first_of_kind(seen, b) => {
                 task.lifecycle = Some(self.lifecycle(b, &path.field("Lifecycle")));
             }
+            "service" => {
+                let s_path = path.field("Services").index(task.services.len());
+                task.services.extend(self.service(b, &s_path));
+            }
             "config" | "resources" | "restart" | "logs" | "dispatch_payload" | "lifecycle" => {}
             _ => self.unknown_block(b, ctx),
         }

@@ -162,6 +162,14 @@ impl Job {
             if group.update.is_none() {
                 group.update.clone_from(&self.update);
             }
+            for service in &mut group.services {
+                super::canonicalize_service(service, &self.name, &group.name, None);
+            }
+            for task in &mut group.tasks {
+                for service in &mut task.services {
+                    super::canonicalize_service(service, &self.name, &group.name, Some(&task.name));
+                }
+            }
         }
     }
 }

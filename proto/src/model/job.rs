@@ -212,6 +212,9 @@ pub struct TaskGroup {
     /// Left out of the JSON when absent (keeps older encodings unchanged).
     #[serde(rename = "Scaling", skip_serializing_if = "Option::is_none")]
     pub scaling: Option<super::ScalingPolicy>,
+    /// Group-level services; left out of the JSON when none.
+    #[serde(rename = "Services", skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<super::Service>,
 }
 
 impl Default for TaskGroup {
@@ -232,6 +235,7 @@ impl Default for TaskGroup {
             meta: Meta::new(),
             shutdown_delay: None,
             scaling: None,
+            services: Vec::new(),
         }
     }
 }
@@ -300,6 +304,9 @@ pub struct Task {
     pub dispatch_payload: Option<DispatchPayloadConfig>,
     #[serde(rename = "Artifacts")]
     pub artifacts: Vec<TaskArtifact>,
+    /// Task-level services; left out of the JSON when none.
+    #[serde(rename = "Services", skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<super::Service>,
 }
 
 /// `GET /v1/jobs` entries.

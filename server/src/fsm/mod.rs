@@ -14,13 +14,14 @@ mod jobs;
 pub mod node_ops;
 mod nodes;
 mod scheduler_config;
+mod services;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use nomadish_proto::model::{
     AllocClientUpdate, Allocation, Deployment, DeploymentStatusUpdate, DesiredTransition,
-    DrainStrategy, Evaluation, Job, Node, NodeEvent, SchedulerConfiguration,
+    DrainStrategy, Evaluation, Job, Node, NodeEvent, SchedulerConfiguration, ServiceRegistration,
 };
 use serde::{Deserialize, Serialize};
 
@@ -189,6 +190,22 @@ pub enum Command {
         /// Compare-and-set: apply only if the current `ModifyIndex` equals this.
         cas_index: Option<u64>,
     },
+    /// Replace the service registrations of one allocation (empty: deregister them all).
+    UpsertServiceRegistrations {
+        /// The allocation whose services these are.
+        alloc_id: String,
+        /// The complete set of its registrations.
+        registrations: Vec<ServiceRegistration>,
+    },
+    /// Delete one service registration (`DELETE /v1/service/:name/:id`).
+    DeleteServiceRegistration {
+        /// Namespace of the service.
+        namespace: String,
+        /// The service's name.
+        service_name: String,
+        /// The registration ID.
+        id: String,
+    },
 }
 
 impl Command {
@@ -214,7 +231,9 @@ impl Command {
             Command::ApplyPlanResults { .. }
             | Command::RestoreState { .. }
             | Command::GarbageCollect { .. }
-            | Command::SetSchedulerConfig { .. } => Vec::new(),
+            | Command::SetSchedulerConfig { .. }
+            | Command::UpsertServiceRegistrations { .. }
+            | Command::DeleteServiceRegistration { .. } => Vec::new(),
         }
     }
 }
@@ -419,7 +438,18 @@ pub fn apply(view: &mut StateView, index: u64, cmd: Command) -> CommandResponse 
         Command::SetSchedulerConfig { config, cas_index } => {
             scheduler_config::apply_set_scheduler_config(view, index, config, cas_index).map(|()| 0)
         }
+        Command::UpsertServiceRegistrations {
+            alloc_id,
+            registrations,
+        } => services::apply_upsert(view, index, &alloc_id, registrations).map(|()| 0),
+        Command::DeleteServiceRegistration {
+            namespace,
+            service_name,
+            id,
+        } => services::apply_delete(view, index, &namespace, &service_name, &id).map(|()| 0),
     };
+    // Registrations never outlive their allocation or node (see services.rs).
+    services::prune(view, index);
     for key in &touched {
         refresh_job_status(view, index, key);
     }

@@ -22,6 +22,7 @@ mod operator;
 mod plan;
 mod query;
 mod scheduler_config;
+mod services;
 mod stream;
 mod system;
 
@@ -183,6 +184,12 @@ pub fn router(server: Arc<Server>) -> Router {
             get(scheduler_config::get_config)
                 .put(scheduler_config::put_config)
                 .post(scheduler_config::put_config),
+        )
+        .route("/v1/services", get(services::list))
+        .route("/v1/service/{name}", get(services::get))
+        .route(
+            "/v1/service/{name}/{id}",
+            axum::routing::delete(services::delete),
         )
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use nomadish_proto::model::{
-    Allocation, Deployment, Evaluation, Job, Node, SchedulerConfiguration,
+    Allocation, Deployment, Evaluation, Job, Node, SchedulerConfiguration, ServiceRegistration,
 };
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +47,9 @@ struct Snapshot {
     /// Absent when never set, so states without one encode (and digest) as before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     scheduler_config: Option<SchedulerConfiguration>,
+    /// The service catalog; absent when empty, so states without services digest as before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    services: Vec<ServiceRegistration>,
 }
 
 const FORMAT_VERSION: u32 = 1;
@@ -86,6 +89,11 @@ pub fn encode_snapshot(view: &StateView) -> Vec<u8> {
             .collect(),
         periodic_launches: view.periodic_launches.values().cloned().collect(),
         scheduler_config: view.scheduler_config.as_deref().cloned(),
+        services: view
+            .services
+            .values()
+            .map(|s| ServiceRegistration::clone(s))
+            .collect(),
     };
     serde_json::to_vec(&snap).unwrap_or_default()
 }
@@ -116,6 +124,9 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<StateView, SnapshotError> {
     }
     for n in snap.nodes {
         view.nodes.insert(n.id.clone(), Arc::new(n));
+    }
+    for s in snap.services {
+        view.services.insert(s.id.clone(), Arc::new(s));
     }
     for d in snap.deployments {
         view.deployments.insert(d.id.clone(), Arc::new(d));

@@ -42,6 +42,7 @@ impl Decoder<'_> {
                 group.tasks.push(task);
             }
         }
+        self.volume_spans(block, &group, path);
         Some(group)
     }
 
@@ -131,6 +132,7 @@ impl Decoder<'_> {
                 group.migrate = Some(self.migrate(b, &path.field("Migrate")));
             }
             "restart" | "reschedule" | "update" | "ephemeral_disk" | "scaling" | "migrate" => {}
+            "volume" => self.group_volume(group, b),
             _ => self.unknown_block(b, ctx),
         }
     }

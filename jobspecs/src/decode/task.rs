@@ -128,6 +128,7 @@ impl Decoder<'_> {
                 task.lifecycle = Some(self.lifecycle(b, &path.field("Lifecycle")));
             }
             "config" | "resources" | "restart" | "logs" | "dispatch_payload" | "lifecycle" => {}
+            "volume_mount" => self.volume_mount(task, b, path),
             _ => self.unknown_block(b, ctx),
         }
     }

@@ -212,6 +212,9 @@ pub struct TaskGroup {
     /// Left out of the JSON when absent (keeps older encodings unchanged).
     #[serde(rename = "Scaling", skip_serializing_if = "Option::is_none")]
     pub scaling: Option<super::ScalingPolicy>,
+    /// Host volumes by label (left out of the JSON when empty).
+    #[serde(rename = "Volumes", skip_serializing_if = "BTreeMap::is_empty")]
+    pub volumes: BTreeMap<String, super::VolumeRequest>,
 }
 
 impl Default for TaskGroup {
@@ -232,6 +235,7 @@ impl Default for TaskGroup {
             meta: Meta::new(),
             shutdown_delay: None,
             scaling: None,
+            volumes: BTreeMap::new(),
         }
     }
 }
@@ -300,6 +304,9 @@ pub struct Task {
     pub dispatch_payload: Option<DispatchPayloadConfig>,
     #[serde(rename = "Artifacts")]
     pub artifacts: Vec<TaskArtifact>,
+    /// Group volumes mounted into the task (left out of the JSON when empty).
+    #[serde(rename = "VolumeMounts", skip_serializing_if = "Vec::is_empty")]
+    pub volume_mounts: Vec<super::VolumeMount>,
 }
 
 /// `GET /v1/jobs` entries.

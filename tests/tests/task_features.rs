@@ -11,7 +11,10 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 
 fn run(agent: &Agent, dir: &std::path::Path, name: &str, spec: &str) {
     let path = write_file(dir, &format!("{name}.hcl"), spec);
-    let out = cli(agent, &["job", "run", "-detach", path.to_str().expect("utf-8")]);
+    let out = cli(
+        agent,
+        &["job", "run", "-detach", path.to_str().expect("utf-8")],
+    );
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -108,7 +111,10 @@ async fn meta_leader_kill_signal_and_shutdown_delay_work() {
     let alloc = first_alloc(&agent, "features", "complete").await;
     let id = alloc["ID"].as_str().expect("id");
     let leader = logs(&agent, id, "leader");
-    assert!(leader.contains("meta core group leader"), "leader logs: {leader}");
+    assert!(
+        leader.contains("meta core group leader"),
+        "leader logs: {leader}"
+    );
     let follower = logs(&agent, id, "follower");
     assert!(follower.contains("got-usr1"), "follower logs: {follower}");
 
@@ -116,7 +122,12 @@ async fn meta_leader_kill_signal_and_shutdown_delay_work() {
     let alloc = first_alloc(&agent, "delayed", "running").await;
     let id = alloc["ID"].as_str().expect("id").to_string();
     let out = cli(&agent, &["job", "stop", "-detach", "delayed"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let api = agent.api();
     let stopped = wait_until("the delayed task is killed", TIMEOUT, async || {
         let a = api.get_ok(&format!("/v1/allocation/{id}")).await;

@@ -12,7 +12,10 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 
 fn run(agent: &Agent, dir: &std::path::Path, name: &str, spec: &str) {
     let path = write_file(dir, &format!("{name}.hcl"), spec);
-    let out = cli(agent, &["job", "run", "-detach", path.to_str().expect("utf-8")]);
+    let out = cli(
+        agent,
+        &["job", "run", "-detach", path.to_str().expect("utf-8")],
+    );
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -25,13 +28,17 @@ fn run(agent: &Agent, dir: &std::path::Path, name: &str, spec: &str) {
 async fn wait_alloc(agent: &Agent, job: &str, version: u64, status: &str) -> Value {
     let api = agent.api();
     let path = format!("/v1/job/{job}/allocations");
-    wait_until(&format!("{job} v{version} allocation {status}"), TIMEOUT, async || {
-        let body = api.get_ok(&path).await;
-        body.as_array()?
-            .iter()
-            .find(|a| a["ClientStatus"] == status && a["JobVersion"] == version)
-            .cloned()
-    })
+    wait_until(
+        &format!("{job} v{version} allocation {status}"),
+        TIMEOUT,
+        async || {
+            let body = api.get_ok(&path).await;
+            body.as_array()?
+                .iter()
+                .find(|a| a["ClientStatus"] == status && a["JobVersion"] == version)
+                .cloned()
+        },
+    )
     .await
 }
 
@@ -87,7 +94,10 @@ async fn host_volumes_are_mounted_and_missing_ones_keep_jobs_pending() {
     let nodes = api.get_ok("/v1/nodes").await;
     let node_id = nodes[0]["ID"].as_str().expect("node id").to_string();
     let node = api.get_ok(&format!("/v1/node/{node_id}")).await;
-    assert_eq!(node["HostVolumes"]["shared"]["Path"], host.display().to_string());
+    assert_eq!(
+        node["HostVolumes"]["shared"]["Path"],
+        host.display().to_string()
+    );
     assert_eq!(node["HostVolumes"]["shared"]["ReadOnly"], false);
 
     // A raw_exec task writes through the mount; the file is on the host.

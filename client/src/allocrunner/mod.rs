@@ -149,7 +149,9 @@ async fn run_group(
             tracing::info!(alloc_id = %alloc.id, previous = %alloc.previous_allocation, moved = moved.len(), "took over the previous allocation's data");
         }
         Ok(_) => {}
-        Err(e) => tracing::warn!(alloc_id = %alloc.id, error = %e, "previous allocation's data not migrated"),
+        Err(e) => {
+            tracing::warn!(alloc_id = %alloc.id, error = %e, "previous allocation's data not migrated")
+        }
     }
     let (alloc_tx, alloc_rx) = watch::channel(alloc.clone());
     let (task_tx, task_rx) = mpsc::unbounded_channel::<TaskUpdate>();

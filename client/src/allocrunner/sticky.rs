@@ -83,8 +83,13 @@ fn move_children(from: &Path, to: &Path, moved: &mut Vec<String>) -> Result<(), 
     for entry in entries {
         let entry = entry.map_err(|e| format!("read {}: {e}", from.display()))?;
         let target = to.join(entry.file_name());
-        std::fs::rename(entry.path(), &target)
-            .map_err(|e| format!("move {} to {}: {e}", entry.path().display(), target.display()))?;
+        std::fs::rename(entry.path(), &target).map_err(|e| {
+            format!(
+                "move {} to {}: {e}",
+                entry.path().display(),
+                target.display()
+            )
+        })?;
         moved.push(target.display().to_string());
     }
     Ok(())

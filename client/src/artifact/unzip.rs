@@ -19,8 +19,15 @@ const MAX_LINK_TARGET: u64 = 4096;
 /// One checked entry.
 enum Planned {
     Dir(PathBuf),
-    File { index: usize, path: PathBuf, mode: Option<u32> },
-    Link { path: PathBuf, target: PathBuf },
+    File {
+        index: usize,
+        path: PathBuf,
+        mode: Option<u32>,
+    },
+    Link {
+        path: PathBuf,
+        target: PathBuf,
+    },
 }
 
 /// Checks every entry, then unpacks into `dest` (which exists); nothing is written if any
@@ -60,7 +67,9 @@ fn check(zip: &mut ZipArchive<Cursor<&[u8]>>) -> Result<Vec<Planned>, String> {
     let mut links = BTreeSet::new();
     let mut total: u64 = 0;
     for index in 0..zip.len() {
-        let mut entry = zip.by_index(index).map_err(|e| format!("zip entry {index}: {e}"))?;
+        let mut entry = zip
+            .by_index(index)
+            .map_err(|e| format!("zip entry {index}: {e}"))?;
         let name = entry.name().to_string();
         let escapes = || format!("entry {name:?} escapes the destination; the archive is refused");
         let path = Path::new(&name);
@@ -160,7 +169,9 @@ fn create_dir(dest: &Path, rel: &Path) -> Result<(), String> {
                     at.display()
                 ));
             }
-            Err(_) => std::fs::create_dir(&at).map_err(|e| format!("create {}: {e}", at.display()))?,
+            Err(_) => {
+                std::fs::create_dir(&at).map_err(|e| format!("create {}: {e}", at.display()))?
+            }
         }
     }
     Ok(())
@@ -187,13 +198,18 @@ fn write_file(
     }
     let at = dest.join(path);
     remove_existing_link(&at)?;
-    let mut entry = zip.by_index(index).map_err(|e| format!("zip entry {index}: {e}"))?;
+    let mut entry = zip
+        .by_index(index)
+        .map_err(|e| format!("zip entry {index}: {e}"))?;
     let declared = entry.size();
     let mut file =
         std::fs::File::create(&at).map_err(|e| format!("create {}: {e}", at.display()))?;
     // A lying header cannot make the entry larger than it declared.
-    let written = std::io::copy(&mut (&mut entry).take(declared.saturating_add(1)), &mut file)
-        .map_err(|e| format!("entry {:?}: {e}", path.display()))?;
+    let written = std::io::copy(
+        &mut (&mut entry).take(declared.saturating_add(1)),
+        &mut file,
+    )
+    .map_err(|e| format!("entry {:?}: {e}", path.display()))?;
     if written > declared {
         return Err(format!(
             "entry {:?} is larger than its header says; the archive is refused",

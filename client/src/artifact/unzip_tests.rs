@@ -49,7 +49,10 @@ fn a_good_zip_unpacks_with_modes_and_links() {
     let home = std::fs::read_to_string(local.join("site/home.html")).unwrap();
     assert_eq!(home, "<h1>hi</h1>");
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(local.join("bin/run")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(local.join("bin/run"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o755);
     assert!(local.join("lib/run").exists());
 }
@@ -58,7 +61,10 @@ fn a_good_zip_unpacks_with_modes_and_links() {
 fn escaping_zip_entries_refuse_the_whole_archive() {
     let cases: Vec<(Vec<E<'_>>, &str)> = vec![
         (vec![E::File("../evil", b"x")], "escapes the destination"),
-        (vec![E::File("a/../../evil", b"x")], "escapes the destination"),
+        (
+            vec![E::File("a/../../evil", b"x")],
+            "escapes the destination",
+        ),
         (vec![E::File("/tmp/evil", b"x")], "escapes the destination"),
         (vec![E::Link("l", "/etc/passwd")], "points outside"),
         (vec![E::Link("d/l", "../../x")], "points outside"),
@@ -82,7 +88,10 @@ fn escaping_zip_entries_refuse_the_whole_archive() {
         let (tmp, r) = unpack(&zip_with(&all));
         let err = r.unwrap_err();
         assert!(err.contains(want), "{want}: {err}");
-        assert!(!tmp.path().join("local/good.txt").exists(), "partial unpack");
+        assert!(
+            !tmp.path().join("local/good.txt").exists(),
+            "partial unpack"
+        );
         assert!(!tmp.path().join("evil").exists());
     }
 }

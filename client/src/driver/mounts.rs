@@ -25,7 +25,11 @@ pub struct HostMount {
 }
 
 /// The task's mounts, or why one cannot be made (a volume this node does not offer).
-pub fn resolve(alloc: &Allocation, task: &Task, node: &Node) -> Result<Vec<HostMount>, DriverError> {
+pub fn resolve(
+    alloc: &Allocation,
+    task: &Task,
+    node: &Node,
+) -> Result<Vec<HostMount>, DriverError> {
     let group = alloc
         .job
         .as_ref()
@@ -34,7 +38,12 @@ pub fn resolve(alloc: &Allocation, task: &Task, node: &Node) -> Result<Vec<HostM
     for mount in &task.volume_mounts {
         let request = group
             .and_then(|g| g.volumes.get(&mount.volume))
-            .ok_or_else(|| volume_error(format!("volume {:?} is not defined in the group", mount.volume)))?;
+            .ok_or_else(|| {
+                volume_error(format!(
+                    "volume {:?} is not defined in the group",
+                    mount.volume
+                ))
+            })?;
         if request.volume_type != VOLUME_TYPE_HOST {
             return Err(volume_error(format!(
                 "volume {:?} has type {:?}: not supported by nomadish",
@@ -119,7 +128,10 @@ mod tests {
     fn link_paths_stay_inside_the_task_dir() {
         let dir = Path::new("/a/t");
         assert_eq!(link_path(dir, "shared"), Some(PathBuf::from("/a/t/shared")));
-        assert_eq!(link_path(dir, "/srv/data"), Some(PathBuf::from("/a/t/srv/data")));
+        assert_eq!(
+            link_path(dir, "/srv/data"),
+            Some(PathBuf::from("/a/t/srv/data"))
+        );
         assert_eq!(link_path(dir, "../x"), None);
         assert_eq!(link_path(dir, "a/../../x"), None);
         assert_eq!(link_path(dir, "/"), None);

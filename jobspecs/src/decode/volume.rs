@@ -78,7 +78,12 @@ impl Decoder<'_> {
         let mut mount = VolumeMount::default();
         for attr in block.body.attributes() {
             match attr.key.as_str() {
-                "volume" => self.set(attr, path.field("Volume"), &mut mount.volume, convert::string),
+                "volume" => self.set(
+                    attr,
+                    path.field("Volume"),
+                    &mut mount.volume,
+                    convert::string,
+                ),
                 "destination" => {
                     let slot = &mut mount.destination;
                     self.set(attr, path.field("Destination"), slot, convert::string);

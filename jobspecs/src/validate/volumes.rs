@@ -30,8 +30,17 @@ pub(crate) fn volume_problems(job: &Job, out: &mut Vec<Problem>) {
         }
         for (t, task) in group.tasks.iter().enumerate() {
             for (m, mount) in task.volume_mounts.iter().enumerate() {
-                let path = g_path.field("Tasks").index(t).field("VolumeMounts").index(m);
-                let ctx = format!("Task {:?} in group {:?}: volume_mount {}", task.name, group.name, m + 1);
+                let path = g_path
+                    .field("Tasks")
+                    .index(t)
+                    .field("VolumeMounts")
+                    .index(m);
+                let ctx = format!(
+                    "Task {:?} in group {:?}: volume_mount {}",
+                    task.name,
+                    group.name,
+                    m + 1
+                );
                 if !group.volumes.contains_key(&mount.volume) {
                     out.push(Problem {
                         path: path.field("Volume"),

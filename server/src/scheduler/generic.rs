@@ -202,7 +202,8 @@ impl Run<'_, '_> {
                 affinities: &prefs.0,
                 spreads: &prefs.1,
             };
-            let preferred = sticky_node(placer.spec.group, p).and_then(|id| self.table.position(id));
+            let preferred =
+                sticky_node(placer.spec.group, p).and_then(|id| self.table.position(id));
             let choice = preferred
                 .and_then(|node| selector.select_preferred(&mut self.table, collisions, &ask, node))
                 .or_else(|| selector.select(&mut self.table, collisions, &ask));

@@ -352,7 +352,9 @@ fn host_volumes(
     let mut out = BTreeMap::new();
     for (name, volume) in &block.host_volumes {
         let Some(path) = &volume.path else {
-            return Err(invalid(&format!("client.host_volume {name:?} needs a path")));
+            return Err(invalid(&format!(
+                "client.host_volume {name:?} needs a path"
+            )));
         };
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => {}

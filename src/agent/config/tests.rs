@@ -419,7 +419,10 @@ fn host_volumes_are_parsed_and_their_paths_checked() {
     assert!(err.to_string().contains("is not a directory"), "{err}");
     let cfg = parse_str("c", &text(&dir.path().join("missing"))).unwrap();
     let err = resolve(&cfg, false, None, ip("127.0.0.1")).unwrap_err();
-    assert!(err.to_string().contains("client.host_volume \"data\""), "{err}");
+    assert!(
+        err.to_string().contains("client.host_volume \"data\""),
+        "{err}"
+    );
     let err = parse_str("c", &text(std::path::Path::new("rel/dir"))).unwrap_err();
     assert!(err.to_string().contains("absolute"), "{err}");
 }

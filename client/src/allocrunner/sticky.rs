@@ -1,7 +1,7 @@
 //! Sticky ephemeral disks: a replacement allocation placed on the node where its previous
 //! allocation ran takes over that allocation's `alloc/data` and each task's `local/`, once
 //! the previous allocation has stopped (Nomad's local migration). A previous allocation on
-//! another node (`migrate = true`) is not fetched: its data stays there.
+//! another node (`sticky` with `migrate = true`) is not fetched: its data stays there.
 
 use std::path::Path;
 use std::time::Duration;
@@ -16,8 +16,8 @@ const PREVIOUS_STOP_WAIT: Duration = Duration::from_secs(300);
 /// How often the wait looks again.
 const POLL: Duration = Duration::from_millis(100);
 
-/// Moves the previous allocation's data into `dir` when the group's disk is sticky (or
-/// migrating) and that allocation ran on this node. Returns what was moved, for the log.
+/// Moves the previous allocation's data into `dir` when the group's disk is sticky and that
+/// allocation ran on this node. Returns what was moved, for the log.
 pub(super) async fn take_previous_data(
     alloc: &Allocation,
     group: &TaskGroup,
@@ -25,10 +25,7 @@ pub(super) async fn take_previous_data(
     alloc_root: &Path,
     state: &StateStore,
 ) -> Result<Vec<String>, String> {
-    let keeps = group
-        .ephemeral_disk
-        .as_ref()
-        .is_some_and(|d| d.sticky || d.migrate);
+    let keeps = group.ephemeral_disk.as_ref().is_some_and(|d| d.sticky);
     if !keeps || alloc.previous_allocation.is_empty() {
         return Ok(Vec::new());
     }

@@ -296,12 +296,9 @@ impl Run<'_, '_> {
 }
 
 /// The node a replacement should try first: its previous allocation's, when the group's
-/// ephemeral disk is sticky or migrating (Nomad's preferred node).
+/// ephemeral disk is sticky (Nomad's preferred node; `migrate` only matters with `sticky`).
 fn sticky_node<'p>(group: &TaskGroup, p: &'p Placement) -> Option<&'p str> {
-    let keeps = group
-        .ephemeral_disk
-        .as_ref()
-        .is_some_and(|d| d.sticky || d.migrate);
+    let keeps = group.ephemeral_disk.as_ref().is_some_and(|d| d.sticky);
     p.previous
         .as_ref()
         .filter(|_| keeps)

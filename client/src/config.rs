@@ -45,6 +45,8 @@ pub struct ClientConfig {
     pub max_kill_timeout: Duration,
     /// TLS for the connections to servers (plaintext when `None`).
     pub tls: Option<nomadish_proto::tls::TlsConfig>,
+    /// The operator's host volumes by name (`client { host_volume "name" { ... } }`).
+    pub host_volumes: BTreeMap<String, nomadish_proto::model::ClientHostVolumeConfig>,
 }
 
 impl ClientConfig {
@@ -64,6 +66,7 @@ impl ClientConfig {
             http_addr: String::new(),
             max_kill_timeout: DEFAULT_MAX_KILL_TIMEOUT,
             tls: None,
+            host_volumes: BTreeMap::new(),
         }
     }
 

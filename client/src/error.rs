@@ -130,6 +130,9 @@ pub enum DriverError {
     /// The SSH driver could not connect, authenticate or run the remote command.
     #[error(transparent)]
     Ssh(#[from] crate::driver::ssh::SshError),
+    /// A `volume_mount` cannot be made on this node.
+    #[error("host volume: {reason}")]
+    HostVolume { reason: String },
 }
 
 impl DriverError {

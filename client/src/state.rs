@@ -120,6 +120,12 @@ impl StateStore {
         self.update(|p| p.allocs.remove(alloc_id));
     }
 
+    /// Whether an allocation's runner is live.
+    pub fn alloc_running(&self, alloc_id: &str) -> bool {
+        let guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        guard.1.allocs.contains(alloc_id)
+    }
+
     /// Records a task's process group.
     pub fn task_started(&self, alloc_id: &str, task: &str, pgid: i32) {
         let entry = RunningTask {

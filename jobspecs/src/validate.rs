@@ -2,6 +2,8 @@
 //! check that `regexp` constraint values compile (which needs the `regex` crate that the
 //! model crate does not depend on). Problems are positioned through the [`SpanMap`].
 
+mod volumes;
+
 use nomadish_proto::model::canonicalize::{FieldPath, Problem};
 use nomadish_proto::model::{Constraint, Job};
 
@@ -18,6 +20,7 @@ pub fn job_problems(job: &Job) -> Vec<Problem> {
     let mut problems = job.problems();
     crate::validate_parent::parent_problems(job, &mut problems);
     crate::validate_service::service_problems(job, &mut problems);
+    volumes::volume_problems(job, &mut problems);
     let root = FieldPath::root();
     regexp_problems(
         &job.constraints,

@@ -175,6 +175,21 @@ broken! {
     no_tasks => 2:3, "Task group \"g\": missing tasks";
     bad_lifecycle_hook => 6:9, "invalid lifecycle hook \"prerun\"";
     only_lifecycle_tasks => 2:3, "must have at least one main task";
+    // Blocks and attributes for systems nomadish does not have; host volume rules.
+    vault_block => 6:7, "not supported by nomadish: vault";
+    consul_block => 2:3, "not supported by nomadish: consul";
+    connect_in_group => 3:5, "not supported by nomadish: connect";
+    csi_volume => 4:7, "not supported by nomadish: csi volumes";
+    multiregion_block => 2:3, "not supported by nomadish: multiregion";
+    scaling_policy => 7:7, "not supported by nomadish: scaling policy";
+    identity_block => 6:7, "not supported by nomadish: identity";
+    csi_plugin_block => 6:7, "not supported by nomadish: csi_plugin";
+    vault_token => 2:3, "not supported by nomadish: vault_token";
+    disconnect_block => 3:5, "not supported by nomadish: disconnect";
+    device_block => 7:9, "not supported by nomadish: device";
+    mount_unknown_volume => 7:9, "volume \"data\" is not defined in the group";
+    mount_without_destination => 11:7, "volume_mount 1: destination is required";
+    every_unsupported_block => 2:3, "not supported by nomadish: ui";
 }
 
 #[test]
@@ -191,7 +206,7 @@ fn all_problems_are_reported_in_source_order() {
     assert_eq!(err.to_string().lines().count(), 4);
     assert!(
         err.to_string()
-            .contains("several_problems.hcl:14:7: block \"vault\" is not supported yet")
+            .contains("several_problems.hcl:14:7: not supported by nomadish: vault")
     );
 }
 
@@ -201,4 +216,24 @@ fn restart_problems_inherited_by_tasks_are_reported_once() {
     let src = fs::read_to_string(fixtures("broken").join(file)).expect("fixture");
     let err = nomadish_jobspecs::parse(&src, file).expect_err("broken");
     assert_eq!(err.diagnostics().len(), 1, "{err}");
+}
+
+#[test]
+fn every_unsupported_block_is_listed_not_only_the_first() {
+    let file = "every_unsupported_block.hcl";
+    let src = fs::read_to_string(fixtures("broken").join(file)).expect("fixture");
+    let err = nomadish_jobspecs::parse(&src, file).expect_err("broken");
+    let text = err.to_string();
+    for (position, block) in [
+        ("2:3", "ui"),
+        ("7:5", "consul"),
+        ("14:7", "vault"),
+        ("18:7", "secret"),
+        ("22:7", "action"),
+        ("26:7", "schedule"),
+    ] {
+        let line = format!("{file}:{position}: not supported by nomadish: {block}");
+        assert!(text.contains(&line), "expected {line:?} in:\n{text}");
+    }
+    assert_eq!(err.diagnostics().len(), 6, "{text}");
 }

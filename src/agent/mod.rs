@@ -127,6 +127,7 @@ fn client_flags(args: &AgentArgs) -> Result<ClientBlock, ConfigError> {
         node_pool: args.node_pool.clone(),
         meta,
         max_kill_timeout: None,
+        host_volumes: std::collections::BTreeMap::new(),
     })
 }
 

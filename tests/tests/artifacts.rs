@@ -254,3 +254,57 @@ fn contains_file(dir: &std::path::Path, name: &str) -> bool {
                 || (path.is_dir() && !path.is_symlink() && contains_file(&path, name))
         })
 }
+
+/// A zip of `entries`, deflated; names are taken as given (so `../` can be built).
+fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in entries {
+        w.start_file(*name, opts).expect("zip entry");
+        w.write_all(data).expect("zip data");
+    }
+    w.finish().expect("zip").into_inner()
+}
+
+#[tokio::test]
+async fn zip_artifacts_are_unpacked_and_escaping_entries_refused() {
+    let good = zip(&[("hello.txt", b"hello from a zip\n")]);
+    let evil = zip(&[("hello.txt", b"fine\n"), ("../zip-escaped.txt", b"evil\n")]);
+    let (good_sum, evil_sum) = (sha256(&good), sha256(&evil));
+    let base = serve(HashMap::from([
+        ("/site.zip".to_string(), good),
+        ("/evil.zip".to_string(), evil),
+    ]))
+    .await;
+    let dir = nomadish_tests::test_dir();
+    let agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
+
+    run(
+        &agent,
+        dir.path(),
+        "zipgood",
+        &job("zipgood", &format!("{base}/site.zip"), &good_sum),
+    );
+    let alloc = wait_alloc(&agent, "zipgood", "complete").await;
+    let id = alloc["ID"].as_str().expect("alloc id");
+    let out = cli(&agent, &["alloc", "logs", id, "t"]);
+    let logs = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(logs.contains("hello from a zip"), "logs: {logs}");
+
+    run(
+        &agent,
+        dir.path(),
+        "zipevil",
+        &job("zipevil", &format!("{base}/evil.zip"), &evil_sum),
+    );
+    let alloc = wait_alloc(&agent, "zipevil", "failed").await;
+    let evs = events(&alloc);
+    let failed = evs
+        .iter()
+        .find(|(k, _)| k == "Failed Artifact Download")
+        .unwrap_or_else(|| panic!("no Failed Artifact Download event: {evs:?}"));
+    assert!(failed.1.contains("../zip-escaped.txt"), "{}", failed.1);
+    assert!(failed.1.contains("escapes the destination"), "{}", failed.1);
+    assert!(!contains_file(dir.path(), "zip-escaped.txt"));
+}

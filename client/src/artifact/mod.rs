@@ -1,10 +1,11 @@
 //! Task artifacts: fetch a file or archive (http, https, a local file), verify its
-//! `checksum`, and place or unpack it inside the task directory — never outside it.
+//! `checksum`, and place or unpack it (tar, tar.gz, zip) inside the task directory — never outside it.
 
 mod checksum;
 mod dest;
 mod fetch;
 mod unpack;
+mod unzip;
 
 use std::path::Path;
 
@@ -12,7 +13,7 @@ use nomadish_proto::model::TaskArtifact;
 
 pub use checksum::verify as verify_checksum;
 pub use dest::resolve as resolve_destination;
-pub use unpack::{ArchiveKind, unpack_tar};
+pub use unpack::{ArchiveKind, unpack_archive, unpack_tar};
 
 /// Fetches `artifact` into `task_dir`; the error names the artifact's source and the cause.
 pub async fn get(artifact: &TaskArtifact, task_dir: &Path) -> Result<(), String> {
@@ -39,7 +40,7 @@ pub async fn get(artifact: &TaskArtifact, task_dir: &Path) -> Result<(), String>
             (Some(kind), _) => {
                 std::fs::create_dir_all(&dest).map_err(|e| format!("create {rel}: {e}"))?;
                 dest::check_physical(&task_dir, &dest)?;
-                return unpack_tar(kind, &bytes, &dest)
+                return unpack_archive(kind, &bytes, &dest)
                     .map_err(|e| format!("unpack {source}: {e}"));
             }
             (None, "file") => dest.clone(),

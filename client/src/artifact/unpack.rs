@@ -16,6 +16,8 @@ pub enum ArchiveKind {
     Tar,
     /// `.tar.gz` or `.tgz`
     TarGz,
+    /// `.zip`
+    Zip,
 }
 
 impl ArchiveKind {
@@ -26,6 +28,8 @@ impl ArchiveKind {
             Some(Self::TarGz)
         } else if lower.ends_with(".tar") {
             Some(Self::Tar)
+        } else if lower.ends_with(".zip") {
+            Some(Self::Zip)
         } else {
             None
         }
@@ -34,10 +38,19 @@ impl ArchiveKind {
 
 fn archive(kind: ArchiveKind, bytes: &[u8]) -> Archive<Box<dyn Read + '_>> {
     let reader: Box<dyn Read> = match kind {
-        ArchiveKind::Tar => Box::new(bytes),
+        ArchiveKind::Tar | ArchiveKind::Zip => Box::new(bytes),
         ArchiveKind::TarGz => Box::new(flate2::read::GzDecoder::new(bytes)),
     };
     Archive::new(reader)
+}
+
+/// Unpacks a tar or zip archive into `dest` (which exists), refusing the whole archive if
+/// any entry would escape.
+pub fn unpack_archive(kind: ArchiveKind, bytes: &[u8], dest: &Path) -> Result<(), String> {
+    match kind {
+        ArchiveKind::Zip => super::unzip::unpack_zip(bytes, dest),
+        ArchiveKind::Tar | ArchiveKind::TarGz => unpack_tar(kind, bytes, dest),
+    }
 }
 
 /// Checks every entry, then unpacks into `dest` (which exists); nothing is written if any
@@ -229,5 +242,6 @@ mod tests {
         assert_eq!(ArchiveKind::from_name("a.TGZ"), Some(ArchiveKind::TarGz));
         assert_eq!(ArchiveKind::from_name("a.tar"), Some(ArchiveKind::Tar));
         assert_eq!(ArchiveKind::from_name("a.txt"), None);
+        assert_eq!(ArchiveKind::from_name("site.ZIP"), Some(ArchiveKind::Zip));
     }
 }

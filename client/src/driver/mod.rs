@@ -8,6 +8,7 @@
 
 mod control;
 pub mod docker;
+pub mod mounts;
 mod raw_exec;
 mod raw_exec_control;
 pub mod ssh;
@@ -104,6 +105,8 @@ pub struct TaskSpec {
     /// `data_dir/alloc/<id>/alloc/logs`.
     pub log_dir: PathBuf,
     pub log_config: LogConfig,
+    /// Host volumes to mount (from the task's `volume_mount`s).
+    pub host_mounts: Vec<mounts::HostMount>,
 }
 
 /// A started task.
@@ -244,6 +247,7 @@ mod tests {
             task_dir: "/nonexistent".into(),
             log_dir: "/nonexistent".into(),
             log_config: LogConfig::default(),
+            host_mounts: Vec::new(),
         };
         let off = DriverContext::default();
         let err = start(&off, &spec).await.unwrap_err();

@@ -29,6 +29,7 @@ fn spec(dir: &Path, script: &str) -> TaskSpec {
         task_dir,
         log_dir,
         log_config: LogConfig::default(),
+        host_mounts: Vec::new(),
     }
 }
 

@@ -149,6 +149,7 @@ pub fn build_node(config: &ClientConfig, identity: &NodeIdentity, facts: &HostFa
         status: NODE_STATUS_READY.to_string(),
         status_updated_at: now_ns() / nomadish_proto::model::NS_PER_SEC,
         drivers,
+        host_volumes: config.host_volumes.clone(),
         ..Node::default()
     }
 }

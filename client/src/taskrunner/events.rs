@@ -122,6 +122,16 @@ pub fn killing(now: i64, kill_timeout: Duration) -> TaskEvent {
     e
 }
 
+/// `Waiting for shutdown delay`: the task keeps running for its `shutdown_delay` before the
+/// kill signal.
+pub fn waiting_shutdown_delay(now: i64, delay: Duration) -> TaskEvent {
+    let msg = format!(
+        "Waiting for shutdown_delay of {} before killing the task.",
+        go_duration(delay)
+    );
+    event("Waiting for shutdown delay", now, msg)
+}
+
 /// `Killed`: the task is gone.
 pub fn killed(now: i64) -> TaskEvent {
     event(task_event::KILLED, now, "Task successfully killed")

@@ -33,7 +33,23 @@ pub(super) async fn start(tr: &mut TaskRunner) -> Result<TaskHandle, DriverError
         task_dir: tr.alloc_dir.task_dir(&tr.name),
         log_dir: tr.alloc_dir.logs_dir(),
         log_config: tr.task.log_config.clone().unwrap_or_default(),
+        host_mounts: driver::mounts::resolve(&alloc, &tr.task, &tr.deps.node)?,
     };
+    if !spec.host_mounts.is_empty() {
+        match spec.driver.as_str() {
+            driver::docker::DOCKER => {}
+            crate::fingerprint::RAW_EXEC => {
+                driver::mounts::link_into_task_dir(&spec.task_dir, &spec.host_mounts)?;
+            }
+            driver::ssh::SSH => {
+                return Err(DriverError::Unsupported {
+                    driver: driver::ssh::SSH,
+                    what: "host volumes (volume_mount): the task runs on another machine",
+                });
+            }
+            _ => {}
+        }
+    }
     driver::start(&tr.deps.drivers, &spec).await
 }
 

@@ -14,6 +14,12 @@ use crate::driver::{TaskHandle, default_kill_signal, parse_signal};
 pub(super) async fn kill_running(tr: &mut TaskRunner, mut handle: TaskHandle, reason: KillReason) {
     let (signal, timeout) = kill_params(tr);
     record_reason(tr, &reason);
+    let delay = shutdown_delay(tr);
+    if reason == KillReason::Stop && !delay.is_zero() {
+        tr.event(events::waiting_shutdown_delay(now_ns(), delay));
+        tr.emit();
+        tokio::time::sleep(delay).await;
+    }
     tr.event(events::killing(now_ns(), timeout));
     tr.emit();
     let exit = handle.stop(signal, timeout).await;
@@ -52,4 +58,17 @@ pub(super) fn kill_params(tr: &TaskRunner) -> (Signal, Duration) {
         parse_signal(&tr.task.kill_signal)
     };
     (signal, timeout.min(tr.deps.max_kill_timeout))
+}
+
+/// The group's `shutdown_delay` plus the task's: how long a stopped task keeps running before
+/// its kill signal (Nomad waits the group's delay, then each task's).
+fn shutdown_delay(tr: &TaskRunner) -> Duration {
+    let alloc = tr.alloc.borrow().clone();
+    let group = alloc
+        .job
+        .as_ref()
+        .and_then(|job| job.group(&alloc.task_group))
+        .and_then(|g| g.shutdown_delay);
+    let total = group.unwrap_or(0).max(0) + tr.task.shutdown_delay.max(0);
+    ns_duration(total)
 }

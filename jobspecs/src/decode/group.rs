@@ -42,6 +42,7 @@ impl Decoder<'_> {
                 group.tasks.push(task);
             }
         }
+        self.volume_spans(block, &group, path);
         Some(group)
     }
 
@@ -135,6 +136,7 @@ impl Decoder<'_> {
                 group.services.extend(self.service(b, &s_path));
             }
             "restart" | "reschedule" | "update" | "ephemeral_disk" | "scaling" | "migrate" => {}
+            "volume" => self.group_volume(group, b),
             _ => self.unknown_block(b, ctx),
         }
     }

@@ -24,6 +24,7 @@ mod policy;
 mod preference;
 mod service;
 mod task;
+mod volume;
 
 use std::collections::BTreeMap;
 
@@ -39,7 +40,11 @@ use crate::source::Source;
 use crate::spans::SpanMap;
 
 /// Blocks of Nomad's jobspec language that nomadish does not support yet.
-const NOT_YET_BLOCKS: &[&str] = &[
+const NOT_YET_BLOCKS: &[&str] = &["template"];
+
+/// Blocks that need systems nomadish does not have (Vault, Consul, CSI, ...): refused with
+/// "not supported by nomadish: <block>" wherever they appear.
+const UNSUPPORTED_BLOCKS: [&str; 14] = [
     "action",
     "connect",
     "consul",
@@ -52,21 +57,25 @@ const NOT_YET_BLOCKS: &[&str] = &[
     "numa",
     "schedule",
     "secret",
-    "template",
     "ui",
     "vault",
 ];
 
 /// Attributes of Nomad's jobspec language that nomadish does not support yet.
 const NOT_YET_ATTRIBUTES: &[&str] = &[
-    "consul_namespace",
-    "consul_token",
     "disk",
     "ignore_collision",
     "kind",
-    "max_client_disconnect",
     "max_run_duration",
     "mbits",
+];
+
+/// Attributes that configure features nomadish does not have (Vault and Consul tokens, the
+/// disconnected-client policies): refused with "not supported by nomadish: <attribute>".
+const UNSUPPORTED_ATTRIBUTES: [&str; 7] = [
+    "consul_namespace",
+    "consul_token",
+    "max_client_disconnect",
     "prevent_reschedule_on_lost",
     "stop_after_client_disconnect",
     "vault_namespace",
@@ -180,7 +189,9 @@ impl Decoder<'_> {
 
     fn unknown_attribute(&mut self, attr: &Attribute, ctx: &str) {
         let name = attr.key.as_str();
-        let message = if NOT_YET_ATTRIBUTES.contains(&name) {
+        let message = if UNSUPPORTED_ATTRIBUTES.contains(&name) {
+            format!("not supported by nomadish: {name}")
+        } else if NOT_YET_ATTRIBUTES.contains(&name) {
             format!("attribute {name:?} is not supported yet")
         } else {
             format!("unknown attribute {name:?} in {ctx}")
@@ -190,7 +201,9 @@ impl Decoder<'_> {
 
     fn unknown_block(&mut self, block: &Block, ctx: &str) {
         let name = block.ident.as_str();
-        let message = if NOT_YET_BLOCKS.contains(&name) {
+        let message = if UNSUPPORTED_BLOCKS.contains(&name) {
+            format!("not supported by nomadish: {name}")
+        } else if NOT_YET_BLOCKS.contains(&name) {
             format!("block {name:?} is not supported yet")
         } else {
             format!("unknown block {name:?} in {ctx}")

@@ -136,6 +136,8 @@ impl Decoder<'_> {
                 "policy" => {
                     self.record(path.field("Policy"), block_offset(b));
                     p.policy = self.config(&b.body);
+                    // Kept in the model, but nomadish has no autoscaler to read it.
+                    self.error(block_offset(b), "not supported by nomadish: scaling policy");
                 }
                 _ => self.unknown_block(b, "scaling"),
             }

@@ -132,6 +132,7 @@ impl Decoder<'_> {
                 task.services.extend(self.service(b, &s_path));
             }
             "config" | "resources" | "restart" | "logs" | "dispatch_payload" | "lifecycle" => {}
+            "volume_mount" => self.volume_mount(task, b, path),
             _ => self.unknown_block(b, ctx),
         }
     }

@@ -251,6 +251,9 @@ fn canonicalize_group(
     let group_restart = group.restart_policy.clone().unwrap_or_default();
     for task in &mut group.tasks {
         canonicalize_task(task, &group_restart);
+        for mount in &mut task.volume_mounts {
+            fill_str(&mut mount.propagation_mode, "private");
+        }
     }
 }
 

@@ -215,6 +215,9 @@ pub struct TaskGroup {
     /// Group-level services; left out of the JSON when none.
     #[serde(rename = "Services", skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<super::Service>,
+    /// Host volumes by label (left out of the JSON when empty).
+    #[serde(rename = "Volumes", skip_serializing_if = "BTreeMap::is_empty")]
+    pub volumes: BTreeMap<String, super::VolumeRequest>,
 }
 
 impl Default for TaskGroup {
@@ -236,6 +239,7 @@ impl Default for TaskGroup {
             shutdown_delay: None,
             scaling: None,
             services: Vec::new(),
+            volumes: BTreeMap::new(),
         }
     }
 }
@@ -307,6 +311,9 @@ pub struct Task {
     /// Task-level services; left out of the JSON when none.
     #[serde(rename = "Services", skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<super::Service>,
+    /// Group volumes mounted into the task (left out of the JSON when empty).
+    #[serde(rename = "VolumeMounts", skip_serializing_if = "Vec::is_empty")]
+    pub volume_mounts: Vec<super::VolumeMount>,
 }
 
 /// `GET /v1/jobs` entries.

@@ -70,6 +70,9 @@ pub struct Node {
     pub create_index: u64,
     #[serde(rename = "ModifyIndex")]
     pub modify_index: u64,
+    /// The operator's host volumes by name.
+    #[serde(rename = "HostVolumes")]
+    pub host_volumes: BTreeMap<String, super::ClientHostVolumeConfig>,
 }
 
 impl Node {

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use nomadish_proto::model::{AllocMetric, Job, Node, TaskGroup};
+use nomadish_proto::model::{AllocMetric, Job, Node, TaskGroup, VOLUME_TYPE_HOST};
 
 use super::constraint::{Prepared, is_distinct_hosts, node_pool};
 use super::nodes::{Amount, NodeTable};
@@ -26,6 +26,9 @@ pub const NODE_POOL_ALL: &str = "all";
 pub const FILTER_MISSING_DRIVERS: &str = "missing drivers";
 /// Filter reason when the node's datacenter is not one of the job's.
 pub const FILTER_DATACENTER: &str = "datacenter mismatch";
+/// Filter reason when the node lacks a host volume the group asks for (or has it read-only
+/// where the group wants to write).
+pub const FILTER_MISSING_HOST_VOLUMES: &str = "missing compatible host volumes";
 
 /// The job-level part of feasibility.
 pub(crate) struct JobSpec {
@@ -119,11 +122,28 @@ pub(crate) fn infeasible_reason<'a>(
     if !group.drivers.iter().all(|d| node.has_driver(d)) {
         return Some(FILTER_MISSING_DRIVERS);
     }
+    if !has_host_volumes(group.group, node) {
+        return Some(FILTER_MISSING_HOST_VOLUMES);
+    }
     group
         .constraints
         .iter()
         .find(|c| !c.holds(node))
         .map(|c| c.key.as_str())
+}
+
+/// Whether the node has every host volume the group asks for, writable where it asks to
+/// write (Nomad's host volume checker).
+pub(crate) fn has_host_volumes(group: &TaskGroup, node: &Node) -> bool {
+    group
+        .volumes
+        .values()
+        .filter(|v| v.volume_type == VOLUME_TYPE_HOST)
+        .all(|v| {
+            node.host_volumes
+                .get(&v.source)
+                .is_some_and(|offered| v.read_only || !offered.read_only)
+        })
 }
 
 /// The nodes an evaluation may place on, in a seeded random order.
@@ -243,5 +263,36 @@ mod tests {
         assert!(glob_match("a*b*c", "abc"));
         assert!(!glob_match("a*bc*c", "abc"));
         assert!(!glob_match("dc?", "dc1"));
+    }
+
+    #[test]
+    fn host_volumes_must_exist_and_be_writable_when_asked() {
+        use nomadish_proto::model::{ClientHostVolumeConfig, VolumeRequest};
+        let offer = |read_only| ClientHostVolumeConfig {
+            name: "data".into(),
+            path: "/srv/data".into(),
+            read_only,
+        };
+        let ask = |read_only| {
+            let mut group = TaskGroup::default();
+            let request = VolumeRequest {
+                name: "d".into(),
+                volume_type: VOLUME_TYPE_HOST.into(),
+                source: "data".into(),
+                read_only,
+                ..VolumeRequest::default()
+            };
+            group.volumes.insert("d".into(), request);
+            group
+        };
+        let mut node = Node::default();
+        assert!(has_host_volumes(&TaskGroup::default(), &node));
+        assert!(!has_host_volumes(&ask(true), &node));
+        node.host_volumes.insert("data".into(), offer(true));
+        assert!(has_host_volumes(&ask(true), &node));
+        assert!(!has_host_volumes(&ask(false), &node));
+        node.host_volumes.insert("data".into(), offer(false));
+        assert!(has_host_volumes(&ask(false), &node));
+        assert!(has_host_volumes(&ask(true), &node));
     }
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use nomadish_proto::model::{
     ALLOC_CLIENT_PENDING, ALLOC_DESIRED_RUN, AllocMetric, AllocatedResources, Allocation,
-    Evaluation, Job,
+    Evaluation, Job, TaskGroup,
 };
 
 use super::affinity::{Affinities, Spreads};
@@ -202,7 +202,12 @@ impl Run<'_, '_> {
                 affinities: &prefs.0,
                 spreads: &prefs.1,
             };
-            match selector.select(&mut self.table, collisions, &ask) {
+            let preferred =
+                sticky_node(placer.spec.group, p).and_then(|id| self.table.position(id));
+            let choice = preferred
+                .and_then(|node| selector.select_preferred(&mut self.table, collisions, &ask, node))
+                .or_else(|| selector.select(&mut self.table, collisions, &ask));
+            match choice {
                 Some(choice) => {
                     let alloc = self.new_alloc(placer, p, choice.node, choice.metric);
                     self.table.add(choice.node, placer.spec.ask);
@@ -288,4 +293,14 @@ impl Run<'_, '_> {
             .assign_ports(idx, group, ports, &mut alloc, &mut self.rng);
         alloc
     }
+}
+
+/// The node a replacement should try first: its previous allocation's, when the group's
+/// ephemeral disk is sticky (Nomad's preferred node; `migrate` only matters with `sticky`).
+fn sticky_node<'p>(group: &TaskGroup, p: &'p Placement) -> Option<&'p str> {
+    let keeps = group.ephemeral_disk.as_ref().is_some_and(|d| d.sticky);
+    p.previous
+        .as_ref()
+        .filter(|_| keeps)
+        .map(|prev| prev.node_id.as_str())
 }

@@ -192,6 +192,33 @@ impl Selector {
         })
     }
 
+    /// Tries only `node` (a sticky disk's previous node): the choice if it can take the
+    /// allocation, else `None` and the caller selects as usual.
+    pub(crate) fn select_preferred(
+        &mut self,
+        table: &mut NodeTable<'_>,
+        collisions: &Collisions,
+        ask: &Ask<'_>,
+        node: usize,
+    ) -> Option<Choice> {
+        let at = self.ring.iter().position(|&n| n == node)?;
+        let saved = self.cursor;
+        self.cursor = at;
+        let mut local = Tally::default();
+        let scored = self.visit(table, collisions, ask, &mut local);
+        self.cursor = if saved < self.ring.len() { saved } else { 0 };
+        let scored = scored?;
+        let mut metric = self.base.clone();
+        local.apply(&mut metric);
+        self.seen.clear();
+        self.seen.push(scored);
+        record_scores(&mut metric, table, &mut self.seen);
+        Some(Choice {
+            node: scored.node,
+            metric,
+        })
+    }
+
     /// Looks at the node under the cursor: drops it from the ring if it can no longer take
     /// the group, else scores it and moves the cursor on.
     fn visit(

@@ -160,6 +160,8 @@ pub struct ClientBlock {
     pub meta: BTreeMap<String, String>,
     /// Cap on tasks' kill timeouts.
     pub max_kill_timeout: Option<Duration>,
+    /// `host_volume "name" { ... }` blocks.
+    pub host_volumes: BTreeMap<String, parse::host_volume::HostVolumeBlock>,
 }
 
 /// One configuration source (file, flags, defaults) or the merge of several.
@@ -281,6 +283,11 @@ impl ClientBlock {
             node_pool: pick(&self.node_pool, &later.node_pool),
             meta,
             max_kill_timeout: pick(&self.max_kill_timeout, &later.max_kill_timeout),
+            host_volumes: {
+                let mut volumes = self.host_volumes.clone();
+                volumes.extend(later.host_volumes.clone());
+                volumes
+            },
         }
     }
 }

@@ -67,6 +67,9 @@ pub fn parse_str(file: &str, src: &str) -> Result<AgentConfig> {
 
 type Result<T> = std::result::Result<T, ConfigError>;
 
+#[path = "host_volume.rs"]
+pub(super) mod host_volume;
+
 /// Walks a parsed body, knowing the file and text for error positions.
 struct Walker<'a> {
     file: &'a str,
@@ -256,6 +259,10 @@ impl Walker<'_> {
             match item {
                 Structure::Block(b) if b.ident.as_str() == "meta" => {
                     client.meta.extend(self.meta_block(self.unlabeled(b)?)?);
+                }
+                Structure::Block(b) if b.ident.as_str() == "host_volume" => {
+                    let (name, volume) = self.host_volume(b)?;
+                    client.host_volumes.insert(name, volume);
                 }
                 Structure::Block(b) => {
                     return Err(self.unknown(b.ident.as_str(), b.ident.span(), "client"));

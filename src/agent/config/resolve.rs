@@ -2,9 +2,11 @@
 //! client configuration (either or both, sharing one TLS configuration), logging settings
 //! and the startup banner, with its warnings (a non-dev agent without TLS on RPC).
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
+use nomadish_proto::model::ClientHostVolumeConfig;
 use nomadish_proto::tls::TlsConfig;
 use nomadish_server::ServerConfig;
 
@@ -339,5 +341,42 @@ fn client_config(
     if let Some(t) = block.max_kill_timeout {
         c.max_kill_timeout = t;
     }
+    c.host_volumes = host_volumes(block)?;
     Ok(c)
+}
+
+/// The client's host volumes, each path an existing directory.
+fn host_volumes(
+    block: &super::ClientBlock,
+) -> Result<BTreeMap<String, ClientHostVolumeConfig>, ConfigError> {
+    let mut out = BTreeMap::new();
+    for (name, volume) in &block.host_volumes {
+        let Some(path) = &volume.path else {
+            return Err(invalid(&format!(
+                "client.host_volume {name:?} needs a path"
+            )));
+        };
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                return Err(invalid(&format!(
+                    "client.host_volume {name:?}: path {} is not a directory",
+                    path.display()
+                )));
+            }
+            Err(err) => {
+                return Err(invalid(&format!(
+                    "client.host_volume {name:?}: path {}: {err}",
+                    path.display()
+                )));
+            }
+        }
+        let config = ClientHostVolumeConfig {
+            name: name.clone(),
+            path: path.display().to_string(),
+            read_only: volume.read_only.unwrap_or(false),
+        };
+        out.insert(name.clone(), config);
+    }
+    Ok(out)
 }

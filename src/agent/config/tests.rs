@@ -394,3 +394,35 @@ fn docker_plugin_config_errors_name_the_option() {
     .to_string();
     assert!(err.contains("soon"), "{err}");
 }
+
+#[test]
+fn host_volumes_are_parsed_and_their_paths_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let file = dir.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let text = |path: &std::path::Path| {
+        format!(
+            "data_dir = \"/d\"\nclient {{\n  enabled = true\n  servers = [\"127.0.0.1:4647\"]\n  host_volume \"data\" {{\n    path      = \"{}\"\n    read_only = true\n  }}\n}}\n",
+            path.display()
+        )
+    };
+    let cfg = parse_str("c", &text(&data)).unwrap();
+    let plan = resolve(&cfg, false, None, ip("127.0.0.1")).unwrap();
+    let volumes = plan.client.unwrap().host_volumes;
+    let v = &volumes["data"];
+    assert_eq!((v.name.as_str(), v.read_only), ("data", true));
+    assert_eq!(v.path, data.display().to_string());
+    let cfg = parse_str("c", &text(&file)).unwrap();
+    let err = resolve(&cfg, false, None, ip("127.0.0.1")).unwrap_err();
+    assert!(err.to_string().contains("is not a directory"), "{err}");
+    let cfg = parse_str("c", &text(&dir.path().join("missing"))).unwrap();
+    let err = resolve(&cfg, false, None, ip("127.0.0.1")).unwrap_err();
+    assert!(
+        err.to_string().contains("client.host_volume \"data\""),
+        "{err}"
+    );
+    let err = parse_str("c", &text(std::path::Path::new("rel/dir"))).unwrap_err();
+    assert!(err.to_string().contains("absolute"), "{err}");
+}

@@ -52,6 +52,8 @@ pub struct ContainerInputs<'a> {
     pub alloc_dir: &'a Path,
     /// `data_dir/alloc/<id>/<task>`.
     pub task_dir: &'a Path,
+    /// Host volumes the operator offers and the task mounts (allowed by definition).
+    pub host_mounts: &'a [crate::driver::mounts::HostMount],
 }
 
 /// The container's name: `<task>-<alloc_id>`.
@@ -319,6 +321,16 @@ fn binds(
             bind.push_str(mode);
         }
         binds.push(bind);
+    }
+    for mount in inputs.host_mounts {
+        if !mount.destination.starts_with('/') {
+            return Err(DriverError::HostVolume {
+                reason: format!("destination {:?} must be absolute", mount.destination),
+            });
+        }
+        let mode = if mount.read_only { ":ro" } else { "" };
+        let host = show(mount.host_path.clone());
+        binds.push(format!("{host}:{}{mode}", mount.destination));
     }
     Ok(binds)
 }

@@ -36,6 +36,7 @@ fn inputs<'a>(env: &'a BTreeMap<String, String>, user: &'a str) -> ContainerInpu
         env,
         alloc_dir: Path::new("/data/alloc/a1"),
         task_dir: Path::new("/data/alloc/a1/t"),
+        host_mounts: &[],
     }
 }
 
@@ -182,4 +183,36 @@ fn allowed_options_pass_through() {
     assert_eq!(hc.network_mode.as_deref(), Some("host"));
     assert_eq!(hc.cap_add.unwrap(), ["NET_BIND_SERVICE"]);
     assert_eq!(body.user.as_deref(), Some("1000"));
+}
+
+#[test]
+fn host_volumes_are_bind_mounted_without_the_volumes_option() {
+    use crate::driver::mounts::HostMount;
+    let env = env();
+    let mounts = [
+        HostMount {
+            host_path: "/srv/pg".into(),
+            destination: "/var/lib/pg".into(),
+            read_only: false,
+        },
+        HostMount {
+            host_path: "/etc/certs".into(),
+            destination: "/certs".into(),
+            read_only: true,
+        },
+    ];
+    let mut with_mounts = inputs(&env, "");
+    with_mounts.host_mounts = &mounts;
+    let plugin = DockerPluginConfig::default();
+    assert!(!plugin.volumes.enabled);
+    let body = build(&plugin, &task(json!({})), &with_mounts).unwrap();
+    let binds = body.host_config.unwrap().binds.unwrap();
+    assert_eq!(binds[3..], ["/srv/pg:/var/lib/pg", "/etc/certs:/certs:ro"]);
+    let relative = [HostMount {
+        destination: "data".into(),
+        ..mounts[0].clone()
+    }];
+    with_mounts.host_mounts = &relative;
+    let err = build(&plugin, &task(json!({})), &with_mounts).unwrap_err();
+    assert!(err.to_string().contains("must be absolute"), "{err}");
 }

@@ -195,6 +195,7 @@ impl DockerDriver {
             env: &spec.env,
             alloc_dir,
             task_dir: &spec.task_dir,
+            host_mounts: &spec.host_mounts,
         };
         let body = container::build(&self.config, &task, &inputs)?;
         let docker = self.client().await?;

@@ -118,6 +118,7 @@ impl Fixture {
             task_dir,
             log_dir: alloc_dir.join("alloc/logs"),
             log_config: LogConfig::default(),
+            host_mounts: Vec::new(),
         }
     }
 

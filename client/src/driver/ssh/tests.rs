@@ -45,6 +45,7 @@ fn spec(dir: &Path, sshd: &Sshd, command: &str, args: &[&str]) -> TaskSpec {
         task_dir: dir.join("task"),
         log_dir,
         log_config: LogConfig::default(),
+        host_mounts: Vec::new(),
     }
 }
 

@@ -10,3 +10,4 @@ mod preferences;
 mod props;
 mod rescheduling;
 mod system;
+mod volumes;

@@ -26,6 +26,7 @@ mod resources;
 mod scheduler_config;
 mod service;
 mod time;
+mod variable;
 
 pub use alloc::*;
 pub use alloc_ops_api::*;
@@ -43,6 +44,7 @@ pub use resources::*;
 pub use scheduler_config::*;
 pub use service::*;
 pub use time::*;
+pub use variable::*;
 
 /// Removes every `null` member from JSON objects, recursively.
 ///

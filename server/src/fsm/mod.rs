@@ -14,6 +14,7 @@ mod jobs;
 pub mod node_ops;
 mod nodes;
 mod scheduler_config;
+pub mod variables;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -189,6 +190,11 @@ pub enum Command {
         /// Compare-and-set: apply only if the current `ModifyIndex` equals this.
         cas_index: Option<u64>,
     },
+    /// Nomad Variables: create the root key, upsert or delete a (sealed) variable.
+    ApplyVariable {
+        /// The change.
+        op: variables::VariableOp,
+    },
 }
 
 impl Command {
@@ -214,7 +220,8 @@ impl Command {
             Command::ApplyPlanResults { .. }
             | Command::RestoreState { .. }
             | Command::GarbageCollect { .. }
-            | Command::SetSchedulerConfig { .. } => Vec::new(),
+            | Command::SetSchedulerConfig { .. }
+            | Command::ApplyVariable { .. } => Vec::new(),
         }
     }
 }
@@ -419,6 +426,7 @@ pub fn apply(view: &mut StateView, index: u64, cmd: Command) -> CommandResponse 
         Command::SetSchedulerConfig { config, cas_index } => {
             scheduler_config::apply_set_scheduler_config(view, index, config, cas_index).map(|()| 0)
         }
+        Command::ApplyVariable { op } => variables::apply(view, index, op).map(|()| 0),
     };
     for key in &touched {
         refresh_job_status(view, index, key);
@@ -451,6 +459,7 @@ fn apply_restore(view: &mut StateView, index: u64, state: &[u8]) -> Result<(), A
             nodes: index,
             deployments: index,
             services: index,
+            variables: index,
         },
         capacity_index: index,
         restore_index: index,

@@ -24,6 +24,7 @@ mod query;
 mod scheduler_config;
 mod stream;
 mod system;
+mod vars;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -183,6 +184,14 @@ pub fn router(server: Arc<Server>) -> Router {
             get(scheduler_config::get_config)
                 .put(scheduler_config::put_config)
                 .post(scheduler_config::put_config),
+        )
+        .route("/v1/vars", get(vars::list))
+        .route(
+            "/v1/var/{*path}",
+            get(vars::get)
+                .put(vars::put)
+                .post(vars::put)
+                .delete(vars::delete),
         )
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -112,7 +112,7 @@ broken! {
     duplicate_task => 7:10, "task 2 redefines \"web\" from task 1";
     memory_lots => 8:9, "memory: expected a number, got string \"lots\"";
     // Blocks and attributes.
-    template_block => 6:7, "block \"template\" is not supported yet";
+    template_block => 9:9, "template change_mode \"reload\" is not one of";
     service_block => 3:5, "block \"service\" is not supported yet";
     unknown_attribute => 3:5, "unknown attribute \"countt\" in group \"g\"";
     repeated_resources => 10:7, "block \"resources\" may appear only once here (the first is at 6:7)";

@@ -23,6 +23,7 @@ mod parent;
 mod policy;
 mod preference;
 mod task;
+mod template;
 
 use std::collections::BTreeMap;
 
@@ -38,7 +39,7 @@ use crate::spans::SpanMap;
 use crate::value::evaluate;
 
 /// Blocks of Nomad's jobspec language that nomadish does not support yet.
-const NOT_YET_BLOCKS: [&str; 20] = [
+const NOT_YET_BLOCKS: [&str; 19] = [
     "action",
     "check",
     "check_restart",
@@ -55,7 +56,6 @@ const NOT_YET_BLOCKS: [&str; 20] = [
     "schedule",
     "secret",
     "service",
-    "template",
     "ui",
     "variable",
     "vault",

@@ -58,6 +58,9 @@ pub enum Command {
     Fmt(super::fmt::FmtArgs),
     /// Prints the version.
     Version,
+    /// Interact with Nomad Variables (encrypted key/value documents).
+    #[command(subcommand)]
+    Var(super::var::VarCommand),
 }
 
 /// Connection flags every API command takes.

@@ -53,6 +53,7 @@ pub mod test_server;
 pub mod tls;
 #[cfg(test)]
 mod tls_tests;
+pub mod var;
 
 use api::ApiClient;
 use args::{
@@ -87,6 +88,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::System(cmd) => system::run(cmd).await,
         Command::Tls(cmd) => tls::run(cmd),
         Command::Fmt(args) => fmt::run(args),
+        Command::Var(cmd) => var::run(cmd).await,
         Command::Version => {
             println!("Nomadish v{}", env!("CARGO_PKG_VERSION"));
             EXIT_OK

@@ -141,7 +141,10 @@ fn collect_items(args: &VarPutArgs) -> Result<(BTreeMap<String, String>, Option<
         let spec = i == 0 && (arg == "-" || (arg.starts_with('@') && !arg.contains('=')));
         if spec {
             if args.input != "json" {
-                return Err(format!("Error: unsupported -in format {:?} (use json)", args.input));
+                return Err(format!(
+                    "Error: unsupported -in format {:?} (use json)",
+                    args.input
+                ));
             }
             let text = if arg == "-" {
                 let mut s = String::new();
@@ -163,8 +166,9 @@ fn collect_items(args: &VarPutArgs) -> Result<(BTreeMap<String, String>, Option<
             return Err(format!("Error: item {arg:?} is not in key=value form"));
         };
         let value = match v.strip_prefix('@') {
-            Some(file) => std::fs::read_to_string(file)
-                .map_err(|e| format!("Error reading {file}: {e}"))?,
+            Some(file) => {
+                std::fs::read_to_string(file).map_err(|e| format!("Error reading {file}: {e}"))?
+            }
             None => v.to_string(),
         };
         items.insert(k.to_string(), value);
@@ -187,17 +191,28 @@ async fn put(args: VarPutArgs) -> Result<(), String> {
         items,
         ..Variable::default()
     };
-    let query: Vec<(&str, String)> = check_index.map(|i| ("cas", i.to_string())).into_iter().collect();
+    let query: Vec<(&str, String)> = check_index
+        .map(|i| ("cas", i.to_string()))
+        .into_iter()
+        .collect();
     let var: Variable = api
         .put(&url, &body, &query)
         .await
         .map_err(|e| write_error("creating", check_index, e))?
         .body;
-    let verb = if var.create_index == var.modify_index { "Created" } else { "Updated" };
+    let verb = if var.create_index == var.modify_index {
+        "Created"
+    } else {
+        "Updated"
+    };
     match args.out.as_str() {
         "json" => println!("{}", super::format::pretty_json(&var)),
         "table" => {
-            println!("Successfully {} variable {:?}!\n", verb.to_lowercase(), var.path);
+            println!(
+                "Successfully {} variable {:?}!\n",
+                verb.to_lowercase(),
+                var.path
+            );
             println!("{}", table(&var));
         }
         _ => println!(

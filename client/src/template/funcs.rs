@@ -181,7 +181,7 @@ fn split(a: &[Value]) -> Result<Value, FuncError> {
         return Ok(Value::Array(Vec::new()));
     }
     Ok(Value::Array(
-        s.split(sep.as_str()).map(|p| Value::from(p)).collect(),
+        s.split(sep.as_str()).map(Value::from).collect(),
     ))
 }
 

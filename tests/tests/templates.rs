@@ -84,6 +84,30 @@ job "denied" {
 }
 "#;
 
+const LATE_JOB: &str = r#"
+job "late" {
+  type        = "batch"
+  datacenters = ["*"]
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/cat"
+        args    = ["local/late.txt"]
+      }
+      template {
+        data        = "late={{ with nomadVar \"nomad/jobs/late\" }}{{ .v }}{{ end }}"
+        destination = "local/late.txt"
+      }
+      resources {
+        cpu    = 20
+        memory = 16
+      }
+    }
+  }
+}
+"#;
+
 /// The first allocation of `job` matching `pred`.
 async fn wait_alloc(agent: &Agent, job: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
     let api = agent.api();
@@ -225,6 +249,26 @@ async fn variables_render_into_templates_and_changes_restart_the_task() {
         msgs.iter().any(|m| m.starts_with("Template: Template failed:") && m.contains("Permission denied")),
         "events: {msgs:?}"
     );
+
+    // A variable that does not exist yet: the task waits with a "Missing" event, then runs.
+    let spec = write_file(dir.path(), "late.hcl", LATE_JOB);
+    ok(
+        &agent,
+        &["job", "run", "-detach", spec.to_str().expect("utf-8")],
+    );
+    let waiting = wait_alloc(&agent, "late", "late waits for its variable", |a| {
+        event_messages(a)
+            .iter()
+            .any(|m| m.contains("Missing: nomad.var.block(nomad/jobs/late@default.global)"))
+    })
+    .await;
+    assert_ne!(waiting["ClientStatus"], "complete");
+    ok(&agent, &["var", "put", "nomad/jobs/late", "v=arrived"]);
+    let done = wait_alloc(&agent, "late", "late completes", |a| {
+        a["ClientStatus"] == "complete"
+    })
+    .await;
+    assert!(logs(&agent, &done).contains("late=arrived"));
 
     // Purge with the right index.
     let (_, _, now) = api.get("/v1/var/nomad/jobs/tmpl").await;

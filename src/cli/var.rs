@@ -309,3 +309,72 @@ async fn purge(args: VarPurgeArgs) -> Result<(), String> {
     println!("Successfully purged variable {:?}!", args.path);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::args::{Cli, Command};
+    use crate::cli::argv::translate_args;
+
+    fn parse(args: &[&str]) -> VarCommand {
+        let argv = translate_args(args.iter().copied());
+        match Cli::try_parse_from(argv).expect("parses").command {
+            Command::Var(cmd) => cmd,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn nomad_style_flags_parse() {
+        let VarCommand::Put(p) = parse(&[
+            "nomadish",
+            "var",
+            "put",
+            "-check-index",
+            "0",
+            "a/b",
+            "k=v",
+            "x=y=z",
+        ]) else {
+            panic!("put");
+        };
+        assert_eq!((p.check_index, p.path.as_str()), (Some(0), "a/b"));
+        let (items, spec) = collect_items(&p).expect("items");
+        assert_eq!(
+            (items["k"].as_str(), items["x"].as_str(), spec),
+            ("v", "y=z", None)
+        );
+        assert!(matches!(
+            parse(&["nomadish", "var", "purge", "-check-index=3", "a"]),
+            VarCommand::Purge(VarPurgeArgs {
+                check_index: Some(3),
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse(&["nomadish", "var", "list"]),
+            VarCommand::List(VarListArgs { prefix: None, .. })
+        ));
+        assert!(matches!(
+            parse(&["nomadish", "var", "get", "-item", "k", "a"]),
+            VarCommand::Get(_)
+        ));
+    }
+
+    #[test]
+    fn bad_items_and_paths_are_refused() {
+        let VarCommand::Put(p) = parse(&["nomadish", "var", "put", "a", "novalue"]) else {
+            panic!("put");
+        };
+        assert!(collect_items(&p).is_err());
+        let VarCommand::Put(p) = parse(&["nomadish", "var", "put", "a"]) else {
+            panic!("put");
+        };
+        assert!(collect_items(&p).is_err());
+        assert!(var_url("nomad/other").is_err());
+        assert!(var_url("bad path").is_err());
+        assert_eq!(var_url("a/b").unwrap(), "/v1/var/a/b");
+    }
+}

@@ -250,3 +250,77 @@ fn env_files() {
     assert!(parse_env("novalue").is_err());
     assert!(parse_env("A B=1").is_err());
 }
+
+#[tokio::test]
+async fn render_all_writes_files_with_perms_and_env_and_picks_actions() {
+    use std::os::unix::fs::PermissionsExt;
+
+    use nomadish_proto::model::Template;
+
+    use super::{ChangeAction, RenderAll, Templates};
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let task = root.join("web");
+    std::fs::create_dir_all(task.join("local")).unwrap();
+    std::fs::write(
+        task.join("local/in.tpl"),
+        "from source {{ env \"NOMAD_TASK_NAME\" }}",
+    )
+    .unwrap();
+    let file = Template {
+        source_path: "local/in.tpl".into(),
+        dest_path: "local/out.txt".into(),
+        perms: "0600".into(),
+        change_mode: "signal".into(),
+        change_signal: "SIGHUP".into(),
+        splay: 0,
+        ..Template::default()
+    };
+    let envt = Template {
+        embedded_tmpl: "A=1\nB={{ env \"NOMAD_TASK_NAME\" }}\n".into(),
+        dest_path: "secrets/t.env".into(),
+        envvars: true,
+        splay: 0,
+        ..Template::default()
+    };
+    let mut t = Templates::new(&[file.clone(), envt], &root, &task, env(), None).unwrap();
+    assert_eq!(t.render_all().await.unwrap(), RenderAll::Done(vec![0, 1]));
+    let out = task.join("local/out.txt");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "from source web");
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().permissions().mode() & 0o7777,
+        0o600
+    );
+    assert_eq!(t.env_out.lock().unwrap()["B"], "web");
+    // Unchanged output: nothing rewritten.
+    assert_eq!(t.render_all().await.unwrap(), RenderAll::Done(vec![]));
+    assert_eq!(
+        t.action_for(&[0]).map(|a| a.0),
+        Some(ChangeAction::Signal("SIGHUP".into()))
+    );
+    assert_eq!(
+        t.action_for(&[0, 1]).map(|a| a.0),
+        Some(ChangeAction::Restart)
+    );
+    // Data functions without a server connection fail clearly.
+    let needs = Template {
+        embedded_tmpl: "{{ nomadVar \"nomad/jobs/x\" }}".into(),
+        dest_path: "local/x".into(),
+        ..Template::default()
+    };
+    let mut t = Templates::new(&[needs], &root, &task, env(), None).unwrap();
+    assert!(
+        t.render_all()
+            .await
+            .unwrap_err()
+            .contains("server connection")
+    );
+    // A destination outside the allocation directory is refused up front.
+    let out = Template {
+        embedded_tmpl: "x".into(),
+        dest_path: "../../x".into(),
+        ..Template::default()
+    };
+    assert!(Templates::new(&[out], &root, &task, env(), None).is_err());
+}

@@ -197,6 +197,7 @@ async fn prepare(config: ClientConfig) -> Result<Prepared, ClientError> {
             max_kill_timeout: config.max_kill_timeout,
             state,
             controls: controls.clone(),
+            servers: Some(pool.clone()),
         }),
         updater: updater.clone(),
         services: services.clone(),

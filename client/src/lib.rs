@@ -66,6 +66,7 @@ pub mod shutdown;
 pub mod state;
 pub mod taskenv;
 pub mod taskrunner;
+pub mod template;
 pub mod tunnel;
 pub mod updates;
 pub mod watcher;

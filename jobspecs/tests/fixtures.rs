@@ -138,7 +138,7 @@ broken! {
     duplicate_task => 7:10, "task 2 redefines \"web\" from task 1";
     memory_lots => 8:9, "memory: expected a number, got string \"lots\"";
     // Blocks and attributes.
-    template_block => 6:7, "block \"template\" is not supported yet";
+    template_block => 9:9, "template change_mode \"reload\" is not one of";
     service_block => 3:5, "not supported by nomadish: service provider consul (set provider = \"nomad\")";
     service_bad_port => 9:7, "port label \"https\" referenced by services web-g does not exist";
     service_check_interval => 16:11, "interval (100ms) cannot be lower than 1s";

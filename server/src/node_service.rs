@@ -18,8 +18,9 @@ use nomadish_proto::node_v1::node_service_server::NodeService;
 use nomadish_proto::node_v1::tunnel_from_client::Msg;
 use nomadish_proto::node_v1::{
     AllocationsUpdate, HeartbeatRequest, HeartbeatResponse, RegisterRequest, RegisterResponse,
-    TunnelFromClient, TunnelToClient, UpdateAllocationsRequest, UpdateAllocationsResponse,
-    UpdateServicesRequest, UpdateServicesResponse, WatchAllocationsRequest,
+    TemplateDataReply, TemplateDataRequest, TunnelFromClient, TunnelToClient,
+    UpdateAllocationsRequest, UpdateAllocationsResponse, UpdateServicesRequest,
+    UpdateServicesResponse, WatchAllocationsRequest,
 };
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -399,5 +400,16 @@ impl NodeService for NodeGrpc {
             }
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn template_data(
+        &self,
+        req: Request<TemplateDataRequest>,
+    ) -> Result<Response<TemplateDataReply>, Status> {
+        self.server
+            .authorize_rpc(&req, &[Role::Client, Role::Server])?;
+        crate::node_template::template_data(&self.server, req.into_inner())
+            .await
+            .map(Response::new)
     }
 }

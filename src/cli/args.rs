@@ -61,6 +61,9 @@ pub enum Command {
     /// Interact with the built-in service catalog (provider = "nomad").
     #[command(subcommand)]
     Service(super::service::ServiceCommand),
+    /// Interact with Nomad Variables (encrypted key/value documents).
+    #[command(subcommand)]
+    Var(super::var::VarCommand),
 }
 
 /// Connection flags every API command takes.

@@ -54,6 +54,7 @@ pub mod test_server;
 pub mod tls;
 #[cfg(test)]
 mod tls_tests;
+pub mod var;
 
 use api::ApiClient;
 use args::{
@@ -89,6 +90,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Tls(cmd) => tls::run(cmd),
         Command::Fmt(args) => fmt::run(args),
         Command::Service(cmd) => service::run(cmd).await,
+        Command::Var(cmd) => var::run(cmd).await,
         Command::Version => {
             println!("Nomadish v{}", env!("CARGO_PKG_VERSION"));
             EXIT_OK

@@ -39,6 +39,7 @@ mod start;
 
 pub use start::find_task;
 mod stop;
+mod templates;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,6 +67,8 @@ pub struct TaskRunnerDeps {
     pub state: StateStore,
     /// Where running tasks are published for `alloc exec`, `alloc signal`, `alloc restart`.
     pub controls: TaskControls,
+    /// The servers, for template data (`None`: templates cannot read variables or services).
+    pub servers: Option<crate::servers::ServerPool>,
 }
 
 /// A task's new state, sent to its alloc runner.
@@ -121,6 +124,9 @@ pub fn spawn(args: TaskRunnerArgs) -> TaskRunnerHandle {
         deps: args.deps,
         updates: args.updates,
         kill_rx,
+        template_env: Arc::default(),
+        template_rx: None,
+        template_watch: None,
     };
     TaskRunnerHandle {
         kill,
@@ -149,6 +155,11 @@ struct TaskRunner {
     deps: Arc<TaskRunnerDeps>,
     updates: mpsc::UnboundedSender<TaskUpdate>,
     kill_rx: watch::Receiver<Option<KillReason>>,
+    /// Variables from `env = true` templates, refreshed by the template watcher.
+    template_env: Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>>,
+    /// Actions from the template watcher (re-rendered files).
+    template_rx: Option<mpsc::Receiver<crate::template::ChangeAction>>,
+    template_watch: Option<templates::Watcher>,
 }
 
 impl TaskRunner {
@@ -194,7 +205,18 @@ impl TaskRunner {
                         continue;
                     }
                 }
+                match templates::render_templates(&mut self).await {
+                    Ok(()) => {}
+                    Err(outcome) => {
+                        if !exited::after_exit(&mut self, &mut tracker, outcome).await {
+                            return;
+                        }
+                        artifacts_fetched = false;
+                        continue;
+                    }
+                }
             }
+            templates::drain(&mut self.template_rx);
             let outcome = match start::start(&mut self).await {
                 Ok(handle) => match self.supervise(handle).await {
                     Supervised::Exited(exit) => restart::Outcome::Exited {
@@ -214,7 +236,18 @@ impl TaskRunner {
 
     /// Runs the started task until it exits, is killed, or a user restarts it; meanwhile it
     /// is published for `alloc exec`/`signal`/`restart`.
-    async fn supervise(&mut self, mut handle: TaskHandle) -> Supervised {
+    async fn supervise(&mut self, handle: TaskHandle) -> Supervised {
+        let mut template_rx = self.template_rx.take();
+        let outcome = self.supervise_run(handle, &mut template_rx).await;
+        self.template_rx = template_rx;
+        outcome
+    }
+
+    async fn supervise_run(
+        &mut self,
+        mut handle: TaskHandle,
+        template_rx: &mut Option<mpsc::Receiver<crate::template::ChangeAction>>,
+    ) -> Supervised {
         // Only process-group drivers leave something to kill after a crash.
         let pgid = handle.pgid();
         if pgid > 0 {
@@ -246,6 +279,11 @@ impl TaskRunner {
                 reason = self.kill_requested() => break reason,
                 Some(command) = command_rx.recv() => {
                     if let Some(outcome) = operate::handle(self, &mut handle, command).await {
+                        return outcome;
+                    }
+                }
+                action = templates::next_action(template_rx) => {
+                    if let Some(outcome) = templates::on_change(self, &mut handle, action).await {
                         return outcome;
                     }
                 }

@@ -41,23 +41,24 @@ pub(super) async fn handle(
             None
         }
         TaskCommand::Restart { reply } => {
-            restart(tr, handle).await;
+            restart(tr, handle, USER_RESTART_REASON).await;
             let _ = reply.send(Ok(()));
             Some(Supervised::Restart)
         }
     }
 }
 
-/// Kills the task for a user's restart and records it; the caller starts it again.
-async fn restart(tr: &mut TaskRunner, handle: &mut TaskHandle) {
-    tr.event(restart_signaled(now_ns()));
+/// Kills the task for a restart (a user's, or a re-rendered template's) and records it; the
+/// caller starts it again.
+pub(super) async fn restart(tr: &mut TaskRunner, handle: &mut TaskHandle, reason: &str) {
+    tr.event(restart_signaled(now_ns(), reason));
     tr.emit();
     let (signal, timeout) = stop::kill_params(tr);
     let exit = handle.stop(signal, timeout).await;
     tr.deps.state.task_exited(&tr.alloc_id, &tr.name);
     let now = now_ns();
     tr.event(events::terminated(now, exit));
-    tr.event(events::restarting(now, Duration::ZERO, USER_RESTART_REASON));
+    tr.event(events::restarting(now, Duration::ZERO, reason));
     tr.state.restarts += 1;
     tr.state.last_restart = Some(rfc3339(now));
     tr.set_state(TASK_STATE_PENDING);
@@ -75,10 +76,9 @@ pub fn signaling(now: i64, signal: Signal) -> TaskEvent {
     e
 }
 
-/// `Restart Signaled`: a user asked for a restart.
-pub fn restart_signaled(now: i64) -> TaskEvent {
-    let mut e = TaskEvent::new(RESTART_SIGNALED, now, USER_RESTART_REASON);
-    e.details
-        .insert("restart_reason".into(), USER_RESTART_REASON.into());
+/// `Restart Signaled`: a user (or a re-rendered template) asked for a restart.
+pub fn restart_signaled(now: i64, reason: &str) -> TaskEvent {
+    let mut e = TaskEvent::new(RESTART_SIGNALED, now, reason);
+    e.details.insert("restart_reason".into(), reason.into());
     e
 }

@@ -24,6 +24,13 @@ pub(super) async fn start(tr: &mut TaskRunner) -> Result<TaskHandle, DriverError
     if tr.task.driver == driver::docker::DOCKER {
         env.use_container_dirs(tr.alloc_dir.root(), &tr.name);
     }
+    // `env = true` templates, as Nomad: after the task's own environment.
+    let template_env = tr
+        .template_env
+        .lock()
+        .map(|e| e.clone())
+        .unwrap_or_default();
+    env.env.extend(template_env);
     let spec = TaskSpec {
         driver: tr.task.driver.clone(),
         task_name: tr.name.clone(),

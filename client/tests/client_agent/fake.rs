@@ -11,8 +11,9 @@ use nomadish_proto::model::{AllocClientUpdate, Allocation, Node};
 use nomadish_proto::node_v1::node_service_server::{NodeService, NodeServiceServer};
 use nomadish_proto::node_v1::{
     AllocationsUpdate, HeartbeatRequest, HeartbeatResponse, LogRequest, RegisterRequest,
-    RegisterResponse, StreamChunk, TunnelFromClient, TunnelToClient, UpdateAllocationsRequest,
-    UpdateAllocationsResponse, WatchAllocationsRequest, tunnel_from_client, tunnel_to_client,
+    RegisterResponse, StreamChunk, TemplateDataReply, TemplateDataRequest, TunnelFromClient,
+    TunnelToClient, UpdateAllocationsRequest, UpdateAllocationsResponse, WatchAllocationsRequest,
+    tunnel_from_client, tunnel_to_client,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
@@ -377,5 +378,14 @@ impl NodeService for FakeNode {
             }
         });
         Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn template_data(
+        &self,
+        _req: Request<TemplateDataRequest>,
+    ) -> Result<Response<TemplateDataReply>, Status> {
+        Err(Status::unimplemented(
+            "the fake server has no template data",
+        ))
     }
 }

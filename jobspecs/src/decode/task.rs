@@ -120,6 +120,12 @@ impl Decoder<'_> {
                     task.artifacts.push(a);
                 }
             }
+            "template" => {
+                let t_path = path.field("Templates").index(task.templates.len());
+                if let Some(t) = self.template(b, &t_path) {
+                    task.templates.push(t);
+                }
+            }
             "dispatch_payload" if self.first_of_kind(seen, b) => {
                 let p = path.field("DispatchPayload");
                 task.dispatch_payload = Some(self.dispatch_payload(b, &p));

@@ -314,6 +314,78 @@ pub struct Task {
     /// Group volumes mounted into the task (left out of the JSON when empty).
     #[serde(rename = "VolumeMounts", skip_serializing_if = "Vec::is_empty")]
     pub volume_mounts: Vec<super::VolumeMount>,
+    #[serde(rename = "Templates")]
+    pub templates: Vec<Template>,
+}
+
+/// `change_mode = "restart"`: restart the task when a template re-renders (the default).
+pub const TEMPLATE_CHANGE_RESTART: &str = "restart";
+/// `change_mode = "signal"`: send `change_signal` to the task.
+pub const TEMPLATE_CHANGE_SIGNAL: &str = "signal";
+/// `change_mode = "noop"`: only rewrite the file.
+pub const TEMPLATE_CHANGE_NOOP: &str = "noop";
+/// Nomad's default `splay`: 5 seconds.
+pub const DEFAULT_TEMPLATE_SPLAY_NS: i64 = 5_000_000_000;
+
+/// `template { ... }` on a task: a Go template rendered by the client before the task starts
+/// and re-rendered when the data it reads changes. Missing JSON fields take Nomad's defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Template {
+    /// `source`: a template file, relative to the task directory.
+    #[serde(rename = "SourcePath")]
+    pub source_path: String,
+    /// `destination`: where the rendered file goes, relative to the task directory.
+    #[serde(rename = "DestPath")]
+    pub dest_path: String,
+    /// `data`: the template text.
+    #[serde(rename = "EmbeddedTmpl")]
+    pub embedded_tmpl: String,
+    /// `restart`, `signal` or `noop`.
+    #[serde(rename = "ChangeMode")]
+    pub change_mode: String,
+    #[serde(rename = "ChangeSignal")]
+    pub change_signal: String,
+    /// Nanoseconds: a random wait up to this long before acting on a change.
+    #[serde(rename = "Splay")]
+    pub splay: i64,
+    /// Octal permissions of the rendered file.
+    #[serde(rename = "Perms")]
+    pub perms: String,
+    #[serde(rename = "Uid")]
+    pub uid: Option<i64>,
+    #[serde(rename = "Gid")]
+    pub gid: Option<i64>,
+    #[serde(rename = "LeftDelim")]
+    pub left_delim: String,
+    #[serde(rename = "RightDelim")]
+    pub right_delim: String,
+    /// `env = true`: the rendered `KEY=VALUE` lines join the task's environment.
+    #[serde(rename = "Envvars")]
+    pub envvars: bool,
+    /// Fail rendering on a missing map key instead of printing `<no value>`.
+    #[serde(rename = "ErrMissingKey")]
+    pub err_missing_key: bool,
+}
+
+impl Default for Template {
+    fn default() -> Self {
+        Self {
+            source_path: String::new(),
+            dest_path: String::new(),
+            embedded_tmpl: String::new(),
+            change_mode: TEMPLATE_CHANGE_RESTART.to_string(),
+            change_signal: String::new(),
+            splay: DEFAULT_TEMPLATE_SPLAY_NS,
+            perms: "0644".to_string(),
+            uid: None,
+            gid: None,
+            left_delim: "{{".to_string(),
+            right_delim: "}}".to_string(),
+            envvars: false,
+            err_missing_key: false,
+        }
+    }
 }
 
 /// `GET /v1/jobs` entries.

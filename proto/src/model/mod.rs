@@ -26,6 +26,7 @@ mod resources;
 mod scheduler_config;
 mod service;
 mod time;
+mod variable;
 mod volumes;
 
 pub use alloc::*;
@@ -44,6 +45,7 @@ pub use resources::*;
 pub use scheduler_config::*;
 pub use service::*;
 pub use time::*;
+pub use variable::*;
 pub use volumes::*;
 
 /// Removes every `null` member from JSON objects, recursively.

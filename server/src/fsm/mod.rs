@@ -15,6 +15,7 @@ pub mod node_ops;
 mod nodes;
 mod scheduler_config;
 mod services;
+pub mod variables;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -206,6 +207,11 @@ pub enum Command {
         /// The registration ID.
         id: String,
     },
+    /// Nomad Variables: create the root key, upsert or delete a (sealed) variable.
+    ApplyVariable {
+        /// The change.
+        op: variables::VariableOp,
+    },
 }
 
 impl Command {
@@ -234,6 +240,7 @@ impl Command {
             | Command::SetSchedulerConfig { .. }
             | Command::UpsertServiceRegistrations { .. }
             | Command::DeleteServiceRegistration { .. } => Vec::new(),
+            Command::ApplyVariable { .. } => Vec::new(),
         }
     }
 }
@@ -447,6 +454,7 @@ pub fn apply(view: &mut StateView, index: u64, cmd: Command) -> CommandResponse 
             service_name,
             id,
         } => services::apply_delete(view, index, &namespace, &service_name, &id).map(|()| 0),
+        Command::ApplyVariable { op } => variables::apply(view, index, op).map(|()| 0),
     };
     // Registrations never outlive their allocation or node (see services.rs).
     services::prune(view, index);
@@ -481,6 +489,7 @@ fn apply_restore(view: &mut StateView, index: u64, state: &[u8]) -> Result<(), A
             nodes: index,
             deployments: index,
             services: index,
+            variables: index,
         },
         capacity_index: index,
         restore_index: index,

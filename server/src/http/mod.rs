@@ -25,6 +25,7 @@ mod scheduler_config;
 mod services;
 mod stream;
 mod system;
+mod vars;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -190,6 +191,14 @@ pub fn router(server: Arc<Server>) -> Router {
         .route(
             "/v1/service/{name}/{id}",
             axum::routing::delete(services::delete),
+        )
+        .route("/v1/vars", get(vars::list))
+        .route(
+            "/v1/var/{*path}",
+            get(vars::get)
+                .put(vars::put)
+                .post(vars::put)
+                .delete(vars::delete),
         )
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

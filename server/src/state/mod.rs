@@ -15,6 +15,7 @@ mod deployments;
 mod launch;
 mod persist;
 mod queries;
+mod variables;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -27,6 +28,7 @@ use tokio::sync::watch;
 
 pub use launch::PeriodicLaunch;
 pub use persist::{SnapshotError, decode_snapshot, encode_snapshot, state_digest};
+pub use variables::{RootKey, StoredVariable, open as open_variable, seal as seal_variable};
 
 /// `(namespace, job ID)`.
 pub type JobKey = (String, String);
@@ -48,6 +50,9 @@ pub struct TableIndexes {
     /// Service registrations (the `provider = "nomad"` catalog).
     #[serde(default)]
     pub services: u64,
+    /// Nomad Variables (and the root key).
+    #[serde(default)]
+    pub variables: u64,
 }
 
 /// The whole replicated state at one raft index. Cloning is cheap.
@@ -92,6 +97,10 @@ pub struct StateView {
     /// Nodes whose allocations changed since [`StateStore::update`] last looked: transient
     /// (not replicated, not in snapshots), it wakes only those nodes' allocation streams.
     pub touched_nodes: Vec<String>,
+    /// Nomad Variables by `(namespace, path)`, items sealed (see `variables`).
+    pub variables: OrdMap<(String, String), Arc<StoredVariable>>,
+    /// The cluster root key sealing variables; created by the first variables write.
+    pub root_key: Option<Arc<RootKey>>,
 }
 
 /// Number of versions kept per job, as Nomad's `JobDefaultTrackedVersions`.

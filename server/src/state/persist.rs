@@ -11,7 +11,7 @@ use nomadish_proto::model::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{PeriodicLaunch, StateView, TableIndexes};
+use super::{PeriodicLaunch, RootKey, StateView, StoredVariable, TableIndexes};
 
 /// A snapshot could not be decoded.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +50,12 @@ struct Snapshot {
     /// The service catalog; absent when empty, so states without services digest as before.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     services: Vec<ServiceRegistration>,
+    /// Nomad Variables (items sealed); absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    variables: Vec<StoredVariable>,
+    /// The root key sealing variables; absent until the first variables write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    root_key: Option<RootKey>,
 }
 
 const FORMAT_VERSION: u32 = 1;
@@ -94,6 +100,12 @@ pub fn encode_snapshot(view: &StateView) -> Vec<u8> {
             .values()
             .map(|s| ServiceRegistration::clone(s))
             .collect(),
+        variables: view
+            .variables
+            .values()
+            .map(|v| StoredVariable::clone(v))
+            .collect(),
+        root_key: view.root_key.as_deref().cloned(),
     };
     serde_json::to_vec(&snap).unwrap_or_default()
 }
@@ -105,8 +117,13 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<StateView, SnapshotError> {
         index: snap.index,
         tables: snap.tables,
         scheduler_config: snap.scheduler_config.map(Arc::new),
+        root_key: snap.root_key.map(Arc::new),
         ..StateView::default()
     };
+    for v in snap.variables {
+        let key = (v.meta.namespace.clone(), v.meta.path.clone());
+        view.variables.insert(key, Arc::new(v));
+    }
     for job in snap.job_versions {
         let key = (job.namespace.clone(), job.id.clone(), job.version);
         view.job_versions.insert(key, Arc::new(job));

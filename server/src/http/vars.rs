@@ -1,0 +1,174 @@
+//! Nomad Variables: `/v1/vars` and `/v1/var/:path`.
+//!
+//! ```text
+//!   GET    /v1/vars?prefix=&namespace=     -> [VariableMetadata]        (blocking query)
+//!   GET    /v1/var/:path                   -> Variable | 404            (HEAD: headers only)
+//!   PUT    /v1/var/:path[?cas=N]  Variable -> Variable | 409 + current variable
+//!   DELETE /v1/var/:path[?cas=N]           -> 200 | 409 + current variable
+//! ```
+//!
+//! Items are sealed under the cluster root key here, before the write is proposed; the first
+//! write of the cluster creates that key through raft (see `state::variables`).
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use nomadish_proto::model::{Variable, VariableMetadata, now_ns, validate_variable_path};
+
+use super::jobs::decode_body;
+use super::query::{read_view, reply};
+use super::{AppState, HttpError, QueryOptions};
+use crate::fsm::variables::VariableOp;
+use crate::fsm::{ApplyError, Command};
+use crate::server::{Server, WriteError};
+use crate::state::{RootKey, StateView, seal_variable};
+
+type Params = Query<HashMap<String, String>>;
+
+/// `GET /v1/vars`: metadata of the variables under `?prefix` in `?namespace` (`*`: all).
+pub async fn list(
+    State(server): State<AppState>,
+    Query(params): Params,
+) -> Result<Response, HttpError> {
+    let opts = QueryOptions::parse(params)?;
+    let view = read_view(&server, &opts, |v| v.tables.variables).await?;
+    let list: Vec<VariableMetadata> = view
+        .variables_with_prefix(&opts.namespace, &opts.prefix)
+        .into_iter()
+        .map(|v| v.meta.clone())
+        .collect();
+    Ok(reply(&server, &opts, view.tables.variables, &list))
+}
+
+/// `GET|HEAD /v1/var/:path`.
+pub async fn get(
+    State(server): State<AppState>,
+    Path(path): Path<String>,
+    Query(params): Params,
+) -> Result<Response, HttpError> {
+    let opts = QueryOptions::parse(params)?;
+    let view = read_view(&server, &opts, |v| v.tables.variables).await?;
+    match decrypt(&view, &opts.namespace, &path)? {
+        Some(var) => Ok(reply(&server, &opts, view.tables.variables, &var)),
+        None => Err(HttpError::not_found("variable not found")),
+    }
+}
+
+/// `PUT|POST /v1/var/:path[?cas=N]`.
+pub async fn put(
+    State(server): State<AppState>,
+    Path(path): Path<String>,
+    Query(params): Params,
+    body: Bytes,
+) -> Result<Response, HttpError> {
+    let opts = QueryOptions::parse(params)?;
+    let mut var: Variable = decode_body(&body)?;
+    if !var.path.is_empty() && var.path != path {
+        return Err(HttpError::bad_request(format!(
+            "variable path {:?} does not match the URL path {path:?}",
+            var.path
+        )));
+    }
+    if opts.namespace_given || var.namespace.is_empty() {
+        var.namespace = opts.namespace.clone();
+    }
+    var.path = path;
+    var.validate().map_err(HttpError::bad_request)?;
+    let cas = cas_param(&opts)?;
+    let key = root_key(&server).await?;
+    let now = now_ns();
+    var.create_time = now;
+    var.modify_time = now;
+    let sealed = seal_variable(&key, &var).map_err(HttpError::internal)?;
+    let (ns, path) = (var.namespace.clone(), var.path.clone());
+    let op = VariableOp::Upsert { var: sealed, cas };
+    match server.write(Command::ApplyVariable { op }).await {
+        Ok(resp) => {
+            let view = server.state.snapshot();
+            let stored = decrypt(&view, &ns, &path)?
+                .ok_or_else(|| HttpError::internal("variable vanished after its write"))?;
+            Ok(reply(&server, &opts, resp.index, &stored))
+        }
+        Err(WriteError::Apply(ApplyError::CasMismatch { .. })) => {
+            conflict(&server, &opts, &ns, &path).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `DELETE /v1/var/:path[?cas=N]`.
+pub async fn delete(
+    State(server): State<AppState>,
+    Path(path): Path<String>,
+    Query(params): Params,
+) -> Result<Response, HttpError> {
+    let opts = QueryOptions::parse(params)?;
+    validate_variable_path(&path).map_err(HttpError::bad_request)?;
+    let cas = cas_param(&opts)?;
+    let op = VariableOp::Delete {
+        namespace: opts.namespace.clone(),
+        path: path.clone(),
+        cas,
+    };
+    match server.write(Command::ApplyVariable { op }).await {
+        Ok(resp) => Ok(reply(&server, &opts, resp.index, &serde_json::Value::Null)),
+        Err(WriteError::Apply(ApplyError::CasMismatch { .. })) => {
+            conflict(&server, &opts, &opts.namespace, &path).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn cas_param(opts: &QueryOptions) -> Result<Option<u64>, HttpError> {
+    opts.raw
+        .get("cas")
+        .map(|v| {
+            v.parse::<u64>()
+                .map_err(|_| HttpError::bad_request(format!("Failed to parse cas: {v:?}")))
+        })
+        .transpose()
+}
+
+fn decrypt(view: &StateView, namespace: &str, path: &str) -> Result<Option<Variable>, HttpError> {
+    view.decrypted_variable(namespace, path)
+        .map_err(HttpError::internal)
+}
+
+/// 409 with the variable as it is now (an empty one at that path when it does not exist), as
+/// Nomad answers a failed check-and-set.
+async fn conflict(
+    server: &Server,
+    opts: &QueryOptions,
+    namespace: &str,
+    path: &str,
+) -> Result<Response, HttpError> {
+    let view = server.consistent_view().await?;
+    let current = decrypt(&view, namespace, path)?.unwrap_or_else(|| Variable {
+        namespace: namespace.to_string(),
+        path: path.to_string(),
+        ..Variable::default()
+    });
+    let mut response = reply(server, opts, view.tables.variables, &current);
+    *response.status_mut() = StatusCode::CONFLICT;
+    Ok(response.into_response())
+}
+
+/// The cluster root key, created through raft by the first caller that finds none.
+async fn root_key(server: &Server) -> Result<RootKey, HttpError> {
+    let view = server.consistent_view().await?;
+    if let Some(key) = view.root_key.as_deref() {
+        return Ok(key.clone());
+    }
+    let op = VariableOp::InitRootKey {
+        key: RootKey::generate(now_ns()),
+    };
+    server.write(Command::ApplyVariable { op }).await?;
+    let view = server.consistent_view().await?;
+    view.root_key
+        .as_deref()
+        .cloned()
+        .ok_or_else(|| HttpError::internal("root key missing after its creation"))
+}

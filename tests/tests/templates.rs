@@ -281,3 +281,118 @@ async fn variables_render_into_templates_and_changes_restart_the_task() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     ok(&agent, &["job", "stop", "-purge", "-detach", "tmpl"]);
 }
+
+const BACKEND_JOB: &str = r#"
+job "backend" {
+  datacenters = ["*"]
+  group "g" {
+    network {
+      port "http" {}
+    }
+    service {
+      name     = "backend"
+      provider = "nomad"
+      port     = "http"
+    }
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sleep"
+        args    = ["600"]
+      }
+      resources {
+        cpu    = 20
+        memory = 16
+      }
+    }
+  }
+}
+"#;
+
+const FRONT_JOB: &str = r#"
+job "front" {
+  datacenters = ["*"]
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "cat local/upstream.txt; echo; sleep 600"]
+      }
+      template {
+        data        = <<-EOT
+          greeting={{ with nomadVar "nomad/jobs/front" }}{{ .greeting }}{{ end }} backends=[{{ range nomadService "backend" }}{{ .Address }}:{{ .Port }};{{ end }}]
+        EOT
+        destination = "local/upstream.txt"
+        splay       = "0s"
+      }
+      resources {
+        cpu    = 20
+        memory = 16
+      }
+    }
+  }
+}
+"#;
+
+/// Issue 6's acceptance: a template renders a variable and a service address, the task sees
+/// the file, and a change in the service catalog re-renders it and restarts the task.
+#[tokio::test]
+async fn templates_render_a_variable_and_a_service_address_and_follow_the_catalog() {
+    let dir = nomadish_tests::test_dir();
+    let agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
+    let api = agent.api();
+    ok(&agent, &["var", "put", "nomad/jobs/front", "greeting=hi"]);
+
+    let spec = write_file(dir.path(), "backend.hcl", BACKEND_JOB);
+    ok(
+        &agent,
+        &["job", "run", "-detach", spec.to_str().expect("utf-8")],
+    );
+    let registered = wait_until("backend registered", TIMEOUT, async || {
+        let list = api.get_ok("/v1/service/backend").await;
+        let first = list.as_array()?.first()?.clone();
+        Some(format!(
+            "{}:{}",
+            first["Address"].as_str()?,
+            first["Port"].as_u64()?
+        ))
+    })
+    .await;
+
+    let spec = write_file(dir.path(), "front.hcl", FRONT_JOB);
+    ok(
+        &agent,
+        &["job", "run", "-detach", spec.to_str().expect("utf-8")],
+    );
+    let alloc = wait_alloc(&agent, "front", "front running", |a| {
+        a["TaskStates"]["t"]["State"] == "running"
+    })
+    .await;
+    let expected = format!("greeting=hi backends=[{registered};]");
+    let seen = wait_until("rendered upstream in the logs", TIMEOUT, async || {
+        let l = logs(&agent, &alloc);
+        l.contains(&expected).then_some(l)
+    })
+    .await;
+    assert!(seen.contains(&expected), "logs: {seen}");
+
+    // The backend goes away: its registration is removed, the template re-renders without it
+    // and the task restarts with the new file.
+    ok(&agent, &["job", "stop", "-detach", "backend"]);
+    let restarted = wait_alloc(&agent, "front", "front restarted", |a| {
+        a["TaskStates"]["t"]["Restarts"].as_u64() >= Some(1)
+            && a["TaskStates"]["t"]["State"] == "running"
+    })
+    .await;
+    let after = wait_until("re-rendered upstream in the logs", TIMEOUT, async || {
+        let l = logs(&agent, &restarted);
+        l.contains("greeting=hi backends=[]").then_some(l)
+    })
+    .await;
+    assert!(
+        after.contains(&expected),
+        "the first run's output is kept: {after}"
+    );
+    ok(&agent, &["job", "stop", "-purge", "-detach", "front"]);
+}

@@ -132,27 +132,33 @@ fn the_example_job_parses_and_is_formatted() {
     );
 }
 
-#[test]
-fn job_init_writes_once_and_refuses_to_overwrite() {
+#[tokio::test]
+async fn job_init_writes_once_and_refuses_to_overwrite() {
     let dir = scratch("init");
     let file = dir.join(job_init::DEFAULT_FILE);
     let args = |short| JobInitArgs {
         short,
         json: false,
         template: None,
+        list_templates: false,
+        // Nothing listens here: a template that must be fetched cannot be.
+        api: super::args::ApiOpts {
+            address: "http://127.0.0.1:1".into(),
+            ..Default::default()
+        },
         filename: Some(file.clone()),
     };
-    assert_eq!(job_init::run(args(false)), EXIT_OK);
+    assert_eq!(job_init::run(args(false)).await, EXIT_OK);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), job_init::EXAMPLE);
     std::fs::write(&file, "mine").unwrap();
-    assert_eq!(job_init::run(args(true)), EXIT_ERROR);
+    assert_eq!(job_init::run(args(true)).await, EXIT_ERROR);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
     let template = JobInitArgs {
         template: Some("redis".into()),
         filename: Some(dir.join("other.hcl")),
         ..args(false)
     };
-    assert_eq!(job_init::run(template), EXIT_ERROR);
+    assert_eq!(job_init::run(template).await, EXIT_ERROR);
     assert!(!dir.join("other.hcl").exists());
     std::fs::remove_dir_all(dir).ok();
 }

@@ -113,7 +113,7 @@ async fn run_job(cmd: JobCommand) -> i32 {
             lifecycle::periodic_force(args).await
         }
         JobCommand::Plan(args) => job_plan::run(args).await,
-        JobCommand::Init(args) => job_init::run(args),
+        JobCommand::Init(args) => job_init::run(args).await,
     }
 }
 

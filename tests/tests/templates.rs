@@ -344,6 +344,22 @@ async fn templates_render_a_variable_and_a_service_address_and_follow_the_catalo
     let api = agent.api();
     ok(&agent, &["var", "put", "nomad/jobs/front", "greeting=hi"]);
 
+    // Job templates live in variables too: `job init -template` writes one out.
+    let template_file = write_file(dir.path(), "front.tmpl.hcl", FRONT_JOB);
+    let item = format!("template=@{}", template_file.display());
+    ok(&agent, &["var", "put", "nomad/job-templates/front", &item]);
+    let listed = ok(&agent, &["job", "init", "-list-templates"]);
+    assert!(listed.contains("  front"), "{listed}");
+    let written = dir.path().join("from-template.hcl");
+    let path = written.to_str().expect("utf-8");
+    ok(&agent, &["job", "init", "-template", "front", path]);
+    assert_eq!(
+        std::fs::read_to_string(&written).expect("written"),
+        FRONT_JOB
+    );
+    let missing = cli(&agent, &["job", "init", "-template", "nope", "other.hcl"]);
+    assert_eq!(missing.status.code(), Some(1));
+
     let spec = write_file(dir.path(), "backend.hcl", BACKEND_JOB);
     ok(
         &agent,

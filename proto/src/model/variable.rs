@@ -105,7 +105,8 @@ impl Variable {
 }
 
 /// Nomad's path rules: 1 to 128 characters of `a-z A-Z 0-9 - _ ~ /`, and under the reserved
-/// top-level `nomad` directory only `nomad/jobs` and below.
+/// top-level `nomad` directory only `nomad/jobs` and below, and `nomad/job-templates/<name>`
+/// (the templates of `job init -template`).
 pub fn validate_variable_path(path: &str) -> Result<(), String> {
     if path.is_empty() {
         return Err("variable requires path".to_string());
@@ -117,13 +118,21 @@ pub fn validate_variable_path(path: &str) -> Result<(), String> {
         ));
     }
     let parts: Vec<&str> = path.split('/').collect();
-    if parts[0] == "nomad" && parts.get(1).is_none_or(|p| *p != "jobs") {
-        return Err(
-            "\"nomad\" is a reserved top-level directory path, but you may write variables to \"nomad/jobs\" or below"
-                .to_string(),
-        );
+    if parts[0] != "nomad" {
+        return Ok(());
     }
-    Ok(())
+    match parts.get(1) {
+        Some(&"jobs") => Ok(()),
+        Some(&"job-templates") if parts.len() == 3 && !parts[2].is_empty() => Ok(()),
+        Some(&"job-templates") => Err(
+            "\"nomad/job-templates\" is reserved: write a template one level below it, e.g. \"nomad/job-templates/web\""
+                .to_string(),
+        ),
+        _ => Err(
+            "\"nomad\" is a reserved top-level directory path, but you may write variables to \"nomad/jobs\", \"nomad/job-templates\", or below"
+                .to_string(),
+        ),
+    }
 }
 
 /// The paths a task may read by default (Nomad's implicit workload policy): `nomad/jobs`,
@@ -153,6 +162,9 @@ mod tests {
         assert!(validate_variable_path("nomad").is_err());
         assert!(validate_variable_path("nomad/other").is_err());
         assert!(validate_variable_path("nomadic/x").is_ok());
+        assert!(validate_variable_path("nomad/job-templates/web").is_ok());
+        assert!(validate_variable_path("nomad/job-templates").is_err());
+        assert!(validate_variable_path("nomad/job-templates/web/x").is_err());
     }
 
     #[test]

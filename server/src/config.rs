@@ -78,6 +78,10 @@ pub struct ServerConfig {
     pub tls: Option<nomadish_proto::tls::TlsConfig>,
     /// Garbage collection thresholds (`server { eval_gc_threshold ... }`).
     pub gc: crate::gc::GcThresholds,
+    /// `acl { enabled }`.
+    pub acl: crate::auth::AclConfig,
+    /// `audit { enabled path }`.
+    pub audit: crate::auth::AuditConfig,
 }
 
 impl ServerConfig {
@@ -102,6 +106,8 @@ impl ServerConfig {
             dev_mode: false,
             tls: None,
             gc: crate::gc::GcThresholds::default(),
+            acl: crate::auth::AclConfig::default(),
+            audit: crate::auth::AuditConfig::default(),
         }
     }
 

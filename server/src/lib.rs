@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod agent;
+pub mod auth;
 pub mod broker;
 pub mod cluster_service;
 pub mod config;

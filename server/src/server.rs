@@ -94,6 +94,8 @@ pub struct Server {
     pub rpc_client_tls: Option<nomadish_proto::tls::RpcClientTls>,
     /// Servers this one has heard of (itself included), for forming a new cluster.
     pub known_servers: Mutex<std::collections::BTreeMap<NodeId, ServerNode>>,
+    /// ACL state of this server: the audit log.
+    pub auth: crate::auth::AuthState,
 }
 
 impl Server {
@@ -106,6 +108,7 @@ impl Server {
         rpc_client_tls: Option<nomadish_proto::tls::RpcClientTls>,
     ) -> Self {
         Self {
+            auth: crate::auth::AuthState::new(&config),
             heartbeats: HeartbeatTracker::new(config.heartbeat.clone()),
             config,
             node_id,

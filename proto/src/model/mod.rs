@@ -9,6 +9,7 @@
 //! depend on context (the job type) are filled by `Job::canonicalize` in the jobspecs crate's
 //! sibling module [`canonicalize`].
 
+mod acl;
 mod alloc;
 mod alloc_ops_api;
 mod api;
@@ -29,6 +30,7 @@ mod time;
 mod variable;
 mod volumes;
 
+pub use acl::*;
 pub use alloc::*;
 pub use alloc_ops_api::*;
 pub use api::*;

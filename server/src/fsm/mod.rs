@@ -6,6 +6,7 @@
 //! from the clock or an RNG here. Commands are externally tagged by variant name, so adding a
 //! variant keeps older log entries readable.
 
+pub mod acl;
 mod allocs;
 mod children;
 mod deployments;
@@ -212,6 +213,12 @@ pub enum Command {
         /// The change.
         op: variables::VariableOp,
     },
+    // ---- ACL (issue 7) ----
+    /// ACL bootstrap, policies and tokens.
+    ApplyAcl {
+        /// The change.
+        op: acl::AclOp,
+    },
 }
 
 impl Command {
@@ -241,6 +248,7 @@ impl Command {
             | Command::UpsertServiceRegistrations { .. }
             | Command::DeleteServiceRegistration { .. } => Vec::new(),
             Command::ApplyVariable { .. } => Vec::new(),
+            Command::ApplyAcl { .. } => Vec::new(),
         }
     }
 }
@@ -455,6 +463,7 @@ pub fn apply(view: &mut StateView, index: u64, cmd: Command) -> CommandResponse 
             id,
         } => services::apply_delete(view, index, &namespace, &service_name, &id).map(|()| 0),
         Command::ApplyVariable { op } => variables::apply(view, index, op).map(|()| 0),
+        Command::ApplyAcl { op } => acl::apply(view, index, op).map(|()| 0),
     };
     // Registrations never outlive their allocation or node (see services.rs).
     services::prune(view, index);
@@ -490,6 +499,7 @@ fn apply_restore(view: &mut StateView, index: u64, state: &[u8]) -> Result<(), A
             deployments: index,
             services: index,
             variables: index,
+            acl: index,
         },
         capacity_index: index,
         restore_index: index,

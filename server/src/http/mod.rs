@@ -32,7 +32,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 
 pub use error::HttpError;
 pub use query::QueryOptions;
@@ -47,9 +47,47 @@ pub const MAX_SNAPSHOT_BYTES: usize = 4 * 1024 * 1024 * 1024;
 /// Shared handler state.
 pub type AppState = Arc<Server>;
 
-/// Every route of the API.
+/// The routes of the API and their patterns (read by the authorization matrix test).
+struct Routes {
+    router: Router<AppState>,
+    patterns: Vec<&'static str>,
+}
+
+impl Routes {
+    fn new() -> Self {
+        Self {
+            router: Router::new(),
+            patterns: Vec::new(),
+        }
+    }
+
+    fn route(mut self, path: &'static str, methods: MethodRouter<AppState>) -> Self {
+        self.patterns.push(path);
+        self.router = self.router.route(path, methods);
+        self
+    }
+}
+
+/// Every route pattern the API serves.
+pub fn route_patterns() -> Vec<&'static str> {
+    routes().patterns
+}
+
+/// Every route of the API, each behind the authorization layer.
 pub fn router(server: Arc<Server>) -> Router {
-    Router::new()
+    routes()
+        .router
+        .route_layer(axum::middleware::from_fn_with_state(
+            server.clone(),
+            crate::auth::layer::authorize,
+        ))
+        .fallback(error::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(server)
+}
+
+fn routes() -> Routes {
+    Routes::new()
         .route(
             "/v1/jobs",
             get(jobs::list).put(jobs::register).post(jobs::register),
@@ -200,9 +238,6 @@ pub fn router(server: Arc<Server>) -> Router {
                 .post(vars::put)
                 .delete(vars::delete),
         )
-        .fallback(error::not_found)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(server)
 }
 
 /// How long a client may take to finish the TLS handshake.
@@ -249,7 +284,10 @@ async fn serve_https(
             },
             () = &mut shutdown => break,
         };
-        let (acceptor, app) = (acceptor.clone(), app.clone());
+        let acceptor = acceptor.clone();
+        let app = app
+            .clone()
+            .layer(axum::Extension(axum::extract::ConnectInfo(peer)));
         connections.spawn(async move {
             let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(stream)) => stream,

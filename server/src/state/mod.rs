@@ -11,6 +11,7 @@
 //! the lock. The view is stamped with the raft index it reflects; each table keeps the index of
 //! its last change (for `X-Nomad-Index` and blocking queries).
 
+mod acl;
 mod deployments;
 mod launch;
 mod persist;
@@ -26,6 +27,7 @@ use nomadish_proto::model::{
 };
 use tokio::sync::watch;
 
+pub use acl::{AclSnapshot, AclTables, StoredAclToken};
 pub use launch::PeriodicLaunch;
 pub use persist::{SnapshotError, decode_snapshot, encode_snapshot, state_digest};
 pub use variables::{RootKey, StoredVariable, open as open_variable, seal as seal_variable};
@@ -53,6 +55,13 @@ pub struct TableIndexes {
     /// Nomad Variables (and the root key).
     #[serde(default)]
     pub variables: u64,
+    /// ACL policies and tokens.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub acl: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 /// The whole replicated state at one raft index. Cloning is cheap.
@@ -101,6 +110,8 @@ pub struct StateView {
     pub variables: OrdMap<(String, String), Arc<StoredVariable>>,
     /// The cluster root key sealing variables; created by the first variables write.
     pub root_key: Option<Arc<RootKey>>,
+    /// ACL policies and tokens.
+    pub acl: AclTables,
 }
 
 /// Number of versions kept per job, as Nomad's `JobDefaultTrackedVersions`.

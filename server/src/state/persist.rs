@@ -11,7 +11,7 @@ use nomadish_proto::model::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{PeriodicLaunch, RootKey, StateView, StoredVariable, TableIndexes};
+use super::{AclSnapshot, AclTables, PeriodicLaunch, RootKey, StateView, StoredVariable, TableIndexes};
 
 /// A snapshot could not be decoded.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +56,9 @@ struct Snapshot {
     /// The root key sealing variables; absent until the first variables write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     root_key: Option<RootKey>,
+    /// ACL policies, tokens (secret hashes only) and the salt; absent before bootstrap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    acl: Option<AclSnapshot>,
 }
 
 const FORMAT_VERSION: u32 = 1;
@@ -106,6 +109,7 @@ pub fn encode_snapshot(view: &StateView) -> Vec<u8> {
             .map(|v| StoredVariable::clone(v))
             .collect(),
         root_key: view.root_key.as_deref().cloned(),
+        acl: view.acl.to_snapshot(),
     };
     serde_json::to_vec(&snap).unwrap_or_default()
 }
@@ -118,6 +122,7 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<StateView, SnapshotError> {
         tables: snap.tables,
         scheduler_config: snap.scheduler_config.map(Arc::new),
         root_key: snap.root_key.map(Arc::new),
+        acl: snap.acl.map(AclTables::from_snapshot).unwrap_or_default(),
         ..StateView::default()
     };
     for v in snap.variables {

@@ -8,8 +8,13 @@ fn record(i: u16) -> AuditRecord {
         method: "POST".to_string(),
         path: format!("/v1/job/web-{i}"),
         namespace: "default".to_string(),
-        outcome: if i % 2 == 0 { "allowed" } else { "denied" }.to_string(),
-        status: if i % 2 == 0 { 200 } else { 403 },
+        outcome: if i.is_multiple_of(2) {
+            "allowed"
+        } else {
+            "denied"
+        }
+        .to_string(),
+        status: if i.is_multiple_of(2) { 200 } else { 403 },
     }
 }
 

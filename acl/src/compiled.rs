@@ -260,3 +260,7 @@ fn merge_level(current: &mut Option<Level>, new: Option<Level>) {
         *current = new;
     }
 }
+
+#[cfg(test)]
+#[path = "compiled_tests.rs"]
+mod tests;

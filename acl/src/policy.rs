@@ -152,3 +152,7 @@ pub struct PolicyError {
 pub fn parse_policy(src: &str) -> Result<Policy, PolicyError> {
     decode::parse(src)
 }
+
+#[cfg(test)]
+#[path = "policy_tests.rs"]
+mod tests;

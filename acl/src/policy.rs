@@ -4,6 +4,7 @@
 //! capability lists stay as written. [`crate::Acl::compile`] expands and merges them.
 
 mod decode;
+mod json;
 mod source;
 
 use std::fmt;
@@ -146,6 +147,9 @@ pub struct PolicyError {
 /// block/attribute: an unknown block, a block without its label (namespace/node_pool/
 /// host_volume), an unknown capability, an unknown policy level, an unknown attribute, bad
 /// syntax. The first problem in source order is reported.
+///
+/// Nomad's JSON form (`{"namespace": {"default": {"policy": "read"}}}`) is accepted too; its
+/// syntax errors are positioned, its other errors point at 1:1.
 ///
 /// As in Nomad, the empty string parses to an empty policy, while a non-empty source without
 /// any rule (only comments, say) is an error.

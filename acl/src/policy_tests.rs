@@ -406,3 +406,58 @@ fn levels_round_trip_by_name() {
     }
     assert_eq!(Level::from_name("READ"), None);
 }
+
+#[test]
+fn json_form_parses_like_hcl() {
+    let json = r#"{
+      "namespace": {
+        "foo": {
+          "policy": "write",
+          "capabilities": ["alloc-exec"],
+          "variables": { "path": { "project/*": { "capabilities": ["read", "write"] } } }
+        },
+        "*": { "policy": "read" }
+      },
+      "node": { "policy": "read" },
+      "agent": { "policy": "read" },
+      "operator": { "policy": "read" },
+      "quota": { "policy": "read" },
+      "host_volume": { "*": { "policy": "read" } },
+      "plugin": { "policy": "read" }
+    }"#;
+    let mut from_json = parse_policy(json).unwrap();
+    let mut from_hcl = parse_policy(NOMAD_DOC_EXAMPLE).unwrap();
+    // JSON objects have no key order; compare namespaces as sets.
+    from_json.namespaces.sort_by(|a, b| a.name.cmp(&b.name));
+    from_hcl.namespaces.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(from_json, from_hcl);
+
+    // HCL 1's array-of-objects form.
+    let arrays = r#"{"namespace": [{"a": {"policy": "read"}}, {"b": {"policy": "deny"}}]}"#;
+    assert_eq!(parse_policy(arrays).unwrap().namespaces.len(), 2);
+}
+
+#[test]
+fn json_form_errors() {
+    let err = parse_policy("{\n  \"namespace\": {\n    \"a\": {\"policy\": \"read\",}\n  }\n}")
+        .unwrap_err();
+    assert_eq!((err.line, err.col), (3, 28), "{err}");
+    assert!(err.message.starts_with("JSON syntax error"), "{err}");
+    let err = parse_policy(r#"{"namespace": {"a": {"policy": "admin"}}}"#).unwrap_err();
+    assert_eq!((err.line, err.col), (1, 1));
+    assert!(
+        err.message.contains("unknown policy level \"admin\""),
+        "{err}"
+    );
+    let err =
+        parse_policy(r#"{"namespace": {"a": {"capabilities": ["read-job", 3]}}}"#).unwrap_err();
+    assert!(err.message.contains("must be a plain string"), "{err}");
+    let err = parse_policy(r#"{"namespace": {"a": "read"}}"#).unwrap_err();
+    assert!(err.message.contains("must be an object"), "{err}");
+    let err = parse_policy(r#"{"bogus key": 1}"#).unwrap_err();
+    assert!(err.message.contains("invalid key"), "{err}");
+    let err = parse_policy(r#"{"nodes": {"policy": "read"}}"#).unwrap_err();
+    assert!(err.message.contains("unknown block \"nodes\""), "{err}");
+    let err = parse_policy("{}").unwrap_err();
+    assert!(err.message.contains("no rules"), "{err}");
+}

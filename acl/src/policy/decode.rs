@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Attribute, Block, Body, Structure};
 
+use super::json;
 use super::source::{Source, attr_offset, block_offset, syntax_error};
 use super::{
     HostVolumeRule, Level, NamespaceRule, NodePoolRule, Policy, PolicyError, VariablesPathRule,
@@ -101,7 +102,11 @@ pub(super) fn parse(text: &str) -> Result<Policy> {
     if text.is_empty() {
         return Ok(Policy::default());
     }
-    let body = hcl_edit::parser::parse_body(text).map_err(|err| syntax_error(&err))?;
+    let body = if json::is_json(text) {
+        json::to_body(text)?
+    } else {
+        hcl_edit::parser::parse_body(text).map_err(|err| syntax_error(&err))?
+    };
     let decoder = Decoder {
         src: Source::new(text),
     };
@@ -143,54 +148,58 @@ impl Decoder<'_> {
                 }
                 self.no_labels(block)?;
             }
-            match name {
-                "namespace" => policy.namespaces.push(self.namespace(block)?),
-                "node_pool" => {
-                    let name = self.label(block, "node pool", valid_node_pool_name)?;
-                    let rule = self.rule_body(block, &NODE_POOL)?;
-                    policy.node_pools.push(NodePoolRule {
-                        name,
-                        policy: rule.policy,
-                        capabilities: rule.capabilities,
-                    });
-                }
-                "host_volume" => {
-                    let name = self.label(block, "host volume", valid_name)?;
-                    let rule = self.rule_body(block, &HOST_VOLUME)?;
-                    policy.host_volumes.push(HostVolumeRule {
-                        name,
-                        policy: rule.policy,
-                        capabilities: rule.capabilities,
-                    });
-                }
-                "agent" => policy.agent = self.level_rule(block, &level_only("agent", LEVELS))?,
-                "node" => policy.node = self.level_rule(block, &level_only("node", LEVELS))?,
-                "quota" => policy.quota = self.level_rule(block, &level_only("quota", LEVELS))?,
-                "plugin" => {
-                    policy.plugin = self.level_rule(block, &level_only("plugin", PLUGIN_LEVELS))?;
-                }
-                "operator" => {
-                    let rule = self.rule_body(block, &OPERATOR)?;
-                    policy.operator = rule.policy;
-                    policy.operator_capabilities = rule.capabilities;
-                }
-                "sentinel" => {
-                    return Err(self.at_block(
-                        block,
-                        "the sentinel rule is Nomad Enterprise only and not supported by nomadish",
-                    ));
-                }
-                other => {
-                    return Err(self.at_block(
-                        block,
-                        format!(
-                            "unknown block {other:?}; a policy holds only {RULE_BLOCKS} blocks"
-                        ),
-                    ));
-                }
-            }
+            self.rule(block, &mut policy)?;
         }
         Ok(policy)
+    }
+
+    /// Decodes one top-level rule block into `policy`.
+    fn rule(&self, block: &Block, policy: &mut Policy) -> Result<()> {
+        match block.ident.as_str() {
+            "namespace" => policy.namespaces.push(self.namespace(block)?),
+            "node_pool" => {
+                let name = self.label(block, "node pool", valid_node_pool_name)?;
+                let rule = self.rule_body(block, &NODE_POOL)?;
+                policy.node_pools.push(NodePoolRule {
+                    name,
+                    policy: rule.policy,
+                    capabilities: rule.capabilities,
+                });
+            }
+            "host_volume" => {
+                let name = self.label(block, "host volume", valid_name)?;
+                let rule = self.rule_body(block, &HOST_VOLUME)?;
+                policy.host_volumes.push(HostVolumeRule {
+                    name,
+                    policy: rule.policy,
+                    capabilities: rule.capabilities,
+                });
+            }
+            "agent" => policy.agent = self.level_rule(block, &level_only("agent", LEVELS))?,
+            "node" => policy.node = self.level_rule(block, &level_only("node", LEVELS))?,
+            "quota" => policy.quota = self.level_rule(block, &level_only("quota", LEVELS))?,
+            "plugin" => {
+                policy.plugin = self.level_rule(block, &level_only("plugin", PLUGIN_LEVELS))?;
+            }
+            "operator" => {
+                let rule = self.rule_body(block, &OPERATOR)?;
+                policy.operator = rule.policy;
+                policy.operator_capabilities = rule.capabilities;
+            }
+            "sentinel" => {
+                return Err(self.at_block(
+                    block,
+                    "the sentinel rule is Nomad Enterprise only and not supported by nomadish",
+                ));
+            }
+            other => {
+                return Err(self.at_block(
+                    block,
+                    format!("unknown block {other:?}; a policy holds only {RULE_BLOCKS} blocks"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn namespace(&self, block: &Block) -> Result<NamespaceRule> {
@@ -265,14 +274,11 @@ impl Decoder<'_> {
     /// Reads the attributes (and a `variables` block where allowed) of a rule block.
     fn rule_body<'b>(&self, block: &'b Block, spec: &Spec) -> Result<RuleBody<'b>> {
         let mut rule = RuleBody::default();
-        let mut seen = BTreeSet::new();
         for structure in block.body.iter() {
             match structure {
                 Structure::Attribute(attr) => {
+                    // hcl-edit already rejects an attribute defined twice.
                     let key = attr.key.as_str();
-                    if !seen.insert(key) {
-                        return Err(self.at_attr(attr, format!("duplicate attribute {key:?}")));
-                    }
                     match key {
                         "policy" if !spec.levels.is_empty() => {
                             rule.policy = Some(self.level(attr, spec)?);

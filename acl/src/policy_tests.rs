@@ -461,3 +461,49 @@ fn json_form_errors() {
     let err = parse_policy("{}").unwrap_err();
     assert!(err.message.contains("no rules"), "{err}");
 }
+
+#[test]
+fn crate_doc_example_parses() {
+    let src = r#"
+namespace "default" {            # a namespace name, or a glob: "prod-*", "*"
+  policy       = "write"         # deny | read | write | scale
+  capabilities = ["alloc-node-exec"]
+  variables {
+    path "app/*" {               # a variables path glob (no leading "/")
+      capabilities = ["read", "write"]   # read | write | list | destroy | deny
+    }
+  }
+}
+node_pool "gpu-*" { policy = "read" }          # capabilities: read, write, delete, deny
+host_volume "certs" { policy = "read" }        # capabilities: mount-readonly, mount-readwrite, deny
+node     { policy = "read" }                   # deny | read | write
+agent    { policy = "read" }
+operator { policy = "read" }                   # also capabilities: snapshot-save, keyring-read, ...
+quota    { policy = "read" }
+plugin   { policy = "list" }                   # deny | read | list | write
+"#;
+    let policy = parse_policy(src).unwrap();
+    assert_eq!(policy.namespaces[0].variables[0].path, "app/*");
+    assert_eq!(policy.plugin, Some(Level::List));
+}
+
+#[test]
+fn mangled_input_never_panics() {
+    // The parser is meant to be fuzzable: every prefix and every one-character deletion of a
+    // real policy yields a policy or an error, never a panic, and errors are positioned.
+    let src = NOMAD_DOC_EXAMPLE;
+    let lines = src.lines().count() + 1;
+    let mut inputs: Vec<String> = Vec::new();
+    for (i, c) in src.char_indices() {
+        inputs.push(src[..i].to_string());
+        inputs.push(format!("{}{}", &src[..i], &src[i + c.len_utf8()..]));
+    }
+    for input in &inputs {
+        if let Err(err) = parse_policy(input) {
+            assert!(
+                err.line >= 1 && err.line <= lines && err.col >= 1,
+                "{input:?}: {err}"
+            );
+        }
+    }
+}

@@ -1,66 +1,60 @@
 #![forbid(unsafe_code)]
-//! TEMPORARY STUB (replaced by the real crate on merge).
-pub mod caps {
-    pub const LIST_JOBS: &str = "list-jobs";
-    pub const PARSE_JOB: &str = "parse-job";
-    pub const READ_JOB: &str = "read-job";
-    pub const SUBMIT_JOB: &str = "submit-job";
-    pub const DISPATCH_JOB: &str = "dispatch-job";
-    pub const READ_LOGS: &str = "read-logs";
-    pub const READ_FS: &str = "read-fs";
-    pub const ALLOC_EXEC: &str = "alloc-exec";
-    pub const ALLOC_LIFECYCLE: &str = "alloc-lifecycle";
-    pub const SCALE_JOB: &str = "scale-job";
-    pub const READ_JOB_SCALING: &str = "read-job-scaling";
-    pub const VAR_READ: &str = "read";
-    pub const VAR_WRITE: &str = "write";
-    pub const VAR_LIST: &str = "list";
-    pub const VAR_DESTROY: &str = "destroy";
-}
-pub mod policy {
-    #[derive(Debug, Clone, Default)]
-    pub struct Policy;
-    #[derive(Debug, Clone)]
-    pub struct PolicyError { pub line: usize, pub col: usize, pub message: String }
-    impl std::fmt::Display for PolicyError {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            write!(f, "{}:{}: {}", self.line, self.col, self.message)
-        }
-    }
-    pub fn parse_policy(_src: &str) -> Result<Policy, PolicyError> { Ok(Policy) }
-}
-pub mod compiled {
-    use super::policy::Policy;
-    #[derive(Debug, Clone)]
-    pub struct Acl { m: bool }
-    impl Acl {
-        pub fn management() -> Acl { Acl { m: true } }
-        pub fn deny_all() -> Acl { Acl { m: false } }
-        pub fn compile(_p: &[&Policy]) -> Acl { Acl { m: false } }
-        pub fn is_management(&self) -> bool { self.m }
-        pub fn allow_namespace_op(&self, _ns: &str, _cap: &str) -> bool { self.m }
-        pub fn allow_namespace(&self, _ns: &str) -> bool { self.m }
-        pub fn allow_variable_op(&self, _ns: &str, _p: &str, _op: &str) -> bool { self.m }
-        pub fn allow_node_read(&self) -> bool { self.m }
-        pub fn allow_node_write(&self) -> bool { self.m }
-        pub fn allow_agent_read(&self) -> bool { self.m }
-        pub fn allow_agent_write(&self) -> bool { self.m }
-        pub fn allow_operator_read(&self) -> bool { self.m }
-        pub fn allow_operator_write(&self) -> bool { self.m }
-    }
-}
-pub mod secret {
-    pub fn hash_secret(_salt: &[u8], secret: &str) -> String { format!("h{secret}") }
-}
-pub mod audit {
-    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-    pub struct AuditRecord { pub time: String, pub accessor: String, pub remote: String, pub method: String, pub path: String, pub namespace: String, pub outcome: String, pub status: u16 }
-    pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-    pub fn chain_line(prev: &str, rec: &AuditRecord) -> (String, String) { (format!("{prev}{rec:?}"), prev.to_string()) }
-    pub fn line_hash(line: &str) -> String { line.to_string() }
-    #[derive(Debug)]
-    pub struct VerifyError { pub line: usize, pub reason: String }
-    pub fn verify(_t: &str) -> Result<usize, VerifyError> { Ok(0) }
-}
+//! nomadish's ACL system, as a pure library (no I/O): the policy language, the compiled ACL
+//! that authorizes requests, the hashing of token secrets and the hash-chained audit log.
+//!
+//! ```text
+//! policy text --parse_policy--> Policy --Acl::compile(&[&Policy])--> Acl --allow_*()--> bool
+//! token secret --secret::hash_secret(salt, ..)--> stored hash
+//! request outcome --audit::chain_line(prev, ..)--> JSON line (verify with audit::verify)
+//! ```
+//!
+//! # The policy language
+//!
+//! Policies are Nomad's ACL policies, written in HCL. A policy is a list of rule blocks:
+//!
+//! ```hcl
+//! namespace "default" {            # a namespace name, or a glob: "prod-*", "*"
+//!   policy       = "write"         # deny | read | write | scale
+//!   capabilities = ["alloc-node-exec"]
+//!   variables {
+//!     path "app/*" {               # a variables path glob (no leading "/")
+//!       capabilities = ["read", "write"]   # read | write | list | destroy | deny
+//!     }
+//!   }
+//! }
+//! node_pool "gpu-*" { policy = "read" }          # capabilities: read, write, delete, deny
+//! host_volume "certs" { policy = "read" }        # capabilities: mount-readonly, mount-readwrite, deny
+//! node     { policy = "read" }                   # deny | read | write
+//! agent    { policy = "read" }
+//! operator { policy = "read" }                   # also capabilities: snapshot-save, keyring-read, ...
+//! quota    { policy = "read" }
+//! plugin   { policy = "list" }                   # deny | read | list | write
+//! ```
+//!
+//! - `policy` is a shorthand for a set of capabilities ([`caps::namespace_level`] lists
+//!   Nomad's expansions: `read` lets one list and read jobs, `write` adds submitting,
+//!   dispatching, logs, file system, exec and lifecycle, `scale` covers scaling).
+//!   `capabilities` grants further ones by name; both may be combined.
+//! - Globs: `*` matches any run of characters (`/` included). For a concrete name the exact
+//!   rule wins, else the closest glob (fewest characters matched by `*`), as in Nomad.
+//! - Deny: a `deny` policy or capability on *any* rule matching a name wins over every grant,
+//!   in every policy of the token (nomadish is stricter here than Nomad, which lets a closer
+//!   rule override a wider deny). A namespace deny also denies the namespace's variables.
+//! - Variables are governed only by `variables` blocks: a namespace `policy` grants no access
+//!   to them (as in Nomad); `read` implies `list`.
+//! - Several policies of one token are merged: capabilities are united, and for the
+//!   `node`/`agent`/`operator`/`quota`/`plugin` levels the most privileged wins, except deny.
+//! - Everything is case-sensitive; unknown blocks, attributes, levels and capabilities are
+//!   errors with a 1-based `line:col` ([`PolicyError`]). The Enterprise `sentinel` block is
+//!   rejected. Like HCL 2 (and unlike Nomad's HCL 1 parser), two attributes may not share a
+//!   line, and a one-line block cannot hold another block.
+
+pub mod audit;
+pub mod caps;
+pub mod compiled;
+mod glob;
+pub mod policy;
+pub mod secret;
+
 pub use compiled::Acl;
-pub use policy::{Policy, PolicyError, parse_policy};
+pub use policy::{Level, Policy, PolicyError, parse_policy};

@@ -80,6 +80,10 @@ pub async fn establish(server: &Arc<Server>) -> LeaderHandle {
         server.clone(),
         rx.clone(),
     )));
+    tasks.push(tokio::spawn(crate::auth::reaper::run_token_reaper(
+        server.clone(),
+        rx.clone(),
+    )));
     tasks.push(tokio::spawn(run_unblocker(server.clone(), rx)));
     LeaderHandle { shutdown, tasks }
 }

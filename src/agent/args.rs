@@ -59,6 +59,9 @@ pub struct AgentArgs {
     /// Log as JSON lines.
     #[arg(long)]
     pub log_json: bool,
+    /// Require ACL tokens (as `acl { enabled = true }`).
+    #[arg(long)]
+    pub acl_enabled: bool,
     /// With -dev: once the agent answers, run this job file and print its tasks' output.
     #[arg(long = "run", value_name = "FILE")]
     pub run: Option<PathBuf>,

@@ -105,6 +105,7 @@ pub fn flags_config(args: &AgentArgs) -> Result<AgentConfig, ConfigError> {
     cfg.server.enabled = args.server.then_some(true);
     cfg.server.bootstrap_expect = args.bootstrap_expect;
     cfg.server.retry_join = args.retry_join.clone();
+    cfg.acl.enabled = args.acl_enabled.then_some(true);
     cfg.client = client_flags(args)?;
     Ok(cfg)
 }

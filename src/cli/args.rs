@@ -64,6 +64,9 @@ pub enum Command {
     /// Interact with Nomad Variables (encrypted key/value documents).
     #[command(subcommand)]
     Var(super::var::VarCommand),
+    /// ACL bootstrap, policies and tokens.
+    #[command(subcommand)]
+    Acl(super::acl::AclCommand),
 }
 
 /// Connection flags every API command takes.

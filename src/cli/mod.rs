@@ -10,6 +10,7 @@
 //!
 //! Exit codes: 0 ok, 1 error, 2 for `job run` when some placements failed.
 
+pub mod acl;
 pub mod alloc;
 pub mod alloc_exec;
 pub mod alloc_fs;
@@ -91,6 +92,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Fmt(args) => fmt::run(args),
         Command::Service(cmd) => service::run(cmd).await,
         Command::Var(cmd) => var::run(cmd).await,
+        Command::Acl(cmd) => acl::run(cmd).await,
         Command::Version => {
             println!("Nomadish v{}", env!("CARGO_PKG_VERSION"));
             EXIT_OK

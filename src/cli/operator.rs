@@ -16,6 +16,7 @@
 //! A snapshot file is one JSON line ([`SnapshotHeader`](nomadish_proto::model::SnapshotHeader)),
 //! a newline, then the encoded state; anything else is refused before it is sent anywhere.
 
+pub mod audit;
 pub mod raft;
 pub mod scheduler;
 pub mod snapshot;
@@ -40,6 +41,9 @@ pub enum OperatorCommand {
     /// Display and change the scheduler configuration.
     #[command(subcommand)]
     Scheduler(SchedulerCommand),
+    /// Verify the servers' hash-chained audit logs.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// `operator scheduler` subcommands.
@@ -189,6 +193,7 @@ pub async fn run(cmd: OperatorCommand) -> i32 {
         OperatorCommand::Scheduler(SchedulerCommand::SetConfig(args)) => {
             scheduler::set_config(args).await
         }
+        OperatorCommand::Audit(audit::AuditCommand::Verify(args)) => audit::verify(&args),
     }
 }
 

@@ -11,6 +11,7 @@ pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 pub struct Api {
     base: String,
     http: reqwest::Client,
+    token: Option<String>,
 }
 
 impl Api {
@@ -25,6 +26,24 @@ impl Api {
         Self {
             base: base.trim_end_matches('/').to_string(),
             http,
+            token: None,
+        }
+    }
+
+    /// The same client, sending `secret` as `X-Nomad-Token`.
+    pub fn with_token(&self, secret: &str) -> Self {
+        Self {
+            token: Some(secret.to_string()),
+            ..self.clone()
+        }
+    }
+
+    /// A request with the token (if any) attached.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let builder = self.http.request(method, self.url(path));
+        match &self.token {
+            Some(t) => builder.header("X-Nomad-Token", t),
+            None => builder,
         }
     }
 
@@ -35,7 +54,7 @@ impl Api {
 
     /// GET the raw body bytes, asserting success.
     pub async fn get_bytes(&self, path: &str) -> Vec<u8> {
-        let r = self.http.get(self.url(path)).send().await.expect("GET");
+        let r = self.request(reqwest::Method::GET, path).send().await.expect("GET");
         assert!(r.status().is_success(), "GET {path}: {}", r.status());
         r.bytes().await.expect("body").to_vec()
     }
@@ -51,7 +70,7 @@ impl Api {
 
     /// Like [`Api::get`], bounded by [`REQUEST_TIMEOUT`], with failures as errors.
     pub async fn try_get(&self, path: &str) -> Result<(StatusCode, u64, Value), String> {
-        let send = self.http.get(self.url(path)).send();
+        let send = self.request(reqwest::Method::GET, path).send();
         let r = tokio::time::timeout(REQUEST_TIMEOUT, send)
             .await
             .map_err(|_| format!("GET {path} timed out"))?
@@ -77,7 +96,7 @@ impl Api {
 
     /// GET the raw body text.
     pub async fn get_text(&self, path: &str) -> (StatusCode, String) {
-        let r = self.http.get(self.url(path)).send().await.expect("GET");
+        let r = self.request(reqwest::Method::GET, path).send().await.expect("GET");
         let status = r.status();
         (status, r.text().await.unwrap_or_default())
     }
@@ -101,8 +120,7 @@ impl Api {
         body: Vec<u8>,
     ) -> Result<(StatusCode, Value), reqwest::Error> {
         let r = self
-            .http
-            .request(method, self.url(path))
+            .request(method, path)
             .body(body)
             .send()
             .await?;

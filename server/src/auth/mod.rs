@@ -14,6 +14,7 @@
 pub mod audit;
 mod cache;
 pub mod layer;
+pub mod reaper;
 pub mod rules;
 mod streams;
 
@@ -157,7 +158,7 @@ pub fn resolve(
     }
     let Some(secret) = secret.filter(|s| !s.is_empty()) else {
         let acl = match view.acl.policies.get(ANONYMOUS_POLICY) {
-            Some(p) => cache::compile(&[p.clone()]),
+            Some(p) => cache::compile(std::slice::from_ref(p)),
             None => Arc::new(Acl::deny_all()),
         };
         return Ok(Identity {

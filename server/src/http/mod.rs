@@ -7,6 +7,7 @@
 //!   plain text with 400/404/409/413/500, as Nomad answers.
 //! ```
 
+mod acl;
 mod agent;
 mod alloc_exec;
 mod alloc_ops;
@@ -88,6 +89,31 @@ pub fn router(server: Arc<Server>) -> Router {
 
 fn routes() -> Routes {
     Routes::new()
+        .route(
+            "/v1/acl/bootstrap",
+            axum::routing::post(acl::bootstrap).put(acl::bootstrap),
+        )
+        .route("/v1/acl/policies", get(acl::list_policies))
+        .route(
+            "/v1/acl/policy/{name}",
+            get(acl::get_policy)
+                .post(acl::put_policy)
+                .put(acl::put_policy)
+                .delete(acl::delete_policy),
+        )
+        .route("/v1/acl/tokens", get(acl::list_tokens))
+        .route(
+            "/v1/acl/token",
+            axum::routing::post(acl::create_token).put(acl::create_token),
+        )
+        .route("/v1/acl/token/self", get(acl::token_self))
+        .route(
+            "/v1/acl/token/{accessor}",
+            get(acl::get_token)
+                .post(acl::update_token)
+                .put(acl::update_token)
+                .delete(acl::delete_token),
+        )
         .route(
             "/v1/jobs",
             get(jobs::list).put(jobs::register).post(jobs::register),

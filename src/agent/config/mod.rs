@@ -196,6 +196,30 @@ pub struct AgentConfig {
     pub plugins: BTreeMap<String, serde_json::Value>,
     /// `tls { ... }`.
     pub tls: TlsBlock,
+    /// `acl { enabled token_ttl policy_ttl }`.
+    pub acl: AclBlock,
+    /// `audit { enabled path }`.
+    pub audit: AuditBlock,
+}
+
+/// `acl { ... }`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AclBlock {
+    /// `enabled`.
+    pub enabled: Option<bool>,
+    /// `token_ttl` (accepted; tokens are resolved from the local replicated state).
+    pub token_ttl: Option<std::time::Duration>,
+    /// `policy_ttl` (accepted, as `token_ttl`).
+    pub policy_ttl: Option<std::time::Duration>,
+}
+
+/// `audit { ... }`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditBlock {
+    /// `enabled` (default true on servers).
+    pub enabled: Option<bool>,
+    /// `path` of the log file.
+    pub path: Option<PathBuf>,
 }
 
 /// `later` if set, else `earlier`.
@@ -243,6 +267,15 @@ impl AgentConfig {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             tls: self.tls.merge(&later.tls),
+            acl: AclBlock {
+                enabled: pick(&self.acl.enabled, &later.acl.enabled),
+                token_ttl: pick(&self.acl.token_ttl, &later.acl.token_ttl),
+                policy_ttl: pick(&self.acl.policy_ttl, &later.acl.policy_ttl),
+            },
+            audit: AuditBlock {
+                enabled: pick(&self.audit.enabled, &later.audit.enabled),
+                path: pick(&self.audit.path, &later.audit.path),
+            },
         }
     }
 }

@@ -140,6 +140,8 @@ impl Walker<'_> {
             "client" => self.client(&mut cfg.client, self.unlabeled(b)?),
             "plugin" => self.plugin(cfg, b),
             "tls" => self.tls(&mut cfg.tls, self.unlabeled(b)?),
+            "acl" => self.acl(&mut cfg.acl, self.unlabeled(b)?),
+            "audit" => self.audit(&mut cfg.audit, self.unlabeled(b)?),
             key => Err(self.unknown(key, b.ident.span(), "the top level")),
         }
     }
@@ -233,6 +235,29 @@ impl Walker<'_> {
             match a.key.as_str() {
                 "retry_join" => server.retry_join.extend(self.strings(a)?),
                 key => return Err(self.unknown(key, a.key.span(), "server_join")),
+            }
+        }
+        Ok(())
+    }
+
+    fn acl(&self, acl: &mut super::AclBlock, body: &Body) -> Result<()> {
+        for a in self.attributes(body, "acl")? {
+            match a.key.as_str() {
+                "enabled" => acl.enabled = Some(self.boolean(a)?),
+                "token_ttl" => acl.token_ttl = Some(self.duration(a)?),
+                "policy_ttl" => acl.policy_ttl = Some(self.duration(a)?),
+                key => return Err(self.unknown(key, a.key.span(), "acl")),
+            }
+        }
+        Ok(())
+    }
+
+    fn audit(&self, audit: &mut super::AuditBlock, body: &Body) -> Result<()> {
+        for a in self.attributes(body, "audit")? {
+            match a.key.as_str() {
+                "enabled" => audit.enabled = Some(self.boolean(a)?),
+                "path" => audit.path = Some(self.path(a)?),
+                key => return Err(self.unknown(key, a.key.span(), "audit")),
             }
         }
         Ok(())

@@ -293,6 +293,9 @@ fn server_config(
         s.trailing_logs = n;
     }
     s.gc = block.gc.resolve();
+    s.acl.enabled = cfg.acl.enabled.unwrap_or(false);
+    s.audit.enabled = cfg.audit.enabled.unwrap_or(true);
+    s.audit.path = cfg.audit.path.clone();
     let hb = &mut s.heartbeat;
     hb.grace = block.heartbeat_grace.unwrap_or(hb.grace);
     hb.min_ttl = block.min_heartbeat_ttl.unwrap_or(hb.min_ttl);

@@ -332,7 +332,8 @@ async fn policy_delete(args: NamedArgs) -> Result<(), String> {
 
 /// A `-ttl` value as nanoseconds, within Nomad's 1m-24h.
 fn parse_ttl(ttl: &str) -> Result<i64, String> {
-    let d = humantime::parse_duration(ttl).map_err(|e| format!("Error parsing -ttl {ttl:?}: {e}"))?;
+    let d =
+        humantime::parse_duration(ttl).map_err(|e| format!("Error parsing -ttl {ttl:?}: {e}"))?;
     Ok(duration_ns(d))
 }
 

@@ -54,7 +54,11 @@ impl Api {
 
     /// GET the raw body bytes, asserting success.
     pub async fn get_bytes(&self, path: &str) -> Vec<u8> {
-        let r = self.request(reqwest::Method::GET, path).send().await.expect("GET");
+        let r = self
+            .request(reqwest::Method::GET, path)
+            .send()
+            .await
+            .expect("GET");
         assert!(r.status().is_success(), "GET {path}: {}", r.status());
         r.bytes().await.expect("body").to_vec()
     }
@@ -96,7 +100,11 @@ impl Api {
 
     /// GET the raw body text.
     pub async fn get_text(&self, path: &str) -> (StatusCode, String) {
-        let r = self.request(reqwest::Method::GET, path).send().await.expect("GET");
+        let r = self
+            .request(reqwest::Method::GET, path)
+            .send()
+            .await
+            .expect("GET");
         let status = r.status();
         (status, r.text().await.unwrap_or_default())
     }
@@ -119,11 +127,7 @@ impl Api {
         path: &str,
         body: Vec<u8>,
     ) -> Result<(StatusCode, Value), reqwest::Error> {
-        let r = self
-            .request(method, path)
-            .body(body)
-            .send()
-            .await?;
+        let r = self.request(method, path).body(body).send().await?;
         let status = r.status();
         let text = r.text().await?;
         Ok((

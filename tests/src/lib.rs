@@ -10,6 +10,7 @@
 //! Every wait is bounded: helpers poll with a deadline and fail with what they last saw.
 #![forbid(unsafe_code)]
 
+pub mod acl;
 mod agent;
 mod api;
 mod cluster;

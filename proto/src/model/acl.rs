@@ -159,13 +159,16 @@ pub fn check_token_request(t: &AclToken) -> Result<(), String> {
                 return Err("management token cannot be associated with policies".into());
             }
         }
-        other => return Err(format!("token type must be client or management, not {other:?}")),
+        other => {
+            return Err(format!(
+                "token type must be client or management, not {other:?}"
+            ));
+        }
     }
     if t.name.len() > 256 {
         return Err("token name too long".into());
     }
-    if t.expiration_ttl != 0 && !(MIN_TOKEN_TTL_NS..=MAX_TOKEN_TTL_NS).contains(&t.expiration_ttl)
-    {
+    if t.expiration_ttl != 0 && !(MIN_TOKEN_TTL_NS..=MAX_TOKEN_TTL_NS).contains(&t.expiration_ttl) {
         return Err("expiration time cannot be less than 1m0s or more than 24h0m0s".into());
     }
     Ok(())

@@ -99,7 +99,13 @@ pub async fn authorize(
                     Ok(b) => b,
                     Err(e) => {
                         let msg = format!("Failed to read request body: {e}");
-                        return deny(&server, &facts, &identity.accessor, StatusCode::BAD_REQUEST, msg);
+                        return deny(
+                            &server,
+                            &facts,
+                            &identity.accessor,
+                            StatusCode::BAD_REQUEST,
+                            msg,
+                        );
                     }
                 };
                 let ns = body_namespace(&bytes).unwrap_or_else(|| facts.namespace.clone());
@@ -127,9 +133,12 @@ pub async fn authorize(
         } else {
             "error"
         };
-        server
-            .auth
-            .audit(&facts_record(&facts, &identity.accessor, outcome, response.status()));
+        server.auth.audit(&facts_record(
+            &facts,
+            &identity.accessor,
+            outcome,
+            response.status(),
+        ));
     }
     if identity.token.is_some() {
         response = super::streams::end_with_token(&server, &identity, response);
@@ -198,7 +207,12 @@ async fn decide(
 
 /// The namespace of the allocation, evaluation or deployment `id`, looked up in the local
 /// state and, when this server has not seen it yet, in the leader's.
-async fn object_namespace(server: &Server, view: &StateView, rule: Rule, id: &str) -> Option<String> {
+async fn object_namespace(
+    server: &Server,
+    view: &StateView,
+    rule: Rule,
+    id: &str,
+) -> Option<String> {
     let find = |v: &StateView| match rule {
         Rule::Alloc(_) => v.allocs.get(id).map(|a| a.namespace.clone()),
         Rule::Eval(_) => v.evals.get(id).map(|e| e.namespace.clone()),
@@ -224,7 +238,12 @@ async fn filter_list(response: Response, acl: &Acl, filter: ListFilter) -> Respo
     let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(&bytes) else {
         return Response::from_parts(parts, Body::from(bytes));
     };
-    let field = |v: &Value, name: &str| v.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
+    let field = |v: &Value, name: &str| {
+        v.get(name)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     let kept: Vec<Value> = items
         .into_iter()
         .filter(|item| match filter {

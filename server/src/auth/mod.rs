@@ -193,9 +193,7 @@ pub fn resolve(
 /// The token a secret belongs to, by its salted hash.
 pub fn lookup(view: &StateView, secret: &str) -> Option<Arc<StoredAclToken>> {
     let salt = decode_salt(view.acl.salt.as_deref()?)?;
-    view.acl
-        .token_by_hash(&hash_secret(&salt, secret))
-        .cloned()
+    view.acl.token_by_hash(&hash_secret(&salt, secret)).cloned()
 }
 
 /// The salt's bytes from its hex form.

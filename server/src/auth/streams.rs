@@ -16,7 +16,11 @@ use crate::server::Server;
 const RECHECK: Duration = Duration::from_millis(500);
 
 /// Wraps the body so it ends when the identity's token stops being valid.
-pub(super) fn end_with_token(server: &Arc<Server>, identity: &Identity, response: Response) -> Response {
+pub(super) fn end_with_token(
+    server: &Arc<Server>,
+    identity: &Identity,
+    response: Response,
+) -> Response {
     let Some(token) = identity.token.clone() else {
         return response;
     };

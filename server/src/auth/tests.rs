@@ -42,7 +42,13 @@ const ON: AclConfig = AclConfig { enabled: true };
 
 #[test]
 fn disabled_acls_act_as_management() {
-    let id = resolve(&AclConfig::default(), &StateView::default(), Some("junk"), 0).unwrap();
+    let id = resolve(
+        &AclConfig::default(),
+        &StateView::default(),
+        Some("junk"),
+        0,
+    )
+    .unwrap();
     assert!(id.is_management());
 }
 

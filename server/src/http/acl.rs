@@ -120,7 +120,12 @@ pub async fn bootstrap(
         .tokens
         .get(&accessor)
         .ok_or_else(|| HttpError::internal("bootstrap token vanished"))?;
-    Ok(reply(&server, &opts, resp.index, &stored.to_api(Some(&secret))))
+    Ok(reply(
+        &server,
+        &opts,
+        resp.index,
+        &stored.to_api(Some(&secret)),
+    ))
 }
 
 fn hash_with(salt_hex: &str, secret: &str) -> Result<String, HttpError> {
@@ -190,10 +195,15 @@ pub async fn put_policy(
         policy.name = name.clone();
     }
     if policy.name != name {
-        return Err(HttpError::bad_request("ACL policy name does not match request path"));
+        return Err(HttpError::bad_request(
+            "ACL policy name does not match request path",
+        ));
     }
     if !valid_policy_name(&policy.name) {
-        return Err(HttpError::bad_request(format!("invalid name {:?}", policy.name)));
+        return Err(HttpError::bad_request(format!(
+            "invalid name {:?}",
+            policy.name
+        )));
     }
     if policy.description.len() > 256 {
         return Err(HttpError::bad_request("description longer than 256"));
@@ -248,7 +258,9 @@ pub async fn create_token(
     let opts = QueryOptions::parse(params)?;
     let mut req: AclToken = decode_body(&body)?;
     if !req.accessor_id.is_empty() {
-        return Err(HttpError::bad_request("AccessorID must be empty to create a token"));
+        return Err(HttpError::bad_request(
+            "AccessorID must be empty to create a token",
+        ));
     }
     if req.token_type.is_empty() {
         req.token_type = TOKEN_TYPE_CLIENT.into();
@@ -290,7 +302,9 @@ pub async fn update_token(
     let opts = QueryOptions::parse(params)?;
     let req: AclToken = decode_body(&body)?;
     if !req.accessor_id.is_empty() && req.accessor_id != accessor {
-        return Err(HttpError::bad_request("AccessorID does not match request path"));
+        return Err(HttpError::bad_request(
+            "AccessorID does not match request path",
+        ));
     }
     let view = server.consistent_view().await?;
     let old = view
@@ -367,7 +381,12 @@ pub async fn get_token(
         .get(&accessor)
         .ok_or_else(|| HttpError::not_found("ACL token not found"))?;
     let secret = if own { identity.secret() } else { None };
-    Ok(reply(&server, &opts, view.tables.acl, &token.to_api(secret)))
+    Ok(reply(
+        &server,
+        &opts,
+        view.tables.acl,
+        &token.to_api(secret),
+    ))
 }
 
 /// `GET /v1/acl/token/self`: the presented token, secret included.
@@ -383,7 +402,12 @@ pub async fn token_self(
         message: "ACL token not found".into(),
     })?;
     let index = server.state.snapshot().tables.acl;
-    Ok(reply(&server, &opts, index, &token.to_api(identity.secret())))
+    Ok(reply(
+        &server,
+        &opts,
+        index,
+        &token.to_api(identity.secret()),
+    ))
 }
 
 /// `DELETE /v1/acl/token/:accessor`.

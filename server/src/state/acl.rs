@@ -119,7 +119,11 @@ impl AclTables {
             return None;
         }
         Some(AclSnapshot {
-            policies: self.policies.values().map(|p| AclPolicy::clone(p)).collect(),
+            policies: self
+                .policies
+                .values()
+                .map(|p| AclPolicy::clone(p))
+                .collect(),
             tokens: self
                 .tokens
                 .values()

@@ -11,7 +11,9 @@ use nomadish_proto::model::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{AclSnapshot, AclTables, PeriodicLaunch, RootKey, StateView, StoredVariable, TableIndexes};
+use super::{
+    AclSnapshot, AclTables, PeriodicLaunch, RootKey, StateView, StoredVariable, TableIndexes,
+};
 
 /// A snapshot could not be decoded.
 #[derive(Debug, thiserror::Error)]

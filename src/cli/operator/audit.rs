@@ -36,7 +36,12 @@ pub fn verify(args: &AuditVerifyArgs) -> i32 {
             EXIT_OK
         }
         Err(e) => {
-            eprintln!("{}:{}: chain broken: {}", args.file.display(), e.line, e.reason);
+            eprintln!(
+                "{}:{}: chain broken: {}",
+                args.file.display(),
+                e.line,
+                e.reason
+            );
             EXIT_ERROR
         }
     }

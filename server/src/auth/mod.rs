@@ -74,7 +74,7 @@ impl AuthState {
             .audit
             .path
             .clone()
-            .unwrap_or_else(|| config.data_dir.join("audit.log"));
+            .unwrap_or_else(|| config.data_dir.join("server").join("audit.log"));
         match audit::AuditLog::open(&path) {
             Ok(log) => Self { log },
             Err(e) => {

@@ -16,7 +16,7 @@ mod cache;
 pub mod layer;
 pub mod reaper;
 pub mod rules;
-mod streams;
+pub mod streams;
 
 use std::sync::Arc;
 

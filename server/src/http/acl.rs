@@ -78,7 +78,11 @@ pub async fn bootstrap(
             "BootstrapSecret must be a UUID".to_string(),
         ));
     };
-    let reset_path = server.config.data_dir.join("server").join(BOOTSTRAP_RESET_FILE);
+    let reset_path = server
+        .config
+        .data_dir
+        .join("server")
+        .join(BOOTSTRAP_RESET_FILE);
     let reset_index = match std::fs::read_to_string(&reset_path) {
         Ok(text) => Some(text.trim().parse::<u64>().map_err(|_| {
             HttpError::bad_request(format!("{}: not an index", reset_path.display()))

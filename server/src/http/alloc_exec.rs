@@ -69,6 +69,7 @@ pub async fn exec(
     State(server): State<AppState>,
     Path(id): Path<String>,
     Query(params): Query<HashMap<String, String>>,
+    identity: Option<axum::Extension<std::sync::Arc<crate::auth::Identity>>>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, HttpError> {
     let (task, command, tty) = parse_params(&params)?;
@@ -106,13 +107,28 @@ pub async fn exec(
     let conn = task_ops_route::open_exec(&server, &alloc.node_id, start)
         .await
         .map_err(|e| HttpError::internal(e.to_string()))?;
-    Ok(ws.on_upgrade(move |socket| bridge(socket, conn)))
+    // The session ends when the token that opened it expires or is deleted.
+    let token = identity.and_then(|axum::Extension(id)| id.token.clone());
+    let server = server.clone();
+    let token_gone = async move {
+        match token {
+            Some(token) => crate::auth::streams::token_gone(server, token).await,
+            None => std::future::pending().await,
+        }
+    };
+    Ok(ws.on_upgrade(move |socket| bridge(socket, conn, token_gone)))
 }
 
 /// Copies frames between the socket and the exec stream until the command ends.
-async fn bridge(mut socket: WebSocket, mut conn: ExecConn) {
+async fn bridge(
+    mut socket: WebSocket,
+    mut conn: ExecConn,
+    token_gone: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(token_gone);
     let close = loop {
         tokio::select! {
+            () = &mut token_gone => break (CLOSE_POLICY, "ACL token expired".to_string()),
             out = conn.next() => match out {
                 Some(out) => match output_frames(&out) {
                     Ok(frames) => {

@@ -7,6 +7,7 @@ use super::validate_policy::{
     check_constraints, check_logs, check_networks, check_reschedule, check_resources,
     check_restart, check_update,
 };
+use super::unsupported::check_unsupported;
 use super::{FieldPath, Problem};
 use crate::model::{
     JOB_TYPES, Job, LIFECYCLE_HOOK_POSTSTART, LIFECYCLE_HOOK_POSTSTOP, LIFECYCLE_HOOK_PRESTART,
@@ -42,6 +43,7 @@ impl Job {
             check_update(update, &FieldPath::root().field("Update"), "Job", &mut out);
         }
         check_groups(self, &mut out);
+        check_unsupported(self, &mut out);
         out
     }
 

@@ -92,7 +92,10 @@ async fn put_registers_and_validate_reports_without_registering() {
         .collect();
     assert_eq!(errors.len(), 2, "{errors:?}");
     assert!(errors.iter().any(|e| e.contains("priority")), "{errors:?}");
-    assert!(errors.contains(&"not supported by nomadish: vault"), "{errors:?}");
+    assert!(
+        errors.contains(&"not supported by nomadish: vault"),
+        "{errors:?}"
+    );
     let error = reply["Error"].as_str().expect("error");
     assert!(error.starts_with("2 error(s) occurred"), "{error}");
     assert!(!exists(&api, "bad").await);
@@ -101,7 +104,10 @@ async fn put_registers_and_validate_reports_without_registering() {
     let (status, reply) = send(&api, Method::POST, "/v1/validate/job", &json!({})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
-        reply.as_str().unwrap_or_default().contains("Job must be specified"),
+        reply
+            .as_str()
+            .unwrap_or_default()
+            .contains("Job must be specified"),
         "{reply}"
     );
 }

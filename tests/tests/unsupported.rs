@@ -32,12 +32,8 @@ fn api_job(id: &str, job_extra: Value, group_extra: Value, task_extra: Value) ->
 }
 
 async fn post(api: &Api, path: &str, body: &Value) -> (StatusCode, Value) {
-    api.send(
-        Method::POST,
-        path,
-        serde_json::to_vec(body).expect("json"),
-    )
-    .await
+    api.send(Method::POST, path, serde_json::to_vec(body).expect("json"))
+        .await
 }
 
 /// Registering `job` answers 400 naming `block`, and the job does not exist afterwards.
@@ -72,7 +68,12 @@ async fn json_jobs_with_unsupported_blocks_are_refused() {
             "vault",
         ),
         (
-            api_job("consul", none(), json!({"Consul": {"Namespace": "team"}}), none()),
+            api_job(
+                "consul",
+                none(),
+                json!({"Consul": {"Namespace": "team"}}),
+                none(),
+            ),
             "consul",
         ),
         (

@@ -40,7 +40,9 @@ fn is_set(value: &Option<Value>) -> bool {
 }
 
 /// The fields among `candidates` that are set.
-fn set_fields(candidates: &[(&'static str, &'static str, &Option<Value>)]) -> Vec<UnsupportedField> {
+fn set_fields(
+    candidates: &[(&'static str, &'static str, &Option<Value>)],
+) -> Vec<UnsupportedField> {
     candidates
         .iter()
         .filter(|(_, _, value)| is_set(value))
@@ -80,7 +82,11 @@ impl JobUnsupported {
             ("UI", "ui", &self.ui),
             ("ConsulToken", "consul_token", &self.consul_token),
             ("VaultToken", "vault_token", &self.vault_token),
-            ("ConsulNamespace", "consul_namespace", &self.consul_namespace),
+            (
+                "ConsulNamespace",
+                "consul_namespace",
+                &self.consul_namespace,
+            ),
             ("VaultNamespace", "vault_namespace", &self.vault_namespace),
         ])
     }
@@ -97,7 +103,10 @@ pub struct GroupUnsupported {
     #[serde(rename = "Disconnect", skip_serializing_if = "Option::is_none")]
     pub disconnect: Option<Value>,
     /// `max_client_disconnect` (deprecated by Nomad for `disconnect`).
-    #[serde(rename = "MaxClientDisconnect", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "MaxClientDisconnect",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_client_disconnect: Option<Value>,
     /// `stop_after_client_disconnect` (deprecated by Nomad for `disconnect`).
     #[serde(
@@ -295,7 +304,10 @@ mod tests {
             vault_token: Some(json!("")),
             ..JobUnsupported::default()
         };
-        assert_eq!(serde_json::to_value(&job).unwrap(), json!({"VaultToken": ""}));
+        assert_eq!(
+            serde_json::to_value(&job).unwrap(),
+            json!({"VaultToken": ""})
+        );
         assert_eq!(
             serde_json::to_value(JobUnsupported::default()).unwrap(),
             json!({})

@@ -111,7 +111,10 @@ mod tests {
     }
 
     fn pair(path: &str, block: &str) -> (String, String) {
-        (path.to_string(), format!("not supported by nomadish: {block}"))
+        (
+            path.to_string(),
+            format!("not supported by nomadish: {block}"),
+        )
     }
 
     #[test]
@@ -191,7 +194,11 @@ mod tests {
 
     #[test]
     fn refused_fields_survive_a_round_trip() {
-        let job = job_from(api_job(json!({}), json!({}), json!({"Vault": {"Role": "db"}})));
+        let job = job_from(api_job(
+            json!({}),
+            json!({}),
+            json!({"Vault": {"Role": "db"}}),
+        ));
         let back: Job = serde_json::to_value(&job)
             .and_then(serde_json::from_value)
             .expect("round trip");

@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use super::unsupported::check_unsupported;
 use super::validate_policy::{
     check_constraints, check_logs, check_networks, check_reschedule, check_resources,
     check_restart, check_update,
 };
-use super::unsupported::check_unsupported;
 use super::{FieldPath, Problem};
 use crate::model::{
     JOB_TYPES, Job, LIFECYCLE_HOOK_POSTSTART, LIFECYCLE_HOOK_POSTSTOP, LIFECYCLE_HOOK_PRESTART,

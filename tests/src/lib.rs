@@ -15,6 +15,7 @@ mod agent;
 mod api;
 mod cluster;
 pub mod docker;
+mod http_files;
 pub mod load;
 mod pki;
 pub mod sim;
@@ -24,6 +25,7 @@ pub mod streams;
 pub use agent::{Agent, AgentKind, cli, free_port, nomadish_bin, wait_until};
 pub use api::Api;
 pub use cluster::{CLUSTER_TIMEOUT, Cluster, empty_job};
+pub use http_files::serve_files;
 pub use pki::Pki;
 
 /// Installs ring as rustls's process-wide crypto provider (the workspace builds rustls with
@@ -68,4 +70,21 @@ pub fn write_file(dir: &std::path::Path, name: &str, text: &str) -> std::path::P
     let path = dir.join(name);
     std::fs::write(&path, text).expect("write test file");
     path
+}
+
+/// Writes `spec` to `dir/<name>.hcl` and submits it with `nomadish job run -detach`, asserting
+/// that the CLI succeeds.
+pub fn run_job(agent: &Agent, dir: &std::path::Path, name: &str, spec: &str) {
+    let path = write_file(dir, &format!("{name}.hcl"), spec);
+    let out = cli(
+        agent,
+        &["job", "run", "-detach", path.to_str().expect("utf-8")],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "job run {name}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -4,52 +4,13 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::Arc;
 use std::time::Duration;
 
-use nomadish_tests::{Agent, AgentKind, cli, wait_until, write_file};
+use nomadish_tests::{Agent, AgentKind, TestDir, cli, run_job, serve_files, wait_until};
 use serde_json::Value;
 use sha2::Digest;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Serves `files` (path -> body) over HTTP/1.0 on 127.0.0.1; 404 for anything else.
-async fn serve(files: HashMap<String, Vec<u8>>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let files = Arc::new(files);
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            let files = files.clone();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 8192];
-                let mut len = 0;
-                while !buf[..len].windows(4).any(|w| w == b"\r\n\r\n") && len < buf.len() {
-                    match sock.read(&mut buf[len..]).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => len += n,
-                    }
-                }
-                let head = String::from_utf8_lossy(&buf[..len]).into_owned();
-                let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
-                let (status, body) = match files.get(&path) {
-                    Some(b) => ("200 OK", b.clone()),
-                    None => ("404 Not Found", b"not found".to_vec()),
-                };
-                let header = format!(
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = sock.write_all(header.as_bytes()).await;
-                let _ = sock.write_all(&body).await;
-                let _ = sock.shutdown().await;
-            });
-        }
-    });
-    format!("http://{addr}")
-}
 
 /// A tar with raw entry names (so a hostile `../` name can be built), gzip-compressed.
 fn tar_gz(entries: &[(&str, &[u8])]) -> Vec<u8> {
@@ -112,21 +73,6 @@ job "{name}" {{
     )
 }
 
-fn run(agent: &Agent, dir: &std::path::Path, name: &str, spec: &str) {
-    let path = write_file(dir, &format!("{name}.hcl"), spec);
-    let out = cli(
-        agent,
-        &["job", "run", "-detach", path.to_str().expect("utf-8")],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "job run {name}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// The first allocation of `job` once its client status is `status`.
 async fn wait_alloc(agent: &Agent, job: &str, status: &str) -> Value {
     let api = agent.api();
@@ -158,28 +104,70 @@ fn events(alloc: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// A dev agent and a file server offering a good and an evil archive.
+struct Bench {
+    /// Declared first so it is dropped (stopped) before its directory is removed.
+    agent: Agent,
+    dir: TestDir,
+    base: String,
+    sums: HashMap<&'static str, String>,
+}
+
+impl Bench {
+    /// Serves `files` (URL path -> archive) and starts the agent.
+    async fn start(files: [(&'static str, Vec<u8>); 2]) -> Bench {
+        let sums = files.iter().map(|(p, data)| (*p, sha256(data))).collect();
+        let base = serve_files(
+            files
+                .into_iter()
+                .map(|(p, data)| (p.to_string(), data))
+                .collect(),
+        )
+        .await;
+        let dir = nomadish_tests::test_dir();
+        let agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
+        Bench {
+            agent,
+            dir,
+            base,
+            sums,
+        }
+    }
+
+    /// Runs job `name` fetching the archive at URL path `file`, checked against `checksum`
+    /// (the archive's own sha256 when `None`), and waits for its allocation to be `status`.
+    async fn run(&self, name: &str, file: &str, checksum: Option<&str>, status: &str) -> Value {
+        let sum = checksum.unwrap_or_else(|| &self.sums[file]);
+        let spec = job(name, &format!("{}{file}", self.base), sum);
+        run_job(&self.agent, self.dir.path(), name, &spec);
+        wait_alloc(&self.agent, name, status).await
+    }
+
+    /// The task's stdout in `alloc`.
+    fn logs(&self, alloc: &Value) -> String {
+        let id = alloc["ID"].as_str().expect("alloc id");
+        let out = cli(&self.agent, &["alloc", "logs", id, "t"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// The message of the `Failed Artifact Download` event of `alloc`'s task.
+fn download_failure(alloc: &Value) -> String {
+    let evs = events(alloc);
+    evs.iter()
+        .find(|(k, _)| k == "Failed Artifact Download")
+        .map(|(_, msg)| msg.clone())
+        .unwrap_or_else(|| panic!("no Failed Artifact Download event: {evs:?}"))
+}
+
 #[tokio::test]
 async fn artifacts_are_fetched_verified_and_unpacked_safely() {
     let good = tar_gz(&[("hello.txt", b"hello from an artifact\n")]);
     let evil = tar_gz(&[("hello.txt", b"fine\n"), ("../escaped.txt", b"evil\n")]);
-    let (good_sum, evil_sum) = (sha256(&good), sha256(&evil));
-    let base = serve(HashMap::from([
-        ("/good.tar.gz".to_string(), good),
-        ("/evil.tar.gz".to_string(), evil),
-    ]))
-    .await;
-
-    let dir = nomadish_tests::test_dir();
-    let agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
+    let bench = Bench::start([("/good.tar.gz", good), ("/evil.tar.gz", evil)]).await;
 
     // A good archive: unpacked into local/app and read by the task.
-    run(
-        &agent,
-        dir.path(),
-        "good",
-        &job("good", &format!("{base}/good.tar.gz"), &good_sum),
-    );
-    let alloc = wait_alloc(&agent, "good", "complete").await;
+    let alloc = bench.run("good", "/good.tar.gz", None, "complete").await;
     let kinds: Vec<String> = events(&alloc).into_iter().map(|(k, _)| k).collect();
     let downloading = kinds.iter().position(|k| k == "Downloading Artifacts");
     let started = kinds.iter().position(|k| k == "Started");
@@ -187,57 +175,37 @@ async fn artifacts_are_fetched_verified_and_unpacked_safely() {
         downloading.is_some() && downloading < started,
         "Downloading Artifacts comes before Started: {kinds:?}"
     );
-    let id = alloc["ID"].as_str().expect("alloc id");
-    let out = cli(&agent, &["alloc", "logs", id, "t"]);
-    let logs = String::from_utf8_lossy(&out.stdout).into_owned();
+    let logs = bench.logs(&alloc);
     assert!(logs.contains("hello from an artifact"), "logs: {logs}");
 
     // A wrong checksum: the task fails with an event naming expected and actual digests.
     let wrong = "0".repeat(64);
-    run(
-        &agent,
-        dir.path(),
-        "badsum",
-        &job("badsum", &format!("{base}/good.tar.gz"), &wrong),
+    let alloc = bench
+        .run("badsum", "/good.tar.gz", Some(wrong.as_str()), "failed")
+        .await;
+    let failed = download_failure(&alloc);
+    assert!(
+        failed.contains(&format!("expected sha256:{wrong}")),
+        "{failed}"
     );
-    let alloc = wait_alloc(&agent, "badsum", "failed").await;
+    let good_sum = &bench.sums["/good.tar.gz"];
+    assert!(
+        failed.contains(&format!("got sha256:{good_sum}")),
+        "{failed}"
+    );
     let evs = events(&alloc);
-    let failed = evs
-        .iter()
-        .find(|(k, _)| k == "Failed Artifact Download")
-        .unwrap_or_else(|| panic!("no Failed Artifact Download event: {evs:?}"));
-    assert!(
-        failed.1.contains(&format!("expected sha256:{wrong}")),
-        "{}",
-        failed.1
-    );
-    assert!(
-        failed.1.contains(&format!("got sha256:{good_sum}")),
-        "{}",
-        failed.1
-    );
     assert!(
         !evs.iter().any(|(k, _)| k == "Started"),
         "the task never starts: {evs:?}"
     );
 
     // A tar with a `../` entry: refused as a whole, nothing written outside.
-    run(
-        &agent,
-        dir.path(),
-        "evil",
-        &job("evil", &format!("{base}/evil.tar.gz"), &evil_sum),
-    );
-    let alloc = wait_alloc(&agent, "evil", "failed").await;
-    let evs = events(&alloc);
-    let failed = evs
-        .iter()
-        .find(|(k, _)| k == "Failed Artifact Download")
-        .unwrap_or_else(|| panic!("no Failed Artifact Download event: {evs:?}"));
-    assert!(failed.1.contains("../escaped.txt"), "{}", failed.1);
-    assert!(failed.1.contains("escapes the destination"), "{}", failed.1);
+    let alloc = bench.run("evil", "/evil.tar.gz", None, "failed").await;
+    let failed = download_failure(&alloc);
+    assert!(failed.contains("../escaped.txt"), "{failed}");
+    assert!(failed.contains("escapes the destination"), "{failed}");
     assert!(
-        !contains_file(dir.path(), "escaped.txt"),
+        !contains_file(bench.dir.path(), "escaped.txt"),
         "an entry was written outside the destination"
     );
 }
@@ -271,40 +239,15 @@ fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
 async fn zip_artifacts_are_unpacked_and_escaping_entries_refused() {
     let good = zip(&[("hello.txt", b"hello from a zip\n")]);
     let evil = zip(&[("hello.txt", b"fine\n"), ("../zip-escaped.txt", b"evil\n")]);
-    let (good_sum, evil_sum) = (sha256(&good), sha256(&evil));
-    let base = serve(HashMap::from([
-        ("/site.zip".to_string(), good),
-        ("/evil.zip".to_string(), evil),
-    ]))
-    .await;
-    let dir = nomadish_tests::test_dir();
-    let agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
+    let bench = Bench::start([("/site.zip", good), ("/evil.zip", evil)]).await;
 
-    run(
-        &agent,
-        dir.path(),
-        "zipgood",
-        &job("zipgood", &format!("{base}/site.zip"), &good_sum),
-    );
-    let alloc = wait_alloc(&agent, "zipgood", "complete").await;
-    let id = alloc["ID"].as_str().expect("alloc id");
-    let out = cli(&agent, &["alloc", "logs", id, "t"]);
-    let logs = String::from_utf8_lossy(&out.stdout).into_owned();
+    let alloc = bench.run("zipgood", "/site.zip", None, "complete").await;
+    let logs = bench.logs(&alloc);
     assert!(logs.contains("hello from a zip"), "logs: {logs}");
 
-    run(
-        &agent,
-        dir.path(),
-        "zipevil",
-        &job("zipevil", &format!("{base}/evil.zip"), &evil_sum),
-    );
-    let alloc = wait_alloc(&agent, "zipevil", "failed").await;
-    let evs = events(&alloc);
-    let failed = evs
-        .iter()
-        .find(|(k, _)| k == "Failed Artifact Download")
-        .unwrap_or_else(|| panic!("no Failed Artifact Download event: {evs:?}"));
-    assert!(failed.1.contains("../zip-escaped.txt"), "{}", failed.1);
-    assert!(failed.1.contains("escapes the destination"), "{}", failed.1);
-    assert!(!contains_file(dir.path(), "zip-escaped.txt"));
+    let alloc = bench.run("zipevil", "/evil.zip", None, "failed").await;
+    let failed = download_failure(&alloc);
+    assert!(failed.contains("../zip-escaped.txt"), "{failed}");
+    assert!(failed.contains("escapes the destination"), "{failed}");
+    assert!(!contains_file(bench.dir.path(), "zip-escaped.txt"));
 }

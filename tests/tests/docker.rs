@@ -8,7 +8,7 @@ use std::time::Duration;
 use nomadish_tests::docker::{
     ContainerCleanup, LABEL_NODE_ID, TEST_IMAGE, containers_with_label, inspect, require_docker,
 };
-use nomadish_tests::{Agent, AgentKind, cli, wait_until, write_file};
+use nomadish_tests::{Agent, AgentKind, cli, run_job, wait_until};
 use serde_json::Value;
 
 /// Time for a job to be placed and its container to run.
@@ -78,21 +78,6 @@ job "{name}" {{
 }}
 "#
     )
-}
-
-fn run_job(agent: &Agent, dir: &std::path::Path, name: &str, spec: &str) {
-    let path = write_file(dir, &format!("{name}.hcl"), spec);
-    let out = cli(
-        agent,
-        &["job", "run", "-detach", path.to_str().expect("utf-8")],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "job run {name}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Waits for `count` allocations of `job` with this client status.

@@ -4,25 +4,10 @@
 
 use std::time::Duration;
 
-use nomadish_tests::{Agent, AgentKind, cli, wait_until, write_file};
+use nomadish_tests::{Agent, AgentKind, cli, run_job, wait_until};
 use serde_json::Value;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
-
-fn run(agent: &Agent, dir: &std::path::Path, name: &str, spec: &str) {
-    let path = write_file(dir, &format!("{name}.hcl"), spec);
-    let out = cli(
-        agent,
-        &["job", "run", "-detach", path.to_str().expect("utf-8")],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "job run {name}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 async fn first_alloc(agent: &Agent, job: &str, status: &str) -> Value {
     let api = agent.api();
@@ -107,7 +92,7 @@ async fn meta_leader_kill_signal_and_shutdown_delay_work() {
     let dir = nomadish_tests::test_dir();
     let agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
 
-    run(&agent, dir.path(), "features", LEADER_JOB);
+    run_job(&agent, dir.path(), "features", LEADER_JOB);
     let alloc = first_alloc(&agent, "features", "complete").await;
     let id = alloc["ID"].as_str().expect("id");
     let leader = logs(&agent, id, "leader");
@@ -118,7 +103,7 @@ async fn meta_leader_kill_signal_and_shutdown_delay_work() {
     let follower = logs(&agent, id, "follower");
     assert!(follower.contains("got-usr1"), "follower logs: {follower}");
 
-    run(&agent, dir.path(), "delayed", DELAY_JOB);
+    run_job(&agent, dir.path(), "delayed", DELAY_JOB);
     let alloc = first_alloc(&agent, "delayed", "running").await;
     let id = alloc["ID"].as_str().expect("id").to_string();
     let out = cli(&agent, &["job", "stop", "-detach", "delayed"]);

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use nomadish_tests::{Agent, AgentKind, cli, wait_until, write_file};
+use nomadish_tests::{Agent, AgentKind, cli, run_job, wait_until, write_file};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -54,18 +54,7 @@ async fn run_until(
     hcl: &str,
     status: &str,
 ) -> Value {
-    let file = write_file(dir, &format!("{id}.hcl"), hcl);
-    let out = cli(
-        agent,
-        &["job", "run", "-detach", file.to_str().expect("utf-8")],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "job run: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_job(agent, dir, id, hcl);
     let api = agent.api();
     let path = format!("/v1/job/{id}/allocations");
     let what = format!("a {status} allocation of {id} with every task dead");

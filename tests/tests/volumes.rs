@@ -5,25 +5,10 @@
 
 use std::time::Duration;
 
-use nomadish_tests::{Agent, AgentKind, cli, wait_until, write_file};
+use nomadish_tests::{Agent, AgentKind, cli, run_job, wait_until};
 use serde_json::Value;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
-
-fn run(agent: &Agent, dir: &std::path::Path, name: &str, spec: &str) {
-    let path = write_file(dir, &format!("{name}.hcl"), spec);
-    let out = cli(
-        agent,
-        &["job", "run", "-detach", path.to_str().expect("utf-8")],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "job run {name}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 async fn wait_alloc(agent: &Agent, job: &str, version: u64, status: &str) -> Value {
     let api = agent.api();
@@ -101,14 +86,14 @@ async fn host_volumes_are_mounted_and_missing_ones_keep_jobs_pending() {
     assert_eq!(node["HostVolumes"]["shared"]["ReadOnly"], false);
 
     // A raw_exec task writes through the mount; the file is on the host.
-    run(&agent, dir.path(), "writer", &writer_job("shared"));
+    run_job(&agent, dir.path(), "writer", &writer_job("shared"));
     wait_alloc(&agent, "writer", 0, "complete").await;
     let written = std::fs::read_to_string(host.join("out.txt")).expect("file on the host");
     assert_eq!(written.trim(), "written-through-the-mount");
 
     // A volume no node offers: the job stays pending and the eval says why.
     let missing = writer_job("nope").replace("job \"writer\"", "job \"needy\"");
-    run(&agent, dir.path(), "needy", &missing);
+    run_job(&agent, dir.path(), "needy", &missing);
     let reason = wait_until("needy's blocked placement", TIMEOUT, async || {
         let evals = api.get_ok("/v1/job/needy/evaluations").await;
         evals.as_array()?.iter().find_map(|e| {
@@ -161,7 +146,7 @@ async fn a_sticky_disk_survives_a_job_update() {
     let dir = nomadish_tests::test_dir();
     let agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
     let v1 = "echo from-v1 > $NOMAD_ALLOC_DIR/data/state";
-    run(&agent, dir.path(), "sticky-v1", &sticky_job(v1));
+    run_job(&agent, dir.path(), "sticky-v1", &sticky_job(v1));
     let first = wait_alloc(&agent, "sticky", 0, "running").await;
     let first_id = first["ID"].as_str().expect("id").to_string();
     let data_file = dir
@@ -175,7 +160,7 @@ async fn a_sticky_disk_survives_a_job_update() {
     .await;
 
     let v2 = "echo v2 read $(cat $NOMAD_ALLOC_DIR/data/state)";
-    run(&agent, dir.path(), "sticky-v2", &sticky_job(v2));
+    run_job(&agent, dir.path(), "sticky-v2", &sticky_job(v2));
     let second = wait_alloc(&agent, "sticky", 1, "running").await;
     assert_eq!(second["PreviousAllocation"], first_id.as_str());
     assert_eq!(second["NodeID"], first["NodeID"]);

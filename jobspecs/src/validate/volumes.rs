@@ -2,7 +2,7 @@
 //! are refused (nomadish has no CSI plugins), and every task `volume_mount` names a volume of
 //! its group and has a destination.
 
-use nomadish_proto::model::canonicalize::{FieldPath, Problem};
+use nomadish_proto::model::canonicalize::{FieldPath, Problem, unsupported_message};
 use nomadish_proto::model::{Job, VOLUME_TYPE_CSI, VOLUME_TYPE_HOST};
 
 /// Adds the job's volume problems to `out`.
@@ -20,7 +20,7 @@ pub(crate) fn volume_problems(job: &Job, out: &mut Vec<Problem>) {
                 VOLUME_TYPE_HOST => {}
                 VOLUME_TYPE_CSI => out.push(Problem {
                     path: path.field("Type"),
-                    message: "not supported by nomadish: csi volumes".to_string(),
+                    message: unsupported_message("csi volumes"),
                 }),
                 other => out.push(Problem {
                     path: path.field("Type"),

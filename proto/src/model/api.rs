@@ -44,6 +44,33 @@ pub struct JobRegisterResponse {
     pub known_leader: bool,
 }
 
+/// Body of `PUT|POST /v1/validate/job`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct JobValidateRequest {
+    #[serde(rename = "Job")]
+    pub job: Option<Job>,
+}
+
+/// Response of `PUT|POST /v1/validate/job`: the job's problems, answered with 200 even when
+/// there are some, as Nomad does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct JobValidateResponse {
+    /// Whether the server checked the task driver configurations.
+    #[serde(rename = "DriverConfigValidated")]
+    pub driver_config_validated: bool,
+    /// One message per problem (empty when the job is valid).
+    #[serde(rename = "ValidationErrors")]
+    pub validation_errors: Vec<String>,
+    /// All problems as one message (empty when the job is valid).
+    #[serde(rename = "Error")]
+    pub error: String,
+    /// Warnings about the job, as one message (empty when none).
+    #[serde(rename = "Warnings")]
+    pub warnings: String,
+}
+
 /// Body of `POST /v1/jobs/parse`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]

@@ -12,8 +12,11 @@
 //! (`TaskGroups[0].Tasks[1].Resources.MemoryMB`), so the jobspec parser can point at the
 //! attribute that set it without ever matching on message text.
 
+mod unsupported;
 mod validate;
 mod validate_policy;
+
+pub use unsupported::unsupported_message;
 
 use std::fmt;
 

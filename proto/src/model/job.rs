@@ -111,6 +111,9 @@ pub struct Job {
     pub modify_index: u64,
     #[serde(rename = "JobModifyIndex")]
     pub job_modify_index: u64,
+    /// Nomad fields for systems nomadish lacks, kept so validation can refuse them.
+    #[serde(flatten)]
+    pub unsupported: super::JobUnsupported,
 }
 
 impl Job {
@@ -218,6 +221,9 @@ pub struct TaskGroup {
     /// Host volumes by label (left out of the JSON when empty).
     #[serde(rename = "Volumes", skip_serializing_if = "BTreeMap::is_empty")]
     pub volumes: BTreeMap<String, super::VolumeRequest>,
+    /// Nomad fields for systems nomadish lacks, kept so validation can refuse them.
+    #[serde(flatten)]
+    pub unsupported: super::GroupUnsupported,
 }
 
 impl Default for TaskGroup {
@@ -240,6 +246,7 @@ impl Default for TaskGroup {
             scaling: None,
             services: Vec::new(),
             volumes: BTreeMap::new(),
+            unsupported: super::GroupUnsupported::default(),
         }
     }
 }
@@ -316,6 +323,9 @@ pub struct Task {
     pub volume_mounts: Vec<super::VolumeMount>,
     #[serde(rename = "Templates")]
     pub templates: Vec<Template>,
+    /// Nomad fields for systems nomadish lacks, kept so validation can refuse them.
+    #[serde(flatten)]
+    pub unsupported: super::TaskUnsupported,
 }
 
 /// `change_mode = "restart"`: restart the task when a template re-renders (the default).

@@ -27,6 +27,7 @@ mod resources;
 mod scheduler_config;
 mod service;
 mod time;
+mod unsupported;
 mod variable;
 mod volumes;
 
@@ -47,6 +48,7 @@ pub use resources::*;
 pub use scheduler_config::*;
 pub use service::*;
 pub use time::*;
+pub use unsupported::*;
 pub use variable::*;
 pub use volumes::*;
 

@@ -30,6 +30,9 @@ pub struct Resources {
     pub networks: Vec<NetworkResource>,
     #[serde(rename = "Devices")]
     pub devices: Vec<RequestedDevice>,
+    /// Nomad fields for systems nomadish lacks, kept so validation can refuse them.
+    #[serde(flatten)]
+    pub unsupported: super::ResourcesUnsupported,
 }
 
 /// A `device "name" { count }` request.
@@ -60,6 +63,9 @@ pub struct NetworkResource {
     pub reserved_ports: Vec<Port>,
     #[serde(rename = "DynamicPorts")]
     pub dynamic_ports: Vec<Port>,
+    /// Nomad fields for systems nomadish lacks, kept so validation can refuse them.
+    #[serde(flatten)]
+    pub unsupported: super::NetworkUnsupported,
 }
 
 /// A port label and its value (static or assigned) on a network.

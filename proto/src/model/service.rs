@@ -67,6 +67,9 @@ pub struct Service {
     /// `consul` (Nomad's default, refused by nomadish) or `nomad`.
     #[serde(rename = "Provider")]
     pub provider: String,
+    /// Nomad fields for systems nomadish lacks, kept so validation can refuse them.
+    #[serde(flatten)]
+    pub unsupported: super::ServiceUnsupported,
 }
 
 /// `check { ... }` inside a service, in Nomad's `ServiceCheck` shape.

@@ -6,12 +6,11 @@ use std::sync::Arc;
 
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
 use super::pem::{load_identity, load_roots};
-use super::{ALPN_HTTP1, TlsError, provider};
+use super::{ALPN_HTTP1, SkipVerify, TlsError, provider};
 
 /// The CLI's TLS settings. Empty means "not given".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -52,7 +51,7 @@ pub fn cli_client_config(tls: &CliTlsConfig) -> Result<rustls::ClientConfig, Tls
             source,
         })?;
     let verifier: Arc<dyn ServerCertVerifier> = if tls.skip_verify {
-        Arc::new(SkipVerify { provider })
+        Arc::new(SkipVerify::new(provider))
     } else {
         let ca = tls.ca_cert.as_deref().ok_or(TlsError::NoCa)?;
         let (roots, _) = load_roots(ca)?;
@@ -138,59 +137,5 @@ impl ServerCertVerifier for NamedVerifier {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.inner.supported_verify_schemes()
-    }
-}
-
-/// `-tls-skip-verify`: any certificate is accepted, but the handshake signatures are still
-/// checked (so the connection is encrypted to whoever holds the presented key).
-#[derive(Debug)]
-struct SkipVerify {
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for SkipVerify {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
     }
 }

@@ -34,6 +34,7 @@ mod generate;
 mod identity;
 mod info;
 mod pem;
+mod skip_verify;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -44,6 +45,7 @@ pub use error::TlsError;
 pub use generate::{CA_DAYS, CERT_DAYS, CertPair, generate_ca, generate_cert};
 pub use identity::{PeerIdentity, Role, authorize_peer, parse_role_name, peer_identity};
 pub use info::{CertInfo, certificate_info};
+pub use skip_verify::SkipVerify;
 
 /// The domain in certificate names.
 pub const CERT_DOMAIN: &str = "nomadish";

@@ -6,8 +6,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use nomadish_proto::model::{
-    DEFAULT_NAMESPACE, Job, JobRegisterRequest, JobRegisterResponse, JobVersionsResponse,
-    JobsParseRequest, now_ns, strip_nulls, trigger,
+    DEFAULT_NAMESPACE, Job, JobRegisterRequest, JobRegisterResponse, JobValidateRequest,
+    JobValidateResponse, JobVersionsResponse, JobsParseRequest, now_ns, strip_nulls, trigger,
 };
 use serde::de::DeserializeOwned;
 
@@ -48,7 +48,21 @@ pub async fn list(
 }
 
 /// Canonicalizes and validates a submitted job, settling its namespace against the request's.
-pub(super) fn prepare_job(mut job: Job, opts: &QueryOptions) -> Result<Job, HttpError> {
+pub(super) fn prepare_job(job: Job, opts: &QueryOptions) -> Result<Job, HttpError> {
+    let job = canonical_job(job, opts)?;
+    nomadish_jobspecs::validate_job(&job)
+        .map_err(|errors| HttpError::bad_request(validation_message(&errors)))?;
+    Ok(job)
+}
+
+/// One message for a job's validation errors, one bulleted line each.
+fn validation_message(errors: &[String]) -> String {
+    let list: Vec<String> = errors.iter().map(|e| format!("* {e}")).collect();
+    format!("{} error(s) occurred:\n\n{}", errors.len(), list.join("\n"))
+}
+
+/// Settles a submitted job's namespace against the request's and canonicalizes it.
+fn canonical_job(mut job: Job, opts: &QueryOptions) -> Result<Job, HttpError> {
     if job.namespace.is_empty() {
         job.namespace = opts.namespace.clone();
     } else if opts.namespace_given && job.namespace != opts.namespace {
@@ -61,14 +75,6 @@ pub(super) fn prepare_job(mut job: Job, opts: &QueryOptions) -> Result<Job, Http
         job.namespace = DEFAULT_NAMESPACE.to_string();
     }
     job.canonicalize();
-    nomadish_jobspecs::validate_job(&job).map_err(|errors| {
-        let list: Vec<String> = errors.iter().map(|e| format!("* {e}")).collect();
-        HttpError::bad_request(format!(
-            "{} error(s) occurred:\n\n{}",
-            errors.len(),
-            list.join("\n")
-        ))
-    })?;
     Ok(job)
 }
 
@@ -159,7 +165,7 @@ pub async fn register(
     register_job(&server, &opts, req, None).await
 }
 
-/// `POST /v1/job/:id`: update a job (the body's job ID must match).
+/// `PUT|POST /v1/job/:id`: register or update a job (the body's job ID must match).
 pub async fn update(
     State(server): State<AppState>,
     Path(id): Path<String>,
@@ -169,6 +175,37 @@ pub async fn update(
     let opts = QueryOptions::parse(params)?;
     let req: JobRegisterRequest = decode_body(&body)?;
     register_job(&server, &opts, req, Some(&id)).await
+}
+
+/// `PUT|POST /v1/validate/job`: the job's problems without registering it. Answers 200 with
+/// Nomad's `JobValidateResponse` whether or not the job is valid; only a body that is not a
+/// job at all is a 400.
+pub async fn validate(
+    State(server): State<AppState>,
+    Query(params): Params,
+    body: Bytes,
+) -> Result<Response, HttpError> {
+    let opts = QueryOptions::parse(params)?;
+    let req: JobValidateRequest = decode_body(&body)?;
+    let job = req
+        .job
+        .ok_or_else(|| HttpError::bad_request("Job must be specified"))?;
+    let job = canonical_job(job, &opts)?;
+    let validation_errors = nomadish_jobspecs::validate_job(&job)
+        .err()
+        .unwrap_or_default();
+    let body = JobValidateResponse {
+        // As Nomad's servers: driver configs are checked by the clients that run them.
+        driver_config_validated: true,
+        error: if validation_errors.is_empty() {
+            String::new()
+        } else {
+            validation_message(&validation_errors)
+        },
+        validation_errors,
+        warnings: String::new(),
+    };
+    Ok(reply(&server, &opts, server.state.index(), &body))
 }
 
 /// `POST /v1/jobs/parse`: HCL to JSON.

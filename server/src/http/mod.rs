@@ -121,7 +121,14 @@ fn routes() -> Routes {
         .route("/v1/jobs/parse", axum::routing::post(jobs::parse))
         .route(
             "/v1/job/{id}",
-            get(jobs::get).post(jobs::update).delete(jobs::deregister),
+            get(jobs::get)
+                .put(jobs::update)
+                .post(jobs::update)
+                .delete(jobs::deregister),
+        )
+        .route(
+            "/v1/validate/job",
+            axum::routing::put(jobs::validate).post(jobs::validate),
         )
         .route("/v1/job/{id}/allocations", get(jobs::allocations))
         .route("/v1/job/{id}/evaluations", get(jobs::evaluations))

@@ -76,6 +76,17 @@ impl QueryOptions {
     pub fn flag(&self, name: &str) -> bool {
         self.raw.get(name).is_some_and(|v| parse_bool(v))
     }
+
+    /// `?cas=N`: the modify index a check-and-set write expects (`0`: only if absent).
+    pub fn cas(&self) -> Result<Option<u64>, HttpError> {
+        self.raw
+            .get("cas")
+            .map(|v| {
+                v.parse::<u64>()
+                    .map_err(|_| HttpError::bad_request(format!("Failed to parse cas: {v:?}")))
+            })
+            .transpose()
+    }
 }
 
 fn parse_wait(v: &str) -> Result<Duration, HttpError> {
@@ -188,5 +199,20 @@ mod tests {
         assert!(q(&[("wait", "soon")]).is_err());
         assert!(q(&[("pretty", "True")]).expect("parses").pretty);
         assert!(!q(&[("stale", "false")]).expect("parses").stale);
+    }
+
+    #[test]
+    fn cas_is_optional_and_numeric() {
+        assert_eq!(q(&[]).expect("parses").cas().ok(), Some(None));
+        assert_eq!(
+            q(&[("cas", "0")]).expect("parses").cas().ok(),
+            Some(Some(0))
+        );
+        assert_eq!(
+            q(&[("cas", "42")]).expect("parses").cas().ok(),
+            Some(Some(42))
+        );
+        assert!(q(&[("cas", "-1")]).expect("parses").cas().is_err());
+        assert!(q(&[("cas", "soon")]).expect("parses").cas().is_err());
     }
 }

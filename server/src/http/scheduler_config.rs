@@ -51,13 +51,7 @@ pub async fn put_config(
     let opts = QueryOptions::parse(params)?;
     let config: SchedulerConfiguration = decode_body(&body)?;
     config.validate().map_err(HttpError::bad_request)?;
-    let cas_index = match opts.raw.get("cas") {
-        Some(v) => Some(
-            v.parse::<u64>()
-                .map_err(|_| HttpError::bad_request(format!("Failed to parse cas: {v:?}")))?,
-        ),
-        None => None,
-    };
+    let cas_index = opts.cas()?;
     let cmd = Command::SetSchedulerConfig { config, cas_index };
     let (updated, index) = match server.write(cmd).await {
         Ok(resp) => (true, resp.index),

@@ -77,7 +77,7 @@ pub async fn put(
     }
     var.path = path;
     var.validate().map_err(HttpError::bad_request)?;
-    let cas = cas_param(&opts)?;
+    let cas = opts.cas()?;
     let key = root_key(&server).await?;
     let now = now_ns();
     var.create_time = now;
@@ -107,7 +107,7 @@ pub async fn delete(
 ) -> Result<Response, HttpError> {
     let opts = QueryOptions::parse(params)?;
     validate_variable_path(&path).map_err(HttpError::bad_request)?;
-    let cas = cas_param(&opts)?;
+    let cas = opts.cas()?;
     let op = VariableOp::Delete {
         namespace: opts.namespace.clone(),
         path: path.clone(),
@@ -120,16 +120,6 @@ pub async fn delete(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-fn cas_param(opts: &QueryOptions) -> Result<Option<u64>, HttpError> {
-    opts.raw
-        .get("cas")
-        .map(|v| {
-            v.parse::<u64>()
-                .map_err(|_| HttpError::bad_request(format!("Failed to parse cas: {v:?}")))
-        })
-        .transpose()
 }
 
 fn decrypt(view: &StateView, namespace: &str, path: &str) -> Result<Option<Variable>, HttpError> {

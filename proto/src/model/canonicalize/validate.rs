@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::unsupported::check_unsupported;
 use super::validate_policy::{
     check_constraints, check_logs, check_networks, check_reschedule, check_resources,
     check_restart, check_update,
@@ -42,6 +43,7 @@ impl Job {
             check_update(update, &FieldPath::root().field("Update"), "Job", &mut out);
         }
         check_groups(self, &mut out);
+        check_unsupported(self, &mut out);
         out
     }
 

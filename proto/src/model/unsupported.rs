@@ -183,11 +183,18 @@ pub struct TaskUnsupported {
 impl TaskUnsupported {
     /// The fields that are set.
     pub fn set_fields(&self) -> Vec<UnsupportedField> {
+        // Nomad (1.7+) adds an inert default identity to every task it stores, so a job
+        // exported with `nomad job inspect` carries one; it exposes nothing to the task and
+        // is accepted (and dropped).
+        let identity = self
+            .identity
+            .clone()
+            .filter(|v| !is_inert_default_identity(v));
         set_fields(&[
             ("Vault", "vault", &self.vault),
             ("Consul", "consul", &self.consul),
             ("CSIPluginConfig", "csi_plugin", &self.csi_plugin_config),
-            ("Identity", "identity", &self.identity),
+            ("Identity", "identity", &identity),
             ("Identities", "identity", &self.identities),
             ("Actions", "action", &self.actions),
             ("Schedule", "schedule", &self.schedule),
@@ -195,6 +202,14 @@ impl TaskUnsupported {
             ("ScalingPolicies", "scaling", &self.scaling_policies),
         ])
     }
+}
+
+/// Whether an `Identity` is Nomad's default one with no token exposed to the task
+/// (`Name` "default" or empty, `Env` and `File` false).
+fn is_inert_default_identity(v: &Value) -> bool {
+    let name = v.get("Name").and_then(Value::as_str).unwrap_or_default();
+    let exposed = |f: &str| v.get(f).and_then(Value::as_bool).unwrap_or(false);
+    v.is_object() && matches!(name, "" | "default") && !exposed("Env") && !exposed("File")
 }
 
 /// Service fields nomadish refuses (flattened into `Service`).
@@ -283,6 +298,20 @@ mod tests {
         ] {
             assert!(!is_empty_value(&v), "{v} should be set");
         }
+    }
+
+    #[test]
+    fn nomads_inert_default_identity_is_accepted_an_exposed_one_refused() {
+        let inert: TaskUnsupported = serde_json::from_value(json!({
+            "Identity": {"Name": "default", "Audience": ["nomadproject.io"], "Env": false, "File": false}
+        }))
+        .unwrap();
+        assert!(inert.set_fields().is_empty());
+        let exposed: TaskUnsupported = serde_json::from_value(json!({
+            "Identity": {"Name": "default", "Env": true}
+        }))
+        .unwrap();
+        assert_eq!(exposed.set_fields().len(), 1);
     }
 
     #[test]

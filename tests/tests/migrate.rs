@@ -22,7 +22,7 @@ fn migrating_job() -> String {
 job "keep" {{
   group "g" {{
     ephemeral_disk {{
-      size    = 50
+      size    = 150
       migrate = true
     }}
     task "t" {{

@@ -58,15 +58,12 @@ fn source(view: &StateView, req: &MigrateDataRequest) -> Result<(Allocation, u64
             alloc.id
         )));
     }
-    let previous = view
-        .allocs
-        .get(&alloc.previous_allocation)
-        .ok_or_else(|| {
-            Status::not_found(format!(
-                "previous allocation {} is gone",
-                alloc.previous_allocation
-            ))
-        })?;
+    let previous = view.allocs.get(&alloc.previous_allocation).ok_or_else(|| {
+        Status::not_found(format!(
+            "previous allocation {} is gone",
+            alloc.previous_allocation
+        ))
+    })?;
     if previous.node_id == req.node_id {
         return Err(Status::invalid_argument(format!(
             "previous allocation {} ran on this node; its data moves locally",

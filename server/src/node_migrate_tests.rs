@@ -83,18 +83,27 @@ fn the_replacements_node_gets_the_previous_allocation_capped_at_the_disk_size() 
 #[test]
 fn other_nodes_and_wrong_secrets_are_refused() {
     let v = view(true);
-    assert_eq!(code(&v, &req("n2", "n1-secret", "new")), Code::PermissionDenied);
+    assert_eq!(
+        code(&v, &req("n2", "n1-secret", "new")),
+        Code::PermissionDenied
+    );
     // n3 proves itself but does not hold the replacement.
     assert_eq!(code(&v, &req("n3", "n3-secret", "new")), Code::NotFound);
     // The previous node asking for its own allocation's data is no replacement either.
-    assert_eq!(code(&v, &req("n1", "n1-secret", "old")), Code::InvalidArgument);
+    assert_eq!(
+        code(&v, &req("n1", "n1-secret", "old")),
+        Code::InvalidArgument
+    );
     assert_eq!(code(&v, &req("nx", "x", "new")), Code::NotFound);
 }
 
 #[test]
 fn groups_without_migrate_are_refused() {
     let v = view(false);
-    assert_eq!(code(&v, &req("n2", "n2-secret", "new")), Code::PermissionDenied);
+    assert_eq!(
+        code(&v, &req("n2", "n2-secret", "new")),
+        Code::PermissionDenied
+    );
 }
 
 #[test]

@@ -19,9 +19,8 @@ use nomadish_proto::node_v1::node_service_server::NodeService;
 use nomadish_proto::node_v1::tunnel_from_client::Msg;
 use nomadish_proto::node_v1::{
     AllocationsUpdate, HeartbeatRequest, HeartbeatResponse, MigrateDataRequest, RegisterRequest,
-    RegisterResponse, StreamChunk,
-    TemplateDataReply, TemplateDataRequest, TunnelFromClient, TunnelToClient,
-    UpdateAllocationsRequest, UpdateAllocationsResponse, UpdateServicesRequest,
+    RegisterResponse, StreamChunk, TemplateDataReply, TemplateDataRequest, TunnelFromClient,
+    TunnelToClient, UpdateAllocationsRequest, UpdateAllocationsResponse, UpdateServicesRequest,
     UpdateServicesResponse, WatchAllocationsRequest,
 };
 use tokio::sync::mpsc;

@@ -108,9 +108,11 @@ async fn start_job(server: &Agent, clients: &[Agent], dir: &Path) -> (Value, std
     let holder = client_of(server, clients, str_of(&first, "NodeID")).await;
     let alloc_dir = holder.data_dir.join("alloc").join(str_of(&first, "ID"));
     let notes = alloc_dir.join("t/local/notes");
-    wait_until("the first allocation wrote its files", TIMEOUT, async || {
-        notes.exists().then_some(())
-    })
+    wait_until(
+        "the first allocation wrote its files",
+        TIMEOUT,
+        async || notes.exists().then_some(()),
+    )
     .await;
     (first, alloc_dir)
 }
@@ -125,12 +127,23 @@ async fn a_drained_allocation_s_data_follows_it_to_another_node() {
 
     let out = cli(
         &server,
-        &["node", "drain", "-enable", "-yes", "-deadline", "1m", old_node],
+        &[
+            "node",
+            "drain",
+            "-enable",
+            "-yes",
+            "-deadline",
+            "1m",
+            old_node,
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 
     let second = running(&server, first_id).await;
-    assert_ne!(second["NodeID"], first["NodeID"], "moved off the drained node");
+    assert_ne!(
+        second["NodeID"], first["NodeID"],
+        "moved off the drained node"
+    );
     let holder = client_of(&server, &clients, str_of(&second, "NodeID")).await;
     let new_dir = holder.data_dir.join("alloc").join(str_of(&second, "ID"));
     let state = std::fs::read_to_string(new_dir.join("alloc/data/state")).expect("state");
@@ -139,11 +152,15 @@ async fn a_drained_allocation_s_data_follows_it_to_another_node() {
     assert_eq!(notes.trim(), "local-notes");
     // The data was there before the task started: it found it rather than writing anew.
     let id = str_of(&second, "ID").to_string();
-    let logs = wait_until("the replacement printed what it found", TIMEOUT, async || {
-        let out = cli(&server, &["alloc", "logs", &id, "t"]);
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        text.contains("found").then_some(text)
-    })
+    let logs = wait_until(
+        "the replacement printed what it found",
+        TIMEOUT,
+        async || {
+            let out = cli(&server, &["alloc", "logs", &id, "t"]);
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            text.contains("found").then_some(text)
+        },
+    )
     .await;
     assert!(logs.contains("found first local-notes"), "logs: {logs}");
 }
@@ -175,11 +192,17 @@ async fn a_replacement_starts_empty_with_an_event_when_the_old_node_is_gone() {
         .map(str::to_string)
         .collect();
     assert!(
-        events.iter().any(|e| e.starts_with("Failed to migrate data")),
+        events
+            .iter()
+            .any(|e| e.starts_with("Failed to migrate data")),
         "{events:?}"
     );
     let holder = client_of(&server, &clients, str_of(&second, "NodeID")).await;
     let new_dir = holder.data_dir.join("alloc").join(id);
     let state = std::fs::read_to_string(new_dir.join("alloc/data/state")).expect("state");
-    assert_eq!(state.trim(), "first", "the task started empty and wrote its own");
+    assert_eq!(
+        state.trim(),
+        "first",
+        "the task started empty and wrote its own"
+    );
 }

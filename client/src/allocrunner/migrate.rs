@@ -18,7 +18,6 @@
 //! Any failure leaves the new directories as they were and is reported to the tasks as a
 //! `Failed to migrate data: ...` event; the tasks start anyway, as in Nomad.
 
-use std::path::Path;
 use std::time::Duration;
 
 use nomadish_proto::model::{Allocation, Node, TaskGroup, now_ns};
@@ -232,6 +231,8 @@ fn unpack_into(bytes: &[u8], dir: &AllocDir, tasks: &[String]) -> Result<Vec<Str
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     fn packed(alloc_dir: &Path, tasks: &[String]) -> Vec<u8> {

@@ -12,8 +12,8 @@ use std::path::Path;
 use nomadish_proto::model::TaskArtifact;
 
 pub use checksum::verify as verify_checksum;
-pub use dest::resolve as resolve_destination;
 pub(crate) use dest::normalize;
+pub use dest::resolve as resolve_destination;
 pub use unpack::{ArchiveKind, unpack_archive, unpack_tar};
 
 /// Fetches `artifact` into `task_dir`; the error names the artifact's source and the cause.

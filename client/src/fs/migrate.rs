@@ -45,7 +45,10 @@ pub fn pack_migration(
     let mut roots = vec![PathBuf::from(DATA_DIR)];
     for task in tasks {
         let mut parts = Path::new(task).components();
-        if matches!((parts.next(), parts.next()), (Some(Component::Normal(_)), None)) {
+        if matches!(
+            (parts.next(), parts.next()),
+            (Some(Component::Normal(_)), None)
+        ) {
             roots.push(Path::new(task).join(TASK_LOCAL_DIR));
         }
     }
@@ -134,7 +137,8 @@ impl Packer<'_> {
             } else if kind.is_symlink() {
                 self.symlink(root, &child, &meta)?;
             } else {
-                self.skipped.push(format!("{}: not a regular file", child.display()));
+                self.skipped
+                    .push(format!("{}: not a regular file", child.display()));
             }
         }
         Ok(())
@@ -149,13 +153,15 @@ impl Packer<'_> {
         let file: File = match file {
             Ok(f) => f,
             Err(_) => {
-                self.skipped.push(format!("{}: could not be opened", rel.display()));
+                self.skipped
+                    .push(format!("{}: could not be opened", rel.display()));
                 return Ok(());
             }
         };
         let meta = file.metadata().map_err(|e| self.io("stat", rel, e))?;
         if !meta.is_file() {
-            self.skipped.push(format!("{}: not a regular file", rel.display()));
+            self.skipped
+                .push(format!("{}: not a regular file", rel.display()));
             return Ok(());
         }
         self.total += meta.len();
@@ -174,8 +180,8 @@ impl Packer<'_> {
 
     /// Packs a symlink as a link when its target stays inside `root`; skips it otherwise.
     fn symlink(&mut self, root: &Path, rel: &Path, meta: &Metadata) -> Result<(), FsError> {
-        let target =
-            std::fs::read_link(self.alloc_dir.join(rel)).map_err(|e| self.io("readlink", rel, e))?;
+        let target = std::fs::read_link(self.alloc_dir.join(rel))
+            .map_err(|e| self.io("readlink", rel, e))?;
         let base = rel.parent().unwrap_or(Path::new(""));
         let inside = !target.is_absolute()
             && normalize(&base.join(&target)).is_some_and(|p| p.starts_with(root));

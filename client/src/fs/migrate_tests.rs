@@ -59,8 +59,12 @@ fn data_and_local_dirs_are_packed_and_nothing_else() {
 
     // The archive unpacks with the artifact unpacker into the same layout.
     let dest = tempfile::tempdir().unwrap();
-    crate::artifact::unpack_tar(crate::artifact::ArchiveKind::TarGz, &packed.bytes, dest.path())
-        .unwrap();
+    crate::artifact::unpack_tar(
+        crate::artifact::ArchiveKind::TarGz,
+        &packed.bytes,
+        dest.path(),
+    )
+    .unwrap();
     let db = dest.path().join("alloc/data/db-link");
     assert_eq!(std::fs::read_to_string(db).unwrap(), "v1");
     let cache = dest.path().join("t/local/cache");
@@ -121,7 +125,10 @@ fn task_names_that_are_not_one_component_are_not_packed() {
     let tasks = ["..".to_string(), "/".to_string(), "a/b".to_string()];
     let packed = pack_migration(&alloc, &tasks, None).unwrap();
     let names: Vec<String> = entries(&packed.bytes).into_iter().map(|e| e.0).collect();
-    assert!(names.iter().all(|n| n.starts_with("alloc/data")), "{names:?}");
+    assert!(
+        names.iter().all(|n| n.starts_with("alloc/data")),
+        "{names:?}"
+    );
 }
 
 #[test]

@@ -158,7 +158,11 @@ async fn migrate_tar(
     if !packed.skipped.is_empty() {
         tracing::warn!(alloc_id, skipped = ?packed.skipped, "entries left out of the migrated data");
     }
-    tracing::info!(alloc_id, bytes = packed.bytes.len(), "packed data for migration");
+    tracing::info!(
+        alloc_id,
+        bytes = packed.bytes.len(),
+        "packed data for migration"
+    );
     Ok(packed.bytes)
 }
 

@@ -59,6 +59,8 @@ pub struct TunnelDeps {
     pub alloc_root: PathBuf,
     /// Running tasks, for `alloc exec`, `alloc signal` and `alloc restart`.
     pub controls: crate::controls::TaskControls,
+    /// Which allocations have live runners (their data does not migrate until they stop).
+    pub state: crate::state::StateStore,
 }
 
 /// Keeps a tunnel open until `stop`, once the node is registered.

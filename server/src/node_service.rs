@@ -1,14 +1,15 @@
 //! The gRPC node service: what client agents call.
 //!
 //! Register and Heartbeat keep a node `ready`; WatchAllocations streams the node's allocations
-//! from an index; UpdateAllocations records task states; Tunnel carries log streams back.
+//! from an index; UpdateAllocations records task states; Tunnel carries log streams back;
+//! MigrateData relays a previous allocation's data between nodes (crate::node_migrate).
 //! Every call after Register proves the node with its secret ID.
 
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use nomadish_proto::model::{
     ALLOC_CLIENT_FAILED, AllocClientUpdate, Allocation, Evaluation, NODE_STATUS_READY, Node,
     NodeEvent, ServiceRegistration, now_ns, trigger,
@@ -17,9 +18,9 @@ use nomadish_proto::node_v1::node_service_client::NodeServiceClient;
 use nomadish_proto::node_v1::node_service_server::NodeService;
 use nomadish_proto::node_v1::tunnel_from_client::Msg;
 use nomadish_proto::node_v1::{
-    AllocationsUpdate, HeartbeatRequest, HeartbeatResponse, RegisterRequest, RegisterResponse,
-    TemplateDataReply, TemplateDataRequest, TunnelFromClient, TunnelToClient,
-    UpdateAllocationsRequest, UpdateAllocationsResponse, UpdateServicesRequest,
+    AllocationsUpdate, HeartbeatRequest, HeartbeatResponse, MigrateDataRequest, RegisterRequest,
+    RegisterResponse, StreamChunk, TemplateDataReply, TemplateDataRequest, TunnelFromClient,
+    TunnelToClient, UpdateAllocationsRequest, UpdateAllocationsResponse, UpdateServicesRequest,
     UpdateServicesResponse, WatchAllocationsRequest,
 };
 use tokio::sync::mpsc;
@@ -411,5 +412,18 @@ impl NodeService for NodeGrpc {
         crate::node_template::template_data(&self.server, req.into_inner())
             .await
             .map(Response::new)
+    }
+
+    type MigrateDataStream = BoxStream<StreamChunk>;
+
+    async fn migrate_data(
+        &self,
+        req: Request<MigrateDataRequest>,
+    ) -> Result<Response<Self::MigrateDataStream>, Status> {
+        self.server
+            .authorize_rpc(&req, &[Role::Client, Role::Server])?;
+        let chunks = crate::node_migrate::migrate_data(&self.server, req.into_inner()).await?;
+        let stream = ReceiverStream::new(chunks).map(Ok);
+        Ok(Response::new(Box::pin(stream)))
     }
 }

@@ -17,6 +17,7 @@
 mod allocdir;
 mod health;
 mod lifecycle;
+mod migrate;
 mod status;
 mod sticky;
 
@@ -146,16 +147,7 @@ async fn run_group(
         );
         return report(&alloc.id, &tracker, &deps.updater, None);
     }
-    let state = &deps.tasks.state;
-    match sticky::take_previous_data(&alloc, group, &dir, &deps.alloc_root, state).await {
-        Ok(moved) if !moved.is_empty() => {
-            tracing::info!(alloc_id = %alloc.id, previous = %alloc.previous_allocation, moved = moved.len(), "took over the previous allocation's data");
-        }
-        Ok(_) => {}
-        Err(e) => {
-            tracing::warn!(alloc_id = %alloc.id, error = %e, "previous allocation's data not migrated")
-        }
-    }
+    migrate::take_previous_data(&alloc, group, &dir, deps, &mut tracker).await;
     let (alloc_tx, alloc_rx) = watch::channel(alloc.clone());
     let (task_tx, task_rx) = mpsc::unbounded_channel::<TaskUpdate>();
     let mut group_run = GroupRun {

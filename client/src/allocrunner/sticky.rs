@@ -1,7 +1,7 @@
 //! Sticky ephemeral disks: a replacement allocation placed on the node where its previous
 //! allocation ran takes over that allocation's `alloc/data` and each task's `local/`, once
 //! the previous allocation has stopped (Nomad's local migration). A previous allocation on
-//! another node (`sticky` with `migrate = true`) is not fetched: its data stays there.
+//! another node is fetched by [`super::migrate`] when the disk has `migrate = true`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -12,11 +12,12 @@ use super::allocdir::AllocDir;
 use crate::state::StateStore;
 
 /// How long a replacement waits for its previous allocation to stop before starting empty.
-const PREVIOUS_STOP_WAIT: Duration = Duration::from_secs(300);
+pub(super) const PREVIOUS_STOP_WAIT: Duration = Duration::from_secs(300);
 /// How often the wait looks again.
 const POLL: Duration = Duration::from_millis(100);
 
-/// Moves the previous allocation's data into `dir` when the group's disk is sticky and that
+/// Moves the previous allocation's data into `dir` when the group's disk is sticky (or
+/// migrates) and that
 /// allocation ran on this node. Returns what was moved, for the log.
 pub(super) async fn take_previous_data(
     alloc: &Allocation,
@@ -25,7 +26,10 @@ pub(super) async fn take_previous_data(
     alloc_root: &Path,
     state: &StateStore,
 ) -> Result<Vec<String>, String> {
-    let keeps = group.ephemeral_disk.as_ref().is_some_and(|d| d.sticky);
+    let keeps = group
+        .ephemeral_disk
+        .as_ref()
+        .is_some_and(|d| d.sticky || d.migrate);
     if !keeps || alloc.previous_allocation.is_empty() {
         return Ok(Vec::new());
     }
@@ -67,7 +71,7 @@ pub(super) async fn take_previous_data(
 }
 
 /// Renames every entry of `from` into `to` (created if needed); a missing `from` is fine.
-fn move_children(from: &Path, to: &Path, moved: &mut Vec<String>) -> Result<(), String> {
+pub(super) fn move_children(from: &Path, to: &Path, moved: &mut Vec<String>) -> Result<(), String> {
     let meta = match std::fs::symlink_metadata(from) {
         Ok(meta) => meta,
         Err(_) => return Ok(()),

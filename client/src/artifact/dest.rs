@@ -10,7 +10,7 @@ pub fn resolve(task_dir: &Path, rel: &str) -> Result<PathBuf, String> {
 }
 
 /// `path` with `.` and `..` folded away, or `None` if it is absolute or climbs above its start.
-pub(super) fn normalize(path: &Path) -> Option<PathBuf> {
+pub(crate) fn normalize(path: &Path) -> Option<PathBuf> {
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {

@@ -12,6 +12,7 @@ use std::path::Path;
 use nomadish_proto::model::TaskArtifact;
 
 pub use checksum::verify as verify_checksum;
+pub(crate) use dest::normalize;
 pub use dest::resolve as resolve_destination;
 pub use unpack::{ArchiveKind, unpack_archive, unpack_tar};
 

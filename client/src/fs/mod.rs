@@ -9,15 +9,20 @@
 //!                     ─> StreamChunk × n, eof   (errors: StreamChunk{error, status})
 //! ```
 //!
+//! `FS_OP_MIGRATE_TAR` packs `alloc/data` and each task's `local/` of a stopped allocation
+//! for its replacement on another node (see `migrate`).
+//!
 //! Refusals map to HTTP statuses: a bad or escaping path is 400, reading a task's `secrets`
 //! directory is 403 (as in Nomad), a missing file or allocation is 404.
 
 mod info;
+mod migrate;
 mod ops;
 mod resolve;
 mod serve;
 
 pub use info::{file_info, go_file_mode, sniff_content_type};
+pub use migrate::{DATA_DIR, Packed, TASK_LOCAL_DIR, pack_migration};
 pub use ops::{list, stat};
 pub use resolve::{Opened, open_in};
 pub use serve::serve_fs;
@@ -53,6 +58,12 @@ pub enum FsError {
     /// A request field is out of range or missing.
     #[error("{0}")]
     BadRequest(String),
+    /// Migrating the data of an allocation whose tasks still run.
+    #[error("allocation {0} is still running; its data migrates once it stopped")]
+    AllocRunning(String),
+    /// The data to migrate is larger than the replacement's ephemeral disk.
+    #[error("the data to migrate exceeds {limit} bytes")]
+    TooLarge { limit: u64 },
     /// The allocation is not on this client.
     #[error("Unknown allocation {0:?}")]
     UnknownAlloc(String),
@@ -77,6 +88,8 @@ impl FsError {
             | Self::BadRequest(_) => 400,
             Self::SecretFile { .. } => 403,
             Self::NotFound { .. } | Self::UnknownAlloc(_) => 404,
+            Self::AllocRunning(_) => 409,
+            Self::TooLarge { .. } => 413,
             Self::Io { .. } => 500,
         }
     }

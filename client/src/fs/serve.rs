@@ -1,5 +1,6 @@
 //! Serves one `FsRequest` from the tunnel: resolves the allocation, runs the operation and
-//! answers with `StreamChunk`s (JSON for `ls`/`stat`, file bytes otherwise), then `eof`.
+//! answers with `StreamChunk`s (JSON for `ls`/`stat`, a tar.gz for `migrate tar`, file bytes
+//! otherwise), then `eof`.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::mpsc;
 
 use super::FsError;
+use super::migrate::pack_migration;
 use super::ops::{list, open_file, stat};
 use crate::allocrunner::AllocDir;
 use crate::shutdown::Stop;
@@ -121,11 +123,47 @@ async fn run(
             let file = tokio::fs::File::from_std(opened.file);
             send_file(file, &opened.rel, read, out, stop).await
         }
+        FsOp::MigrateTar => {
+            let limit = u64::try_from(req.limit).ok().filter(|l| *l > 0);
+            let packed = migrate_tar(deps, &req.alloc_id, root, limit).await?;
+            out.data("", 0, &packed).await;
+            Ok(())
+        }
         FsOp::Unspecified => Err(FsError::BadRequest(format!(
             "unknown filesystem operation {}",
             req.op
         ))),
     }
+}
+
+/// Packs a stopped allocation's migrating directories (see [`super::migrate`]).
+async fn migrate_tar(
+    deps: &TunnelDeps,
+    alloc_id: &str,
+    root: PathBuf,
+    limit: Option<u64>,
+) -> Result<Vec<u8>, FsError> {
+    if deps.state.alloc_running(alloc_id) {
+        return Err(FsError::AllocRunning(alloc_id.to_string()));
+    }
+    let tasks: Vec<String> = deps
+        .registry
+        .get(alloc_id)
+        .and_then(|a| {
+            let group = a.job.as_ref()?.group(&a.task_group)?;
+            Some(group.tasks.iter().map(|t| t.name.clone()).collect())
+        })
+        .unwrap_or_default();
+    let packed = blocking(move || pack_migration(&root, &tasks, limit)).await?;
+    if !packed.skipped.is_empty() {
+        tracing::warn!(alloc_id, skipped = ?packed.skipped, "entries left out of the migrated data");
+    }
+    tracing::info!(
+        alloc_id,
+        bytes = packed.bytes.len(),
+        "packed data for migration"
+    );
+    Ok(packed.bytes)
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, FsError> {

@@ -163,6 +163,18 @@ pub fn artifact_download_failed(now: i64, error: &str) -> TaskEvent {
     e
 }
 
+/// `Task Setup` with `Failed to migrate data: ...`: the previous allocation's data could not
+/// be fetched (`ephemeral_disk { migrate = true }`); the task starts without it, as in Nomad.
+pub fn migrate_failed(now: i64, error: &str) -> TaskEvent {
+    let mut e = event(
+        task_event::SETUP,
+        now,
+        format!("Failed to migrate data: {error}"),
+    );
+    e.details.insert("migrate_error".into(), error.into());
+    e
+}
+
 /// `Sibling Task Failed`: another task of the allocation failed, so this one is stopped.
 pub fn sibling_failed(now: i64, sibling: &str) -> TaskEvent {
     let mut e = event(

@@ -388,4 +388,15 @@ impl NodeService for FakeNode {
             "the fake server has no template data",
         ))
     }
+
+    type MigrateDataStream = ReceiverStream<Result<nomadish_proto::node_v1::StreamChunk, Status>>;
+
+    async fn migrate_data(
+        &self,
+        _req: Request<nomadish_proto::node_v1::MigrateDataRequest>,
+    ) -> Result<Response<Self::MigrateDataStream>, Status> {
+        Err(Status::unimplemented(
+            "the fake server relays no migrated data",
+        ))
+    }
 }

@@ -24,7 +24,7 @@ mod plan;
 mod query;
 mod scheduler_config;
 mod services;
-mod stream;
+pub(crate) mod stream;
 mod system;
 mod vars;
 

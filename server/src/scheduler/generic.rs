@@ -296,7 +296,8 @@ impl Run<'_, '_> {
 }
 
 /// The node a replacement should try first: its previous allocation's, when the group's
-/// ephemeral disk is sticky (Nomad's preferred node; `migrate` only matters with `sticky`).
+/// ephemeral disk is sticky (Nomad's preferred node). With `migrate` alone the replacement
+/// may land anywhere: its client fetches the data from the previous node.
 fn sticky_node<'p>(group: &TaskGroup, p: &'p Placement) -> Option<&'p str> {
     let keeps = group.ephemeral_disk.as_ref().is_some_and(|d| d.sticky);
     p.previous

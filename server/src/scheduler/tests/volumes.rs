@@ -1,8 +1,8 @@
 //! Host volume feasibility and sticky ephemeral disks.
 
 use nomadish_proto::model::{
-    ALLOC_CLIENT_FAILED, ClientHostVolumeConfig, EphemeralDisk, NS_PER_SEC, VOLUME_TYPE_HOST,
-    VolumeRequest,
+    ALLOC_CLIENT_FAILED, ClientHostVolumeConfig, DrainStrategy, EphemeralDisk, NODE_INELIGIBLE,
+    NS_PER_SEC, VOLUME_TYPE_HOST, VolumeRequest,
 };
 
 use super::fixture::*;
@@ -70,4 +70,29 @@ fn a_sticky_replacement_prefers_the_previous_node() {
     assert_eq!(repl.previous_allocation, "alloc-web-0");
     // Without stickiness the reschedule penalty would move it to node-0001.
     assert_eq!(repl.node_id, "node-0000");
+}
+
+#[test]
+fn a_drained_migrating_disk_is_replaced_elsewhere_naming_its_previous_allocation() {
+    let mut state = MemState::with_nodes(nodes(2));
+    state.edit_node("node-0000", |n| {
+        n.drain_strategy = Some(DrainStrategy::default());
+        n.scheduling_eligibility = NODE_INELIGIBLE.into();
+    });
+    let mut spec = job("web", 1);
+    spec.task_groups[0].ephemeral_disk = Some(EphemeralDisk {
+        sticky: true,
+        migrate: true,
+        ..EphemeralDisk::default()
+    });
+    let job = state.put_job(spec);
+    let mut a = alloc(&job, 0, "node-0000");
+    a.desired_transition.migrate = Some(true);
+    state.put_alloc(a);
+    let out = run(&state, &job);
+    assert_eq!(stopped(&out)[0].id, "alloc-web-0");
+    let repl = placed(&out)[0];
+    // The client fetches the data from the previous allocation's node by this link.
+    assert_eq!(repl.previous_allocation, "alloc-web-0");
+    assert_eq!(repl.node_id, "node-0001", "sticky never overrides a drain");
 }

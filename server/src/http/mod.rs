@@ -17,6 +17,7 @@ mod fs;
 mod jobs;
 mod lifecycle;
 mod logs;
+mod namespaces;
 mod nodes;
 mod operator;
 mod plan;
@@ -200,6 +201,20 @@ pub fn router(server: Arc<Server>) -> Router {
                 .post(vars::put)
                 .delete(vars::delete),
         )
+        // ---- namespaces (wip-ns) ----
+        .route("/v1/namespaces", get(namespaces::list))
+        .route(
+            "/v1/namespace",
+            axum::routing::put(namespaces::put).post(namespaces::put),
+        )
+        .route(
+            "/v1/namespace/{name}",
+            get(namespaces::get)
+                .put(namespaces::put_named)
+                .post(namespaces::put_named)
+                .delete(namespaces::delete),
+        )
+        // ---- end namespaces ----
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(server)

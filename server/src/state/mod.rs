@@ -13,6 +13,7 @@
 
 mod deployments;
 mod launch;
+mod namespaces;
 mod persist;
 mod queries;
 mod variables;
@@ -22,11 +23,13 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use imbl::{OrdMap, OrdSet};
 use nomadish_proto::model::{
-    Allocation, Deployment, Evaluation, Job, Node, SchedulerConfiguration, ServiceRegistration,
+    Allocation, Deployment, Evaluation, Job, Namespace, Node, SchedulerConfiguration,
+    ServiceRegistration,
 };
 use tokio::sync::watch;
 
 pub use launch::PeriodicLaunch;
+pub use namespaces::quota_usage;
 pub use persist::{SnapshotError, decode_snapshot, encode_snapshot, state_digest};
 pub use variables::{RootKey, StoredVariable, open as open_variable, seal as seal_variable};
 
@@ -53,6 +56,9 @@ pub struct TableIndexes {
     /// Nomad Variables (and the root key).
     #[serde(default)]
     pub variables: u64,
+    /// Namespaces.
+    #[serde(default)]
+    pub namespaces: u64,
 }
 
 /// The whole replicated state at one raft index. Cloning is cheap.
@@ -101,6 +107,9 @@ pub struct StateView {
     pub variables: OrdMap<(String, String), Arc<StoredVariable>>,
     /// The cluster root key sealing variables; created by the first variables write.
     pub root_key: Option<Arc<RootKey>>,
+    /// Namespaces written by operators, by name (`default` is implicit until edited; see
+    /// [`StateView::namespace`]).
+    pub namespaces: OrdMap<String, Arc<Namespace>>,
 }
 
 /// Number of versions kept per job, as Nomad's `JobDefaultTrackedVersions`.

@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use nomadish_proto::model::{
-    Allocation, Deployment, Evaluation, Job, Node, SchedulerConfiguration, ServiceRegistration,
+    Allocation, Deployment, Evaluation, Job, Namespace, Node, SchedulerConfiguration,
+    ServiceRegistration,
 };
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +57,9 @@ struct Snapshot {
     /// The root key sealing variables; absent until the first variables write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     root_key: Option<RootKey>,
+    /// Namespaces written by operators; absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    namespaces: Vec<Namespace>,
 }
 
 const FORMAT_VERSION: u32 = 1;
@@ -106,6 +110,11 @@ pub fn encode_snapshot(view: &StateView) -> Vec<u8> {
             .map(|v| StoredVariable::clone(v))
             .collect(),
         root_key: view.root_key.as_deref().cloned(),
+        namespaces: view
+            .namespaces
+            .values()
+            .map(|n| Namespace::clone(n))
+            .collect(),
     };
     serde_json::to_vec(&snap).unwrap_or_default()
 }
@@ -120,6 +129,9 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<StateView, SnapshotError> {
         root_key: snap.root_key.map(Arc::new),
         ..StateView::default()
     };
+    for ns in snap.namespaces {
+        view.namespaces.insert(ns.name.clone(), Arc::new(ns));
+    }
     for v in snap.variables {
         let key = (v.meta.namespace.clone(), v.meta.path.clone());
         view.variables.insert(key, Arc::new(v));

@@ -64,6 +64,9 @@ pub enum Command {
     /// Interact with Nomad Variables (encrypted key/value documents).
     #[command(subcommand)]
     Var(super::var::VarCommand),
+    /// Interact with namespaces and their quotas.
+    #[command(subcommand)]
+    Namespace(super::namespace::NamespaceCommand),
 }
 
 /// Connection flags every API command takes.

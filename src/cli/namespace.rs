@@ -322,3 +322,68 @@ async fn delete(args: NamespaceShowArgs) -> Result<(), String> {
     println!("Successfully deleted namespace {:?}!", args.name);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn team(limits: Option<QuotaLimits>) -> Namespace {
+        Namespace {
+            name: "team-a".into(),
+            description: "Team A".into(),
+            quota_limits: limits,
+            ..Namespace::default()
+        }
+    }
+
+    #[test]
+    fn list_shows_a_quota_column_only_when_some_namespace_has_limits() {
+        let plain = format_namespace_list(&[Namespace::default_namespace(), team(None)]);
+        assert_eq!(
+            plain
+                .lines()
+                .next()
+                .map(str::split_whitespace)
+                .map(Iterator::collect::<Vec<_>>),
+            Some(vec!["Name", "Description"])
+        );
+        let limited = QuotaLimits {
+            cpu: 500,
+            memory_mb: 0,
+            allocations: 2,
+        };
+        let text = format_namespace_list(&[Namespace::default_namespace(), team(Some(limited))]);
+        assert!(
+            text.lines().next().unwrap_or("").contains("Quota"),
+            "{text}"
+        );
+        assert!(text.contains("cpu=500,allocs=2"), "{text}");
+        assert_eq!(format_namespace_list(&[]), "No namespaces found");
+    }
+
+    #[test]
+    fn status_shows_nomads_fields_and_quota_usage() {
+        let mut ns = team(Some(QuotaLimits {
+            cpu: 1000,
+            memory_mb: 0,
+            allocations: 1,
+        }));
+        ns.meta.insert("owner".into(), "ops".into());
+        let used = QuotaUsage::default().plus(20, 16);
+        let text = format_status(&ns, Some(&used));
+        for needle in [
+            "Name            = team-a",
+            "Quota           = <none>",
+            "EnabledDrivers  = <none>",
+            "Metadata",
+            "owner = ops",
+            "Quota Limits",
+            "20 / 1000",
+            "16 / inf",
+            "1 / 1",
+        ] {
+            assert!(text.contains(needle), "{needle:?} missing in:\n{text}");
+        }
+        assert!(!format_status(&team(None), None).contains("Quota Limits"));
+    }
+}

@@ -19,7 +19,7 @@ pub enum NamespaceOp {
     /// Create or replace a namespace (its indexes are stamped on apply).
     Upsert {
         /// The namespace, validated by the proposer (and again here).
-        namespace: Namespace,
+        namespace: Box<Namespace>,
     },
     /// Delete a namespace.
     Delete {
@@ -31,7 +31,7 @@ pub enum NamespaceOp {
 /// Applies one namespaces change at `index`.
 pub(super) fn apply(view: &mut StateView, index: u64, op: NamespaceOp) -> Result<(), ApplyError> {
     match op {
-        NamespaceOp::Upsert { namespace } => upsert(view, index, namespace),
+        NamespaceOp::Upsert { namespace } => upsert(view, index, *namespace),
         NamespaceOp::Delete { name } => delete(view, index, &name),
     }
 }
@@ -94,11 +94,11 @@ mod tests {
     fn upsert_cmd(name: &str, description: &str) -> Command {
         Command::ApplyNamespace {
             op: NamespaceOp::Upsert {
-                namespace: Namespace {
+                namespace: Box::new(Namespace {
                     name: name.into(),
                     description: description.into(),
                     ..Namespace::default()
-                },
+                }),
             },
         }
     }
@@ -209,14 +209,14 @@ mod tests {
         assert_eq!(view.capacity_index, 0, "no quota, nothing to retry");
         let with_quota = |allocations| Command::ApplyNamespace {
             op: NamespaceOp::Upsert {
-                namespace: Namespace {
+                namespace: Box::new(Namespace {
                     name: "team-a".into(),
                     quota_limits: Some(QuotaLimits {
                         allocations,
                         ..QuotaLimits::default()
                     }),
                     ..Namespace::default()
-                },
+                }),
             },
         };
         apply_cmd(&mut view, 3, with_quota(1));

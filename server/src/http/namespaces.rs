@@ -94,7 +94,9 @@ async fn upsert(
     ns: Namespace,
 ) -> Result<Response, HttpError> {
     ns.validate().map_err(HttpError::bad_request)?;
-    let op = NamespaceOp::Upsert { namespace: ns };
+    let op = NamespaceOp::Upsert {
+        namespace: Box::new(ns),
+    };
     let resp = server.write(Command::ApplyNamespace { op }).await?;
     Ok(reply(server, opts, resp.index, &serde_json::Value::Null))
 }

@@ -45,10 +45,57 @@ pub fn evaluate_plan(view: &StateView, plan: &Plan) -> PlanVerdict {
             verdict.refused.push(node_id.clone());
         }
     }
+    refuse_over_quota(view, plan, &mut verdict);
     if plan.all_at_once && !verdict.refused.is_empty() {
         verdict.refused.append(&mut verdict.accepted);
     }
     verdict
+}
+
+/// Re-checks the namespace quota against the latest state: when the accepted placements
+/// would take the namespace over its limits (another plan committed first), every accepted
+/// node with new allocations is refused, so the worker re-schedules on fresh state and the
+/// scheduler reports "quota exceeded".
+fn refuse_over_quota(view: &StateView, plan: &Plan, verdict: &mut PlanVerdict) {
+    let Some(namespace) = plan.job.as_ref().map(|j| j.namespace.as_str()) else {
+        return;
+    };
+    let Some(limits) = view.namespace(namespace).and_then(|ns| ns.limits()) else {
+        return;
+    };
+    let accepted: Vec<&Allocation> = verdict
+        .accepted
+        .iter()
+        .filter_map(|n| plan.node_allocation.get(n))
+        .flatten()
+        .collect();
+    let replaced: HashSet<&str> = [&plan.node_update, &plan.node_preemptions]
+        .into_iter()
+        .flat_map(|m| m.values().flatten())
+        .map(|a| a.id.as_str())
+        .chain(accepted.iter().map(|a| a.id.as_str()))
+        .collect();
+    let kept: Vec<Arc<Allocation>> = view
+        .namespace_live_allocs(namespace)
+        .into_iter()
+        .filter(|a| !replaced.contains(a.id.as_str()))
+        .collect();
+    let placed: Vec<Arc<Allocation>> = accepted
+        .iter()
+        .filter(|a| !a.terminal())
+        .map(|a| Arc::new(Allocation::clone(a)))
+        .collect();
+    let usage = crate::state::quota_usage(&[kept, placed].concat());
+    if limits.exceeded_by(&usage).is_none() {
+        return;
+    }
+    let (refuse, keep): (Vec<String>, Vec<String>) = verdict.accepted.drain(..).partition(|node| {
+        plan.node_allocation
+            .get(node)
+            .is_some_and(|allocs| allocs.iter().any(|a| !view.allocs.contains_key(&a.id)))
+    });
+    verdict.accepted = keep;
+    verdict.refused.extend(refuse);
 }
 
 fn node_accepts(view: &StateView, node: &Node, plan: &Plan, allocs: &[Allocation]) -> bool {

@@ -239,3 +239,46 @@ fn preempted_jobs_get_an_evaluation() {
     let refused = PlanVerdict::default();
     assert!(preemption_evals(&view, &plan, &refused, 7).is_empty());
 }
+
+#[test]
+fn placements_over_the_namespace_quota_are_refused() {
+    use nomadish_proto::model::{Job, Namespace, QuotaLimits};
+
+    let in_team = |mut a: Allocation| {
+        a.namespace = "team-a".into();
+        a
+    };
+    let mut view = view_with(
+        &[node("n1", NODE_STATUS_READY), node("n2", NODE_STATUS_READY)],
+        &[in_team(alloc("old", "n1", 100))],
+    );
+    view.namespaces.insert(
+        "team-a".into(),
+        Arc::new(Namespace {
+            name: "team-a".into(),
+            quota_limits: Some(QuotaLimits {
+                allocations: 1,
+                ..QuotaLimits::default()
+            }),
+            ..Namespace::default()
+        }),
+    );
+    let mut plan = plan_with(vec![in_team(alloc("new", "n2", 100))]);
+    plan.job = Some(Arc::new(Job {
+        id: "web".into(),
+        namespace: "team-a".into(),
+        ..Job::default()
+    }));
+    let verdict = evaluate_plan(&view, &plan);
+    assert_eq!(
+        verdict.refused,
+        ["n2"],
+        "another plan already used the quota"
+    );
+    assert!(verdict.accepted.is_empty());
+
+    // The same placement replacing the old allocation fits.
+    plan.append_stop(&in_team(alloc("old", "n1", 100)), "replaced", None);
+    let verdict = evaluate_plan(&view, &plan);
+    assert_eq!(verdict.accepted, ["n2"]);
+}

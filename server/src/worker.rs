@@ -258,9 +258,23 @@ fn blocked_eval(eval: &Evaluation, outcome: &Outcome, now: i64) -> Evaluation {
         status_description: "created to place remaining allocations".to_string(),
         previous_eval: eval.id.clone(),
         failed_tg_allocs: outcome.failed_tg_allocs.clone(),
+        quota_limit_reached: quota_limit_reached(eval, outcome),
         queued_allocations: outcome.queued_allocations.clone(),
         create_time: now,
         modify_time: now,
         ..Evaluation::default()
+    }
+}
+
+/// The namespace whose quota held placements back (Nomad's `QuotaLimitReached`), if any.
+fn quota_limit_reached(eval: &Evaluation, outcome: &Outcome) -> String {
+    let hit = outcome
+        .failed_tg_allocs
+        .values()
+        .any(|m| !m.quota_exhausted.is_empty());
+    if hit {
+        eval.namespace.clone()
+    } else {
+        String::new()
     }
 }

@@ -67,6 +67,9 @@ pub enum Command {
     /// ACL bootstrap, policies and tokens.
     #[command(subcommand)]
     Acl(super::acl::AclCommand),
+    /// Interact with namespaces and their quotas.
+    #[command(subcommand)]
+    Namespace(super::namespace::NamespaceCommand),
 }
 
 /// Connection flags every API command takes.

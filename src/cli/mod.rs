@@ -40,6 +40,8 @@ pub mod jobspec;
 pub mod lifecycle;
 pub mod logs;
 pub mod monitor;
+pub mod namespace;
+pub mod namespace_spec;
 pub mod node;
 pub mod node_ops;
 pub mod operator;
@@ -93,6 +95,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Service(cmd) => service::run(cmd).await,
         Command::Var(cmd) => var::run(cmd).await,
         Command::Acl(cmd) => acl::run(cmd).await,
+        Command::Namespace(cmd) => namespace::run(cmd).await,
         Command::Version => {
             println!("Nomadish v{}", env!("CARGO_PKG_VERSION"));
             EXIT_OK

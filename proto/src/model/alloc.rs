@@ -200,6 +200,7 @@ impl Allocation {
             modify_index: self.modify_index,
             create_time: self.create_time,
             modify_time: self.modify_time,
+            allocated_resources: None,
         }
     }
 }
@@ -360,6 +361,9 @@ pub struct AllocListStub {
     pub create_time: i64,
     #[serde(rename = "ModifyTime")]
     pub modify_time: i64,
+    /// The allocation's resources; only with `?resources=true`, as Nomad.
+    #[serde(rename = "AllocatedResources", skip_serializing_if = "Option::is_none")]
+    pub allocated_resources: Option<AllocatedResources>,
 }
 
 /// What a client reports about one of its allocations.

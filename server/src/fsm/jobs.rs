@@ -19,6 +19,14 @@ pub(super) fn apply_upsert_job(
     now: i64,
     touched: &mut BTreeSet<JobKey>,
 ) -> Result<u64, ApplyError> {
+    if !view.namespace_exists(&job.namespace) {
+        return Err(ApplyError::Rejected {
+            reason: format!(
+                "job {:?} is in nonexistent namespace {:?}",
+                job.id, job.namespace
+            ),
+        });
+    }
     let key: JobKey = (job.namespace.clone(), job.id.clone());
     let existing = view.jobs.get(&key).cloned();
     if let Some(expected) = enforce_index {

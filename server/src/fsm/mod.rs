@@ -12,6 +12,7 @@ mod children;
 mod deployments;
 mod gc;
 mod jobs;
+pub mod namespaces;
 pub mod node_ops;
 mod nodes;
 mod scheduler_config;
@@ -219,6 +220,13 @@ pub enum Command {
         /// The change.
         op: acl::AclOp,
     },
+    // ---- namespaces (wip-ns) ----
+    /// Namespaces: upsert or delete one (`/v1/namespace/:name`).
+    ApplyNamespace {
+        /// The change.
+        op: namespaces::NamespaceOp,
+    },
+    // ---- end namespaces ----
 }
 
 impl Command {
@@ -249,6 +257,9 @@ impl Command {
             | Command::DeleteServiceRegistration { .. } => Vec::new(),
             Command::ApplyVariable { .. } => Vec::new(),
             Command::ApplyAcl { .. } => Vec::new(),
+            // ---- namespaces (wip-ns) ----
+            Command::ApplyNamespace { .. } => Vec::new(),
+            // ---- end namespaces ----
         }
     }
 }
@@ -288,6 +299,12 @@ pub enum ApplyError {
     NotFound {
         /// What was looked for.
         kind: String,
+    },
+    /// The request is well-formed but refused by a rule of the state (answered 400).
+    #[error("{reason}")]
+    Rejected {
+        /// Why, in words for the user.
+        reason: String,
     },
 }
 
@@ -464,6 +481,9 @@ pub fn apply(view: &mut StateView, index: u64, cmd: Command) -> CommandResponse 
         } => services::apply_delete(view, index, &namespace, &service_name, &id).map(|()| 0),
         Command::ApplyVariable { op } => variables::apply(view, index, op).map(|()| 0),
         Command::ApplyAcl { op } => acl::apply(view, index, op).map(|()| 0),
+        // ---- namespaces (wip-ns) ----
+        Command::ApplyNamespace { op } => namespaces::apply(view, index, op).map(|()| 0),
+        // ---- end namespaces ----
     };
     // Registrations never outlive their allocation or node (see services.rs).
     services::prune(view, index);
@@ -500,6 +520,7 @@ fn apply_restore(view: &mut StateView, index: u64, state: &[u8]) -> Result<(), A
             services: index,
             variables: index,
             acl: index,
+            namespaces: index,
         },
         capacity_index: index,
         restore_index: index,

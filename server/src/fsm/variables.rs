@@ -47,6 +47,14 @@ pub(super) fn apply(view: &mut StateView, index: u64, op: VariableOp) -> Result<
             Ok(())
         }
         VariableOp::Upsert { mut var, cas } => {
+            if !view.namespace_exists(&var.meta.namespace) {
+                return Err(ApplyError::Rejected {
+                    reason: format!(
+                        "variable {:?} is in nonexistent namespace {:?}",
+                        var.meta.path, var.meta.namespace
+                    ),
+                });
+            }
             let key = (var.meta.namespace.clone(), var.meta.path.clone());
             let current = view.variables.get(&key).cloned();
             check_cas(current.as_deref(), cas)?;

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use nomadish_proto::model::{Allocation, Evaluation, NodeListStub};
+use nomadish_proto::model::{AllocListStub, Allocation, Evaluation, NodeListStub};
 
 use super::query::{read_view, reply, reply_stubs};
 use super::{AppState, HttpError, QueryOptions};
@@ -19,7 +19,17 @@ pub async fn list(
     let opts = QueryOptions::parse(params)?;
     let view = read_view(&server, &opts, |v| v.tables.allocs).await?;
     let allocs = view.allocs_by_prefix(&opts.namespace, &opts.prefix);
-    Ok(reply_stubs(&server, &opts, view.tables.allocs, &allocs))
+    if !opts.flag("resources") {
+        return Ok(reply_stubs(&server, &opts, view.tables.allocs, &allocs));
+    }
+    let stubs: Vec<_> = allocs
+        .iter()
+        .map(|a| AllocListStub {
+            allocated_resources: Some(a.allocated_resources.clone()),
+            ..a.stub()
+        })
+        .collect();
+    Ok(reply(&server, &opts, view.tables.allocs, &stubs))
 }
 
 /// `GET /v1/allocation/:id`.

@@ -46,6 +46,7 @@ impl From<WriteError> for HttpError {
         let status = match &e {
             WriteError::Apply(ApplyError::CasMismatch { .. }) => StatusCode::CONFLICT,
             WriteError::Apply(ApplyError::NotFound { .. }) => StatusCode::NOT_FOUND,
+            WriteError::Apply(ApplyError::Rejected { .. }) => StatusCode::BAD_REQUEST,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self {

@@ -18,6 +18,7 @@ mod fs;
 mod jobs;
 mod lifecycle;
 mod logs;
+mod namespaces;
 mod nodes;
 mod operator;
 mod plan;
@@ -271,6 +272,20 @@ fn routes() -> Routes {
                 .post(vars::put)
                 .delete(vars::delete),
         )
+        // ---- namespaces (wip-ns) ----
+        .route("/v1/namespaces", get(namespaces::list))
+        .route(
+            "/v1/namespace",
+            axum::routing::put(namespaces::put).post(namespaces::put),
+        )
+        .route(
+            "/v1/namespace/{name}",
+            get(namespaces::get)
+                .put(namespaces::put_named)
+                .post(namespaces::put_named)
+                .delete(namespaces::delete),
+        )
+    // ---- end namespaces ----
 }
 
 /// How long a client may take to finish the TLS handshake.

@@ -87,6 +87,9 @@ impl Run<'_, '_> {
             self.annotate(&spec.group.name, diff);
         }
         self.table.freeze_stops();
+        if let Some(quota) = self.quota.as_mut() {
+            quota.settle(&self.table);
+        }
         let candidates = Candidates::new(&self.table, &job_spec, &mut self.rng);
         let limit = candidate_limit(self.batch, candidates.in_datacenters);
         let mut collisions = Collisions {
@@ -189,6 +192,16 @@ impl Run<'_, '_> {
                 self.keep_previous_of(p, collisions);
                 continue;
             }
+            let over_quota = self
+                .quota
+                .as_ref()
+                .and_then(|q| q.refuse(&placer.resources));
+            if let Some(metric) = over_quota {
+                failed = Some(metric);
+                queued += 1;
+                self.keep_previous_of(p, collisions);
+                continue;
+            }
             let penalty: Vec<usize> = match (&p.previous, p.kind) {
                 (Some(prev), PlaceKind::Reschedule) => reschedule::penalty_node_ids(prev)
                     .filter_map(|id| self.table.position(id))
@@ -211,6 +224,9 @@ impl Run<'_, '_> {
                 Some(choice) => {
                     let alloc = self.new_alloc(placer, p, choice.node, choice.metric);
                     self.table.add(choice.node, placer.spec.ask);
+                    if let Some(quota) = self.quota.as_mut() {
+                        quota.record(&placer.resources);
+                    }
                     collisions.job[choice.node] += 1;
                     collisions.group[choice.node] += 1;
                     prefs.1.record(&self.table.nodes[choice.node]);
@@ -235,6 +251,10 @@ impl Run<'_, '_> {
         if let Some(idx) = self.keep_previous(p) {
             collisions.job[idx] += 1;
             collisions.group[idx] += 1;
+            // The kept allocation holds its share of the quota again.
+            if let (Some(quota), Some(prev)) = (self.quota.as_mut(), p.previous.as_ref()) {
+                quota.record(&prev.allocated_resources);
+            }
         }
     }
 

@@ -17,7 +17,9 @@
 //! scores), `ports` (host ports), `preempt` (evictions for system jobs), [`select`]
 //! (candidate walk), `generic` (service and batch), `system` (system and sysbatch), `nodes`
 //! (usage), `deploy` (rolling updates by `max_parallel`, canaries, the deployment record).
-//! The scheduler configuration comes from [`State::scheduler_config`].
+//! The scheduler configuration comes from [`State::scheduler_config`]; `quota` refuses
+//! placements beyond the namespace's [`State::namespace_quota`] ("quota exceeded" in
+//! `QuotaExhausted`).
 //!
 //! Plan conventions the plan applier and the worker rely on:
 //! - `node_allocation` holds new allocations, in-place updates (same ID, new `Job`) and
@@ -42,7 +44,7 @@ use std::sync::Arc;
 
 use nomadish_proto::model::{
     AllocMetric, Allocation, Deployment, Evaluation, JOB_TYPE_BATCH, JOB_TYPE_SERVICE,
-    JOB_TYPE_SYSBATCH, JOB_TYPE_SYSTEM, Job, Node, Plan, SchedulerConfiguration,
+    JOB_TYPE_SYSBATCH, JOB_TYPE_SYSTEM, Job, Node, Plan, QuotaLimits, SchedulerConfiguration,
 };
 use std::collections::BTreeMap;
 
@@ -54,6 +56,7 @@ mod generic;
 mod nodes;
 mod ports;
 mod preempt;
+mod quota;
 mod rank;
 pub mod reconcile;
 pub mod reschedule;
@@ -68,6 +71,7 @@ mod version;
 mod tests;
 
 pub use constraint::operand;
+pub use quota::QUOTA_EXCEEDED;
 pub use reconcile::{
     ALLOC_LOST, ALLOC_MIGRATING, ALLOC_NOT_NEEDED, ALLOC_RESCHEDULED, ALLOC_UPDATING,
 };
@@ -93,6 +97,14 @@ pub trait State {
     /// The cluster's scheduler configuration (Nomad's defaults unless an operator set one).
     fn scheduler_config(&self) -> SchedulerConfiguration {
         SchedulerConfiguration::default()
+    }
+    /// The namespace's quota limits (`None`: unlimited).
+    fn namespace_quota(&self, _namespace: &str) -> Option<QuotaLimits> {
+        None
+    }
+    /// The namespace's non-terminal allocations, every job's (what its quota counts).
+    fn namespace_allocs(&self, _namespace: &str) -> Vec<Arc<Allocation>> {
+        Vec::new()
     }
 }
 

@@ -11,6 +11,7 @@ use nomadish_proto::model::{
 };
 
 use super::nodes::NodeTable;
+use super::quota::Quota;
 use super::reconcile::{GroupDiff, PlaceKind, Placement, stop_all};
 use super::reschedule;
 use super::util::{AllocBuckets, Rng};
@@ -43,6 +44,8 @@ pub(crate) struct Run<'s, 'e> {
     pub out: Outcome,
     /// The cluster's scheduler configuration at the snapshot.
     pub config: SchedulerConfiguration,
+    /// The namespace's quota, when it has one.
+    pub quota: Option<Quota>,
 }
 
 impl<'s, 'e> Run<'s, 'e> {
@@ -65,6 +68,7 @@ impl<'s, 'e> Run<'s, 'e> {
             table,
             out: Outcome::default(),
             config: state.scheduler_config(),
+            quota: Quota::load(state, &eval.namespace),
         };
         run.out.plan.eval_id = eval.id.clone();
         run.out.plan.priority = eval.priority;

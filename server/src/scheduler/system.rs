@@ -75,6 +75,9 @@ impl Run<'_, '_> {
             self.annotate(&spec.group.name, &d.diff);
         }
         self.table.freeze_stops();
+        if let Some(quota) = self.quota.as_mut() {
+            quota.settle(&self.table);
+        }
         let candidates = Candidates::new(&self.table, &job_spec, &mut self.rng);
         for (spec, d) in specs.iter().zip(diffs) {
             let placer = GroupPlacer {
@@ -198,6 +201,15 @@ impl Run<'_, '_> {
             queued: 0,
         };
         for (idx, p) in targets {
+            if let Some(metric) = self
+                .quota
+                .as_ref()
+                .and_then(|q| q.refuse(&placer.resources))
+            {
+                failures.quota(metric);
+                self.keep_previous(&p);
+                continue;
+            }
             let used = self.table.used(idx);
             let capacity = self.table.capacity(idx);
             let mut victims = Vec::new();
@@ -231,6 +243,9 @@ impl Run<'_, '_> {
             let mut alloc = self.new_alloc(placer, &p, idx, metric);
             self.record_preemptions(&mut alloc, &victims);
             self.table.add(idx, ask);
+            if let Some(quota) = self.quota.as_mut() {
+                quota.record(&placer.resources);
+            }
             self.buckets.push(idx, alloc);
         }
         let name = placer.spec.group.name.clone();
@@ -287,6 +302,22 @@ impl Failures {
             metric.coalesced_failures += 1;
         }
         tally.exhausted_for(node, reason);
+        self.queued += 1;
+    }
+
+    /// A placement refused by the namespace's quota (its reason joins `QuotaExhausted`).
+    fn quota(&mut self, refused: AllocMetric) {
+        let (metric, _) = self
+            .failed
+            .get_or_insert_with(|| (self.base.clone(), Tally::default()));
+        if self.queued > 0 {
+            metric.coalesced_failures += 1;
+        }
+        for reason in refused.quota_exhausted {
+            if !metric.quota_exhausted.contains(&reason) {
+                metric.quota_exhausted.push(reason);
+            }
+        }
         self.queued += 1;
     }
 }

@@ -14,6 +14,7 @@
 mod acl;
 mod deployments;
 mod launch;
+mod namespaces;
 mod persist;
 mod queries;
 mod variables;
@@ -23,12 +24,14 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use imbl::{OrdMap, OrdSet};
 use nomadish_proto::model::{
-    Allocation, Deployment, Evaluation, Job, Node, SchedulerConfiguration, ServiceRegistration,
+    Allocation, Deployment, Evaluation, Job, Namespace, Node, SchedulerConfiguration,
+    ServiceRegistration,
 };
 use tokio::sync::watch;
 
 pub use acl::{AclSnapshot, AclTables, StoredAclToken};
 pub use launch::PeriodicLaunch;
+pub use namespaces::quota_usage;
 pub use persist::{SnapshotError, decode_snapshot, encode_snapshot, state_digest};
 pub use variables::{RootKey, StoredVariable, open as open_variable, seal as seal_variable};
 
@@ -58,6 +61,9 @@ pub struct TableIndexes {
     /// ACL policies and tokens.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub acl: u64,
+    /// Namespaces.
+    #[serde(default)]
+    pub namespaces: u64,
 }
 
 fn is_zero(v: &u64) -> bool {
@@ -112,6 +118,9 @@ pub struct StateView {
     pub root_key: Option<Arc<RootKey>>,
     /// ACL policies and tokens.
     pub acl: AclTables,
+    /// Namespaces written by operators, by name (`default` is implicit until edited; see
+    /// [`StateView::namespace`]).
+    pub namespaces: OrdMap<String, Arc<Namespace>>,
 }
 
 /// Number of versions kept per job, as Nomad's `JobDefaultTrackedVersions`.

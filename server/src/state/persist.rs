@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use nomadish_proto::model::{
-    Allocation, Deployment, Evaluation, Job, Node, SchedulerConfiguration, ServiceRegistration,
+    Allocation, Deployment, Evaluation, Job, Namespace, Node, SchedulerConfiguration,
+    ServiceRegistration,
 };
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +62,9 @@ struct Snapshot {
     /// ACL policies, tokens (secret hashes only) and the salt; absent before bootstrap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     acl: Option<AclSnapshot>,
+    /// Namespaces written by operators; absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    namespaces: Vec<Namespace>,
 }
 
 const FORMAT_VERSION: u32 = 1;
@@ -112,6 +116,11 @@ pub fn encode_snapshot(view: &StateView) -> Vec<u8> {
             .collect(),
         root_key: view.root_key.as_deref().cloned(),
         acl: view.acl.to_snapshot(),
+        namespaces: view
+            .namespaces
+            .values()
+            .map(|n| Namespace::clone(n))
+            .collect(),
     };
     serde_json::to_vec(&snap).unwrap_or_default()
 }
@@ -127,6 +136,9 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<StateView, SnapshotError> {
         acl: snap.acl.map(AclTables::from_snapshot).unwrap_or_default(),
         ..StateView::default()
     };
+    for ns in snap.namespaces {
+        view.namespaces.insert(ns.name.clone(), Arc::new(ns));
+    }
     for v in snap.variables {
         let key = (v.meta.namespace.clone(), v.meta.path.clone());
         view.variables.insert(key, Arc::new(v));

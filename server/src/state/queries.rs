@@ -255,4 +255,12 @@ impl State for StateView {
             .cloned()
             .unwrap_or_default()
     }
+
+    fn namespace_quota(&self, namespace: &str) -> Option<nomadish_proto::model::QuotaLimits> {
+        self.namespace(namespace).and_then(|ns| ns.limits())
+    }
+
+    fn namespace_allocs(&self, namespace: &str) -> Vec<Arc<Allocation>> {
+        self.namespace_live_allocs(namespace)
+    }
 }

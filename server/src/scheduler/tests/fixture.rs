@@ -24,6 +24,8 @@ pub struct MemState {
     pub nodes: BTreeMap<String, Arc<Node>>,
     /// The scheduler configuration (`None`: Nomad's defaults).
     pub config: Option<nomadish_proto::model::SchedulerConfiguration>,
+    /// Namespace quotas.
+    pub quotas: BTreeMap<String, nomadish_proto::model::QuotaLimits>,
 }
 
 impl State for MemState {
@@ -63,6 +65,18 @@ impl State for MemState {
 
     fn scheduler_config(&self) -> nomadish_proto::model::SchedulerConfiguration {
         self.config.clone().unwrap_or_default()
+    }
+
+    fn namespace_quota(&self, namespace: &str) -> Option<nomadish_proto::model::QuotaLimits> {
+        self.quotas.get(namespace).copied()
+    }
+
+    fn namespace_allocs(&self, namespace: &str) -> Vec<Arc<Allocation>> {
+        self.allocs
+            .values()
+            .filter(|a| a.namespace == namespace && !a.terminal())
+            .cloned()
+            .collect()
     }
 }
 

@@ -8,6 +8,7 @@ mod placement;
 mod ports;
 mod preferences;
 mod props;
+mod quota;
 mod rescheduling;
 mod system;
 mod volumes;

@@ -47,6 +47,10 @@ pub fn job_spec(id: &str, ns: &str, line: &str) -> String {
         r#"job "{id}" {{
   namespace = "{ns}"
   group "g" {{
+    update {{
+      max_parallel     = 1
+      min_healthy_time = "1s"
+    }}
     task "web" {{
       driver = "raw_exec"
       config {{

@@ -45,6 +45,17 @@ pub fn free_port() -> u16 {
         .expect("free port")
 }
 
+/// Whether the process `pid` has exited (it is gone or a zombie not yet reaped).
+fn exited(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesized command name.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => true,
+    }
+}
+
 /// Polls `check` every 50 ms until it returns `Some` or `timeout` passes.
 pub async fn wait_until<T>(
     what: &str,
@@ -238,12 +249,29 @@ impl Agent {
         }
         let api = self.api();
         let log = self.log.clone();
+        let pid = self.child.as_ref().map(|c| c.id());
         wait_until(
             &format!("agent health (log: {})", log.display()),
             START_TIMEOUT,
-            async || match api.try_get("/v1/agent/health").await {
-                Ok((code, _, _)) if code.is_success() => Some(()),
-                _ => None,
+            async || {
+                // An agent that exited (a port taken, a bad config) will never answer: say
+                // why at once instead of waiting out the timeout.
+                if let Some(pid) = pid
+                    && exited(pid)
+                {
+                    let text = std::fs::read_to_string(&log).unwrap_or_default();
+                    let tail: Vec<&str> = text.lines().rev().take(20).collect();
+                    let tail: Vec<&str> = tail.into_iter().rev().collect();
+                    panic!(
+                        "agent {} exited while starting:\n{}",
+                        self.name,
+                        tail.join("\n")
+                    );
+                }
+                match api.try_get("/v1/agent/health").await {
+                    Ok((code, _, _)) if code.is_success() => Some(()),
+                    _ => None,
+                }
             },
         )
         .await;

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::rules::{Rule, is_write, rule};
 use super::{Identity, TOKEN_HEADER, resolve};
-use crate::http::{AppState, MAX_BODY_BYTES};
+use crate::http::{AppState, ListScope, ListScoped, MAX_BODY_BYTES};
 use crate::server::Server;
 use crate::state::StateView;
 
@@ -71,6 +71,9 @@ pub async fn authorize(
             .map(|c| c.0.to_string())
             .unwrap_or_default(),
     };
+    if let Some(response) = other_region(&server, &query) {
+        return response;
+    }
     let secret = presented_secret(req.headers());
     let view = server.state.snapshot();
     let identity = match resolve(&server.config.acl, &view, secret.as_deref(), now_ns()) {
@@ -123,8 +126,18 @@ pub async fn authorize(
         Decision::Filter(f) => Some(f),
     };
     req.extensions_mut().insert(identity.clone());
-    let mut response = next.run(req).await;
     if let Some(filter) = filter {
+        let scoped = identity.clone();
+        req.extensions_mut().insert(ListScope::new(move |item| {
+            allows(&scoped.acl, filter, item)
+        }));
+    }
+    let mut response = next.run(req).await;
+    // Lists answered through the shared list helper were scoped before paging; others
+    // (e.g. a node's allocations) are narrowed here.
+    if let Some(filter) = filter
+        && response.extensions().get::<ListScoped>().is_none()
+    {
         response = filter_list(response, &identity.acl, filter).await;
     }
     if is_write(&facts.method) {
@@ -238,26 +251,24 @@ async fn filter_list(response: Response, acl: &Acl, filter: ListFilter) -> Respo
     let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(&bytes) else {
         return Response::from_parts(parts, Body::from(bytes));
     };
-    let field = |v: &Value, name: &str| {
-        v.get(name)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
     let kept: Vec<Value> = items
         .into_iter()
-        .filter(|item| match filter {
-            ListFilter::Namespace(cap) => acl.allow_namespace_op(&field(item, "Namespace"), cap),
-            ListFilter::Variables => {
-                acl.allow_variable_op(&field(item, "Namespace"), &field(item, "Path"), VAR_LIST)
-            }
-            ListFilter::NamespaceNames => acl.allow_namespace(&field(item, "Name")),
-        })
+        .filter(|item| allows(acl, filter, item))
         .collect();
     let mut parts = parts;
     parts.headers.remove(axum::http::header::CONTENT_LENGTH);
     let body = serde_json::to_vec(&kept).unwrap_or_default();
     Response::from_parts(parts, Body::from(body))
+}
+
+/// Whether the token may see one entry of a list answer.
+fn allows(acl: &Acl, filter: ListFilter, item: &Value) -> bool {
+    let field = |name: &str| item.get(name).and_then(Value::as_str).unwrap_or_default();
+    match filter {
+        ListFilter::Namespace(cap) => acl.allow_namespace_op(field("Namespace"), cap),
+        ListFilter::Variables => acl.allow_variable_op(field("Namespace"), field("Path"), VAR_LIST),
+        ListFilter::NamespaceNames => acl.allow_namespace(field("Name")),
+    }
 }
 
 /// A refused request: audited, answered with the status and message.
@@ -303,6 +314,22 @@ pub fn presented_secret(headers: &HeaderMap) -> Option<String> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|v| v.trim().to_string())
 }
+
+/// Nomad's answer to a `?region=` other than this cluster's: it has no other region to
+/// forward to (Nomad's `No path to region`, a 500).
+fn other_region(server: &Server, query: &HashMap<String, String>) -> Option<Response> {
+    let region = query.get("region").filter(|r| !r.is_empty())?;
+    (*region != server.config.region).then(|| {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            NO_REGION_PATH.to_string(),
+        )
+            .into_response()
+    })
+}
+
+/// Nomad's error text for a request to a region it cannot reach.
+pub const NO_REGION_PATH: &str = "No path to region";
 
 /// The request's namespace: `?namespace=`, default `default`.
 fn namespace_param(query: &HashMap<String, String>) -> String {

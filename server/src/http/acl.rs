@@ -19,6 +19,7 @@ use nomadish_proto::model::{
 use serde::Deserialize;
 
 use super::jobs::decode_body;
+use super::list::{ListQuery, Paging, reply_list};
 use super::query::{read_view, reply};
 use super::{AppState, HttpError, QueryOptions};
 use crate::auth::{Identity, decode_salt, new_salt};
@@ -141,19 +142,18 @@ fn hash_with(salt_hex: &str, secret: &str) -> Result<String, HttpError> {
 pub async fn list_policies(
     State(server): State<AppState>,
     Extension(identity): Ident,
-    Query(params): Params,
+    list: ListQuery,
 ) -> Result<Response, HttpError> {
     require_enabled(&server)?;
-    let opts = QueryOptions::parse(params)?;
-    let view = read_view(&server, &opts, |v| v.tables.acl).await?;
-    let stubs: Vec<AclPolicyListStub> = view
+    let opts = &list.opts;
+    let view = read_view(&server, opts, |v| v.tables.acl).await?;
+    let stubs = view
         .acl
         .policies
         .values()
         .filter(|p| p.name.starts_with(&opts.prefix) && may_read_policy(&identity, &p.name))
-        .map(|p| AclPolicyListStub::from(&**p))
-        .collect();
-    Ok(reply(&server, &opts, view.tables.acl, &stubs))
+        .map(|p| AclPolicyListStub::from(&**p));
+    reply_list(&server, &list, view.tables.acl, stubs, Paging::NAME)
 }
 
 fn may_read_policy(identity: &Identity, name: &str) -> bool {
@@ -237,19 +237,18 @@ pub async fn delete_policy(
 /// `GET /v1/acl/tokens` (management): stubs, `?prefix` on the accessor.
 pub async fn list_tokens(
     State(server): State<AppState>,
-    Query(params): Params,
+    list: ListQuery,
 ) -> Result<Response, HttpError> {
     require_enabled(&server)?;
-    let opts = QueryOptions::parse(params)?;
-    let view = read_view(&server, &opts, |v| v.tables.acl).await?;
-    let stubs: Vec<AclTokenListStub> = view
+    let opts = &list.opts;
+    let view = read_view(&server, opts, |v| v.tables.acl).await?;
+    let stubs = view
         .acl
         .tokens
         .values()
         .filter(|t| t.accessor_id.starts_with(&opts.prefix))
-        .map(|t| AclTokenListStub::from(&t.to_api(None)))
-        .collect();
-    Ok(reply(&server, &opts, view.tables.acl, &stubs))
+        .map(|t| AclTokenListStub::from(&t.to_api(None)));
+    reply_list(&server, &list, view.tables.acl, stubs, Paging::TOKENS)
 }
 
 /// `POST|PUT /v1/acl/token`: a new token; the answer is the only place its secret appears.

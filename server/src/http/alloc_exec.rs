@@ -53,13 +53,10 @@ pub fn parse_params(
         return Err(HttpError::bad_request("command is empty"));
     }
     let tty = match params.get("tty").map(String::as_str) {
-        None | Some("" | "false") => false,
-        Some("true") => true,
-        Some(other) => {
-            return Err(HttpError::bad_request(format!(
-                "tty must be true or false, not {other:?}"
-            )));
-        }
+        None | Some("") => false,
+        Some(v) => super::query::parse_bool_strict(v).ok_or_else(|| {
+            HttpError::bad_request(format!("tty must be true or false, not {v:?}"))
+        })?,
     };
     Ok((task, command, tty))
 }

@@ -4,32 +4,33 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use nomadish_proto::model::{AllocListStub, Allocation, Evaluation, NodeListStub};
+use nomadish_proto::model::{AllocListStub, Allocation};
 
+use super::list::{ListQuery, Paging, reply_list};
 use super::query::{read_view, reply, reply_stubs};
 use super::{AppState, HttpError, QueryOptions};
 
 type Params = Query<HashMap<String, String>>;
 
 /// `GET /v1/allocations?prefix=`.
-pub async fn list(
-    State(server): State<AppState>,
-    Query(params): Params,
-) -> Result<Response, HttpError> {
-    let opts = QueryOptions::parse(params)?;
-    let view = read_view(&server, &opts, |v| v.tables.allocs).await?;
-    let allocs = view.allocs_by_prefix(&opts.namespace, &opts.prefix);
-    if !opts.flag("resources") {
-        return Ok(reply_stubs(&server, &opts, view.tables.allocs, &allocs));
-    }
-    let stubs: Vec<_> = allocs
-        .iter()
+pub async fn list(State(server): State<AppState>, list: ListQuery) -> Result<Response, HttpError> {
+    let opts = &list.opts;
+    let view = read_view(&server, opts, |v| v.tables.allocs).await?;
+    let resources = opts.flag("resources");
+    let stubs = view
+        .allocs_by_prefix(&opts.namespace, &opts.prefix)
+        .into_iter()
         .map(|a| AllocListStub {
-            allocated_resources: Some(a.allocated_resources.clone()),
+            allocated_resources: resources.then(|| a.allocated_resources.clone()),
             ..a.stub()
-        })
-        .collect();
-    Ok(reply(&server, &opts, view.tables.allocs, &stubs))
+        });
+    reply_list(
+        &server,
+        &list,
+        view.tables.allocs,
+        stubs,
+        Paging::by_prefix_or_creation(opts),
+    )
 }
 
 /// `GET /v1/allocation/:id`.
@@ -51,16 +52,13 @@ pub async fn get(
 /// `GET /v1/evaluations?prefix=`.
 pub async fn list_evals(
     State(server): State<AppState>,
-    Query(params): Params,
+    list: ListQuery,
 ) -> Result<Response, HttpError> {
-    let opts = QueryOptions::parse(params)?;
-    let view = read_view(&server, &opts, |v| v.tables.evals).await?;
-    let evals: Vec<Evaluation> = view
-        .evals_by_prefix(&opts.namespace, &opts.prefix)
-        .iter()
-        .map(|e| e.as_ref().clone())
-        .collect();
-    Ok(reply(&server, &opts, view.tables.evals, &evals))
+    let opts = &list.opts;
+    let view = read_view(&server, opts, |v| v.tables.evals).await?;
+    let evals = view.evals_by_prefix(&opts.namespace, &opts.prefix);
+    let paging = Paging::by_prefix_or_creation(opts);
+    reply_list(&server, &list, view.tables.evals, evals, paging)
 }
 
 /// `GET /v1/evaluation/:id`.
@@ -99,16 +97,15 @@ pub async fn eval_allocs(
 /// `GET /v1/nodes?prefix=`.
 pub async fn list_nodes(
     State(server): State<AppState>,
-    Query(params): Params,
+    list: ListQuery,
 ) -> Result<Response, HttpError> {
-    let opts = QueryOptions::parse(params)?;
-    let view = read_view(&server, &opts, |v| v.tables.nodes).await?;
-    let stubs: Vec<NodeListStub> = view
+    let opts = &list.opts;
+    let view = read_view(&server, opts, |v| v.tables.nodes).await?;
+    let stubs = view
         .nodes_by_prefix(&opts.prefix)
-        .iter()
-        .map(|n| n.stub())
-        .collect();
-    Ok(reply(&server, &opts, view.tables.nodes, &stubs))
+        .into_iter()
+        .map(|n| n.stub());
+    reply_list(&server, &list, view.tables.nodes, stubs, Paging::ID)
 }
 
 /// `GET /v1/node/:id` (the node's secret is never returned).

@@ -10,6 +10,7 @@ use axum::response::Response;
 use nomadish_proto::model::{DeploymentPauseRequest, DeploymentPromoteRequest};
 
 use super::jobs::decode_body;
+use super::list::{ListQuery, Paging, reply_list};
 use super::query::{read_view, reply, reply_stubs};
 use super::{AppState, HttpError, QueryOptions};
 use crate::deployments::ops::{self, DeploymentError};
@@ -29,15 +30,13 @@ impl From<DeploymentError> for HttpError {
     }
 }
 
-/// `GET /v1/deployments?prefix=`: newest first.
-pub async fn list(
-    State(server): State<AppState>,
-    Query(params): Params,
-) -> Result<Response, HttpError> {
-    let opts = QueryOptions::parse(params)?;
-    let view = read_view(&server, &opts, |v| v.tables.deployments).await?;
-    let list = view.deployments_by_prefix(&opts.namespace, &opts.prefix);
-    Ok(reply(&server, &opts, view.tables.deployments, &list))
+/// `GET /v1/deployments?prefix=`: in creation order, as Nomad (`?reverse=true`: newest first).
+pub async fn list(State(server): State<AppState>, list: ListQuery) -> Result<Response, HttpError> {
+    let opts = &list.opts;
+    let view = read_view(&server, opts, |v| v.tables.deployments).await?;
+    let deployments = view.deployments_by_prefix(&opts.namespace, &opts.prefix);
+    let paging = Paging::by_prefix_or_creation(opts);
+    reply_list(&server, &list, view.tables.deployments, deployments, paging)
 }
 
 /// `GET /v1/deployment/:id`.

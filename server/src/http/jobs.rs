@@ -11,6 +11,7 @@ use nomadish_proto::model::{
 };
 use serde::de::DeserializeOwned;
 
+use super::list::{ListQuery, Paging, reply_list};
 use super::query::{read_view, reply, reply_stubs};
 use super::{AppState, HttpError, QueryOptions};
 use crate::evals::job_eval;
@@ -28,23 +29,15 @@ pub(super) fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, HttpErr
 }
 
 /// `GET /v1/jobs`: job stubs with their summaries.
-pub async fn list(
-    State(server): State<AppState>,
-    Query(params): Params,
-) -> Result<Response, HttpError> {
-    let opts = QueryOptions::parse(params)?;
-    let view = read_view(&server, &opts, |v| v.tables.jobs.max(v.tables.allocs)).await?;
-    let stubs: Vec<_> = view
+pub async fn list(State(server): State<AppState>, list: ListQuery) -> Result<Response, HttpError> {
+    let opts = &list.opts;
+    let view = read_view(&server, opts, |v| v.tables.jobs.max(v.tables.allocs)).await?;
+    let stubs = view
         .jobs_by_prefix(&opts.namespace, &opts.prefix)
-        .iter()
-        .map(|j| j.stub(Some(view.job_summary(j))))
-        .collect();
-    Ok(reply(
-        &server,
-        &opts,
-        view.tables.jobs.max(view.tables.allocs),
-        &stubs,
-    ))
+        .into_iter()
+        .map(|j| j.stub(Some(view.job_summary(&j))));
+    let index = view.tables.jobs.max(view.tables.allocs);
+    reply_list(&server, &list, index, stubs, Paging::NAMESPACE_ID)
 }
 
 /// Canonicalizes and validates a submitted job, settling its namespace against the request's.

@@ -14,9 +14,11 @@ mod alloc_ops;
 mod allocs;
 mod deployments;
 mod error;
+mod filter;
 mod fs;
 mod jobs;
 mod lifecycle;
+mod list;
 mod logs;
 mod namespaces;
 mod nodes;
@@ -37,6 +39,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{MethodRouter, get};
 
 pub use error::HttpError;
+pub use list::{ListScope, ListScoped, NEXT_TOKEN_HEADER};
 pub use query::QueryOptions;
 
 use crate::server::Server;

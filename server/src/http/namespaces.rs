@@ -19,6 +19,7 @@ use axum::response::Response;
 use nomadish_proto::model::Namespace;
 
 use super::jobs::decode_body;
+use super::list::{ListQuery, Paging, reply_list};
 use super::query::{read_view, reply};
 use super::{AppState, HttpError, QueryOptions};
 use crate::fsm::Command;
@@ -28,18 +29,17 @@ use crate::server::Server;
 type Params = Query<HashMap<String, String>>;
 
 /// `GET /v1/namespaces?prefix=`.
-pub async fn list(
-    State(server): State<AppState>,
-    Query(params): Params,
-) -> Result<Response, HttpError> {
-    let opts = QueryOptions::parse(params)?;
-    let view = read_view(&server, &opts, |v| v.tables.namespaces).await?;
-    let list: Vec<Namespace> = view
-        .namespaces_with_prefix(&opts.prefix)
-        .iter()
-        .map(|ns| Namespace::clone(ns))
-        .collect();
-    Ok(reply(&server, &opts, view.tables.namespaces, &list))
+pub async fn list(State(server): State<AppState>, list: ListQuery) -> Result<Response, HttpError> {
+    let opts = &list.opts;
+    let view = read_view(&server, opts, |v| v.tables.namespaces).await?;
+    let namespaces = view.namespaces_with_prefix(&opts.prefix);
+    reply_list(
+        &server,
+        &list,
+        view.tables.namespaces,
+        namespaces,
+        Paging::NAME,
+    )
 }
 
 /// `GET /v1/namespace/:name`.

@@ -32,13 +32,31 @@ pub struct QueryOptions {
     pub stale: bool,
     /// `?pretty`: indent the JSON.
     pub pretty: bool,
+    /// `?filter=`: a filter expression over list entries (see `filter.rs`).
+    pub filter: Option<String>,
+    /// `?per_page=`: the most entries a list page holds (`None` or `0`: all).
+    pub per_page: Option<u32>,
+    /// `?next_token=`: the token of the first entry to answer.
+    pub next_token: String,
+    /// `?reverse=`: answer a list in reverse order.
+    pub reverse: bool,
     /// Every parameter, for handler-specific ones.
     pub raw: HashMap<String, String>,
 }
 
-/// Nomad's boolean query values: `true`, `True`, `1` (and a bare `?flag`).
+/// Nomad's boolean query values (Go's `strconv.ParseBool`: `true`, `True`, `TRUE`, `t`, `T`,
+/// `1`, and their `false` forms), a bare `?flag` being true; anything else is `None`.
+pub fn parse_bool_strict(v: &str) -> Option<bool> {
+    match v {
+        "" | "1" | "t" | "T" | "true" | "True" | "TRUE" => Some(true),
+        "0" | "f" | "F" | "false" | "False" | "FALSE" => Some(false),
+        _ => None,
+    }
+}
+
+/// A boolean query value, false unless [`parse_bool_strict`] reads it as true.
 pub fn parse_bool(v: &str) -> bool {
-    matches!(v, "" | "true" | "True" | "TRUE" | "1")
+    parse_bool_strict(v) == Some(true)
 }
 
 impl QueryOptions {
@@ -68,6 +86,14 @@ impl QueryOptions {
             wait,
             stale: raw.get("stale").is_some_and(|v| parse_bool(v)),
             pretty: raw.get("pretty").is_some_and(|v| parse_bool(v)),
+            filter: raw.get("filter").cloned(),
+            // As Nomad: a per_page that is not a positive number means no paging.
+            per_page: raw
+                .get("per_page")
+                .and_then(|v| v.parse::<u32>().ok())
+                .filter(|n| *n > 0),
+            next_token: raw.get("next_token").cloned().unwrap_or_default(),
+            reverse: raw.get("reverse").is_some_and(|v| parse_bool(v)),
             raw,
         })
     }

@@ -9,6 +9,7 @@ use axum::response::Response;
 use nomadish_proto::model::ServiceRegistration;
 use serde::Serialize;
 
+use super::list::{ListQuery, Paging, reply_list};
 use super::query::{read_view, reply};
 use super::{AppState, HttpError, QueryOptions};
 use crate::fsm::Command;
@@ -85,14 +86,17 @@ pub fn choose(
 }
 
 /// `GET /v1/services?namespace=`.
-pub async fn list(
-    State(server): State<AppState>,
-    Query(params): Params,
-) -> Result<Response, HttpError> {
-    let opts = QueryOptions::parse(params)?;
-    let view = read_view(&server, &opts, |v| v.tables.services).await?;
-    let list = list_services(view.services.values(), &opts.namespace);
-    Ok(reply(&server, &opts, view.tables.services, &list))
+pub async fn list(State(server): State<AppState>, list: ListQuery) -> Result<Response, HttpError> {
+    let opts = &list.opts;
+    let view = read_view(&server, opts, |v| v.tables.services).await?;
+    let groups = list_services(view.services.values(), &opts.namespace);
+    reply_list(
+        &server,
+        &list,
+        view.tables.services,
+        groups,
+        Paging::NAMESPACE,
+    )
 }
 
 /// `GET /v1/service/:name?namespace=&choose=`.

@@ -16,9 +16,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use nomadish_proto::model::{Variable, VariableMetadata, now_ns, validate_variable_path};
+use nomadish_proto::model::{Variable, now_ns, validate_variable_path};
 
 use super::jobs::decode_body;
+use super::list::{ListQuery, Paging, reply_list};
 use super::query::{read_view, reply};
 use super::{AppState, HttpError, QueryOptions};
 use crate::fsm::variables::VariableOp;
@@ -29,18 +30,20 @@ use crate::state::{RootKey, StateView, seal_variable};
 type Params = Query<HashMap<String, String>>;
 
 /// `GET /v1/vars`: metadata of the variables under `?prefix` in `?namespace` (`*`: all).
-pub async fn list(
-    State(server): State<AppState>,
-    Query(params): Params,
-) -> Result<Response, HttpError> {
-    let opts = QueryOptions::parse(params)?;
-    let view = read_view(&server, &opts, |v| v.tables.variables).await?;
-    let list: Vec<VariableMetadata> = view
+pub async fn list(State(server): State<AppState>, list: ListQuery) -> Result<Response, HttpError> {
+    let opts = &list.opts;
+    let view = read_view(&server, opts, |v| v.tables.variables).await?;
+    let metas = view
         .variables_with_prefix(&opts.namespace, &opts.prefix)
         .into_iter()
-        .map(|v| v.meta.clone())
-        .collect();
-    Ok(reply(&server, &opts, view.tables.variables, &list))
+        .map(|v| &v.meta);
+    reply_list(
+        &server,
+        &list,
+        view.tables.variables,
+        metas,
+        Paging::VARIABLES,
+    )
 }
 
 /// `GET|HEAD /v1/var/:path`.

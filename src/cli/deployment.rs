@@ -81,13 +81,15 @@ async fn list(args: DeploymentListArgs) -> i32 {
     let Some(api) = client_or_exit(&args.api) else {
         return EXIT_ERROR;
     };
-    let list: Vec<Deployment> = match api.get("/v1/deployments", &[]).await {
+    let mut list: Vec<Deployment> = match api.get("/v1/deployments", &[]).await {
         Ok(r) => r.body,
         Err(e) => {
             eprintln!("Error retrieving deployments: {e}");
             return EXIT_ERROR;
         }
     };
+    // The API answers in creation order; the table shows the newest first, as Nomad's CLI.
+    list.sort_by_key(|d| std::cmp::Reverse(d.create_index));
     if args.json {
         println!("{}", pretty_json(&list));
     } else if list.is_empty() {

@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use nomadish_tests::acl::AclCluster;
 use nomadish_tests::{Agent, AgentKind, Api, wait_until};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -134,11 +135,18 @@ async fn blocking_queries_wake_on_writes_and_time_out_after_wait() {
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!blocked.is_finished(), "the blocking query answered early");
+    let sent = Instant::now();
     register(&api, "wake", "a").await;
     let acked = Instant::now();
     let ((status, woke_index, body), answered) = blocked.await.expect("blocking query");
+    // The answer may even arrive before the write's own reply (then the latency is zero).
     let latency = answered.saturating_duration_since(acked);
-    println!("blocking GET /v1/jobs woke {latency:?} after the registration was acknowledged");
+    println!(
+        "blocking GET /v1/jobs answered {:?} after the registration was sent, {latency:?} after \
+         it was acknowledged (the write took {:?})",
+        answered.saturating_duration_since(sent),
+        acked - sent
+    );
     assert_eq!(status, StatusCode::OK);
     assert!(woke_index > index, "{woke_index} <= {index}");
     assert!(
@@ -286,4 +294,42 @@ async fn filter_and_paging_over_jobs_allocations_and_nodes() {
     let (status, body) = api.get_text("/v1/jobs?region=mars").await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(body.contains("No path to region"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn namespace_star_pages_hold_only_what_the_token_may_read() {
+    let dir = nomadish_tests::test_dir();
+    let c = AclCluster::start(dir.path()).await;
+    let admin = c.admin();
+    for (id, ns) in [
+        ("qa-0", "team-a"),
+        ("qa-1", "team-a"),
+        ("qb-0", "team-b"),
+        ("qb-1", "team-b"),
+    ] {
+        let mut job = batch_job(id, "x");
+        job["Namespace"] = json!(ns);
+        let (status, body) = admin
+            .put_json(&format!("/v1/jobs?namespace={ns}"), &json!({"Job": job}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "register {id}: {body}");
+    }
+    let read = c.server.api().with_token(&c.read_a.secret);
+
+    // The ACL scope applies before paging: every page is full and the token (which survives
+    // the authorization layer) never points into team-b.
+    let (seen, tokens) = walk(&read, "/v1/jobs?namespace=*", 1, "ID").await;
+    assert_eq!(seen, ["qa-0", "qa-1", "web-a"]);
+    assert_eq!(tokens, ["team-a.qa-1", "team-a.web-a"]);
+    let (all, _) = walk(&admin, "/v1/jobs?namespace=*", 2, "ID").await;
+    assert_eq!(all, ["qa-0", "qa-1", "web-a", "qb-0", "qb-1", "web-b"]);
+    let only_b = format!(
+        "/v1/jobs?namespace=*&filter={}",
+        enc(r#"Namespace == "team-b""#)
+    );
+    assert_eq!(read.get_ok(&only_b).await, json!([]));
+    assert_eq!(
+        walk(&admin, &only_b, 5, "ID").await.0,
+        ["qb-0", "qb-1", "web-b"]
+    );
 }

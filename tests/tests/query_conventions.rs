@@ -112,6 +112,19 @@ async fn blocking_queries_wake_on_writes_and_time_out_after_wait() {
     let agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
     let api = agent.api();
 
+    // Empty lists are `[]`, never `null`.
+    for path in [
+        "/v1/jobs",
+        "/v1/allocations",
+        "/v1/evaluations",
+        "/v1/deployments",
+        "/v1/vars",
+        "/v1/services",
+        "/v1/jobs?filter=Colour%20%3D%3D%201",
+    ] {
+        assert_eq!(api.get_ok(path).await, json!([]), "{path}");
+    }
+
     // Nothing changes: the query answers after `wait` (plus at most wait/16 of jitter).
     let (_, index, _) = api.get("/v1/jobs").await;
     let started = Instant::now();

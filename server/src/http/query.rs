@@ -228,6 +228,33 @@ mod tests {
     }
 
     #[test]
+    fn booleans_and_paging_parameters() {
+        for v in ["", "1", "t", "T", "true", "True", "TRUE"] {
+            assert!(parse_bool(v), "{v:?}");
+        }
+        for v in ["0", "f", "false", "False", "yes", "on"] {
+            assert!(!parse_bool(v), "{v:?}");
+        }
+        assert_eq!(parse_bool_strict("maybe"), None);
+        let o = q(&[
+            ("per_page", "5"),
+            ("next_token", "default.web"),
+            ("reverse", "1"),
+            ("filter", "Status == \"running\""),
+        ])
+        .expect("parses");
+        assert_eq!(
+            (o.per_page, o.next_token.as_str(), o.reverse),
+            (Some(5), "default.web", true)
+        );
+        assert_eq!(o.filter.as_deref(), Some("Status == \"running\""));
+        // As Nomad, a per_page that is not a positive number pages nothing.
+        for bad in ["0", "-1", "many"] {
+            assert_eq!(q(&[("per_page", bad)]).expect("parses").per_page, None);
+        }
+    }
+
+    #[test]
     fn cas_is_optional_and_numeric() {
         assert_eq!(q(&[]).expect("parses").cas().ok(), Some(None));
         assert_eq!(

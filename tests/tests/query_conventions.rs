@@ -276,6 +276,29 @@ async fn filter_and_paging_over_jobs_allocations_and_nodes() {
     assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
     assert_eq!(found[0]["JobID"], "q-5");
 
+    // Evaluations: every one once, in creation order.
+    let (seen, _) = walk(&api, "/v1/evaluations?", 3, "ID").await;
+    let evals = api.get_ok("/v1/evaluations").await;
+    let all: Vec<String> = evals
+        .as_array()
+        .expect("evals")
+        .iter()
+        .map(|e| e["ID"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(all.len() >= 7, "{evals}");
+    assert_eq!(seen, all);
+
+    // Variables: by namespace and path, tokens "namespace.path".
+    for path in ["app/c", "app/a", "app/b"] {
+        let (status, body) = api
+            .put_json(&format!("/v1/var/{path}"), &json!({"Items": {"k": "v"}}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    let (seen, tokens) = walk(&api, "/v1/vars?", 2, "Path").await;
+    assert_eq!(seen, ["app/a", "app/b", "app/c"]);
+    assert_eq!(tokens, ["default.app/c"]);
+
     // Nodes: pages of one walk all three, by ID.
     let (seen, tokens) = walk(&api, "/v1/nodes?", 1, "ID").await;
     assert_eq!(seen, sorted(&seen));

@@ -1,0 +1,285 @@
+//! The extra v1 endpoints (issue 8) against a real dev agent: job evaluate and stable, the
+//! evaluation count, manual allocation health, node evaluate, pools and purge, regions,
+//! servers, autopilot, prefix and fuzzy search, and the answers for features nomadish does
+//! not have (501 for Enterprise endpoints, empty lists for CSI and ACL roles). A second test
+//! checks that search only shows a team-a token team-a's objects.
+
+use std::time::Duration;
+
+use nomadish_tests::acl::AclCluster;
+use nomadish_tests::{Agent, AgentKind, Api, wait_until};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// Time for jobs to run and evaluations to finish.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A service job whose deployment waits for a manual health verdict.
+fn manual_job(id: &str) -> Value {
+    json!({
+        "ID": id,
+        "Name": id,
+        "Type": "service",
+        "Datacenters": ["*"],
+        "TaskGroups": [{
+            "Name": "g",
+            "Count": 1,
+            "Update": {"MaxParallel": 1, "HealthCheck": "manual", "MinHealthyTime": 0},
+            "Tasks": [{
+                "Name": "t",
+                "Driver": "raw_exec",
+                "Config": {"command": "/bin/sh", "args": ["-c", "while true; do sleep 0.2; done"]},
+                "Resources": {"CPU": 20, "MemoryMB": 16},
+            }],
+        }],
+    })
+}
+
+async fn send(api: &Api, method: Method, path: &str, body: &Value) -> (StatusCode, Value) {
+    api.send(method, path, serde_json::to_vec(body).expect("json"))
+        .await
+}
+
+async fn put_ok(api: &Api, path: &str, body: &Value) -> Value {
+    let (status, reply) = send(api, Method::PUT, path, body).await;
+    assert_eq!(status, StatusCode::OK, "PUT {path}: {reply}");
+    reply
+}
+
+/// Waits for the evaluation to complete.
+async fn eval_completes(api: &Api, id: &str) {
+    wait_until(&format!("eval {id} complete"), TIMEOUT, async || {
+        let eval = api.get_ok(&format!("/v1/evaluation/{id}")).await;
+        (eval["Status"] == "complete").then_some(())
+    })
+    .await;
+}
+
+fn ids(list: &Value) -> Vec<String> {
+    list.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn extra_endpoints_have_real_outcomes() {
+    let dir = nomadish_tests::test_dir();
+    let agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
+    let api = agent.api();
+    put_ok(&api, "/v1/jobs", &json!({"Job": manual_job("web")})).await;
+    let alloc = wait_until("web running", TIMEOUT, async || {
+        let allocs = api.get_ok("/v1/job/web/allocations").await;
+        allocs
+            .as_array()?
+            .iter()
+            .find(|a| a["ClientStatus"] == "running")
+            .cloned()
+    })
+    .await;
+    let alloc_id = alloc["ID"].as_str().expect("alloc id").to_string();
+    let node_id = alloc["NodeID"].as_str().expect("node id").to_string();
+
+    // Job evaluate: a new evaluation that completes.
+    let reply = put_ok(&api, "/v1/job/web/evaluate", &json!({"JobID": "web"})).await;
+    let eval_id = reply["EvalID"].as_str().expect("EvalID").to_string();
+    assert!(reply["EvalCreateIndex"].as_u64() > Some(0), "{reply}");
+    eval_completes(&api, &eval_id).await;
+    let (status, _) = send(&api, Method::POST, "/v1/job/nope/evaluate", &json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Evaluations count matches the list.
+    let count = api.get_ok("/v1/evaluations/count").await;
+    let listed = api.get_ok("/v1/evaluations").await;
+    assert_eq!(
+        count["Count"].as_u64(),
+        Some(listed.as_array().unwrap().len() as u64)
+    );
+
+    // Manual allocation health moves the deployment, which marks version 0 stable.
+    let dep = api.get_ok("/v1/job/web/deployment").await;
+    let dep_id = dep["ID"].as_str().expect("deployment").to_string();
+    let reply = put_ok(
+        &api,
+        &format!("/v1/deployment/allocation-health/{dep_id}"),
+        &json!({"DeploymentID": dep_id, "HealthyAllocationIDs": [alloc_id]}),
+    )
+    .await;
+    assert!(
+        reply["EvalID"].as_str().is_some_and(|e| !e.is_empty()),
+        "{reply}"
+    );
+    wait_until("deployment successful", TIMEOUT, async || {
+        let d = api.get_ok(&format!("/v1/deployment/{dep_id}")).await;
+        (d["Status"] == "successful").then_some(())
+    })
+    .await;
+    let a = api.get_ok(&format!("/v1/allocation/{alloc_id}")).await;
+    assert_eq!(a["DeploymentStatus"]["Healthy"], true);
+
+    // Stable: cleared and set again, visible in /versions.
+    let stable_of = async |api: &Api| {
+        let v = api.get_ok("/v1/job/web/versions").await;
+        v["Versions"][0]["Stable"].clone()
+    };
+    assert_eq!(stable_of(&api).await, true);
+    let body = json!({"JobID": "web", "JobVersion": 0, "Stable": false});
+    let reply = put_ok(&api, "/v1/job/web/stable", &body).await;
+    assert!(reply["Index"].as_u64() > Some(0));
+    assert_eq!(stable_of(&api).await, false);
+    let body = json!({"JobID": "web", "JobVersion": 0, "Stable": true});
+    put_ok(&api, "/v1/job/web/stable", &body).await;
+    assert_eq!(stable_of(&api).await, true);
+    let body = json!({"JobID": "web", "JobVersion": 9, "Stable": true});
+    let (status, _) = send(&api, Method::PUT, "/v1/job/web/stable", &body).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Node pools: the built-ins.
+    let pools = api.get_ok("/v1/node/pools").await;
+    let names: Vec<&str> = pools
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["Name"].as_str())
+        .collect();
+    assert_eq!(names, ["all", "default"]);
+    assert_eq!(api.get_ok("/v1/node/pool/default").await["Name"], "default");
+    assert_eq!(api.get("/v1/node/pool/nope").await.0, StatusCode::NOT_FOUND);
+
+    // Prefix search finds the job, the allocation and the node; fuzzy finds the job.
+    let found = put_ok(
+        &api,
+        "/v1/search",
+        &json!({"Prefix": "we", "Context": "jobs"}),
+    )
+    .await;
+    assert_eq!(ids(&found["Matches"]["jobs"]), ["web"]);
+    assert_eq!(found["Truncations"]["jobs"], false);
+    let found = put_ok(
+        &api,
+        "/v1/search",
+        &json!({"Prefix": &alloc_id[..6], "Context": "all"}),
+    )
+    .await;
+    assert_eq!(ids(&found["Matches"]["allocs"]), [alloc_id.as_str()]);
+    let found = put_ok(
+        &api,
+        "/v1/search",
+        &json!({"Prefix": &node_id[..6], "Context": "nodes"}),
+    )
+    .await;
+    assert_eq!(ids(&found["Matches"]["nodes"]), [node_id.as_str()]);
+    let found = put_ok(
+        &api,
+        "/v1/search/fuzzy",
+        &json!({"Text": "EB", "Context": "jobs"}),
+    )
+    .await;
+    assert_eq!(found["Matches"]["jobs"][0]["ID"], "web", "{found}");
+    let (status, _) = send(
+        &api,
+        Method::PUT,
+        "/v1/search",
+        &json!({"Context": "quotas"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Regions, servers and autopilot.
+    assert_eq!(api.get_ok("/v1/regions").await, json!(["global"]));
+    assert_eq!(
+        ids(&api.get_ok("/v1/agent/servers").await),
+        [agent.rpc.as_str()]
+    );
+    let health = api.get_ok("/v1/operator/autopilot/health").await;
+    assert_eq!(health["Healthy"], true, "{health}");
+    assert_eq!(health["Servers"].as_array().unwrap().len(), 1);
+    assert_eq!(health["Servers"][0]["Leader"], true);
+    let config = api.get_ok("/v1/operator/autopilot/configuration").await;
+    assert_eq!(config["CleanupDeadServers"], true);
+    assert_eq!(config["LastContactThreshold"], "200ms");
+    let mut changed = config.clone();
+    changed["CleanupDeadServers"] = json!(false);
+    let updated = put_ok(&api, "/v1/operator/autopilot/configuration", &changed).await;
+    assert_eq!(updated, true);
+    let config = api.get_ok("/v1/operator/autopilot/configuration").await;
+    assert_eq!(config["CleanupDeadServers"], false);
+    let stale = put_ok(&api, "/v1/operator/autopilot/configuration?cas=1", &changed).await;
+    assert_eq!(stale, false);
+
+    // Features nomadish does not have.
+    for path in [
+        "/v1/quotas",
+        "/v1/sentinel/policies",
+        "/v1/quota/q1",
+        "/v1/recommendations",
+    ] {
+        let (status, text) = api.get_text(path).await;
+        assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{path}");
+        assert_eq!(text, "Nomad Enterprise only endpoint", "{path}");
+    }
+    for path in [
+        "/v1/volumes?type=csi",
+        "/v1/volumes?type=host",
+        "/v1/plugins?type=csi",
+        "/v1/acl/roles",
+        "/v1/acl/auth-methods",
+        "/v1/acl/binding-rules",
+    ] {
+        assert_eq!(api.get_ok(path).await, json!([]), "{path}");
+    }
+    assert_eq!(api.get("/v1/volumes").await.0, StatusCode::BAD_REQUEST);
+
+    // Node evaluate: an evaluation for the node's job that completes.
+    let reply = put_ok(&api, &format!("/v1/node/{node_id}/evaluate"), &json!({})).await;
+    let evals = ids(&reply["EvalIDs"]);
+    assert_eq!(evals.len(), 1, "{reply}");
+    eval_completes(&api, &evals[0]).await;
+
+    // Purge: the node is gone, its job is evaluated.
+    let reply = put_ok(&api, &format!("/v1/node/{node_id}/purge"), &json!({})).await;
+    assert_eq!(ids(&reply["EvalIDs"]).len(), 1, "{reply}");
+    assert!(reply["NodeModifyIndex"].as_u64() > Some(0));
+    let (status, _, _) = api.get(&format!("/v1/node/{node_id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = send(&api, Method::PUT, "/v1/node/nope/purge", &json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn search_shows_a_token_only_what_it_may_read() {
+    let dir = nomadish_tests::test_dir();
+    let c = AclCluster::start(dir.path()).await;
+    let admin = c.admin();
+    let read_a = c.server.api().with_token(&c.read_a.secret);
+    let query = json!({"Prefix": "web", "Context": "all", "Namespace": "*"});
+    let all = put_ok(&admin, "/v1/search", &query).await;
+    assert_eq!(ids(&all["Matches"]["jobs"]), ["web-a", "web-b"]);
+    assert_eq!(all["Matches"]["allocs"], json!([]));
+    let mine = put_ok(&read_a, "/v1/search", &query).await;
+    assert_eq!(ids(&mine["Matches"]["jobs"]), ["web-a"]);
+    // Every allocation and node, by empty prefix: only team-a's allocations, no nodes.
+    let query = json!({"Prefix": "", "Context": "all", "Namespace": "*"});
+    let mine = put_ok(&read_a, "/v1/search", &query).await;
+    let a = c.running_alloc("web-a", "team-a").await;
+    assert_eq!(ids(&mine["Matches"]["allocs"]), [a["ID"].as_str().unwrap()]);
+    assert_eq!(mine["Matches"]["nodes"], json!([]));
+    assert_eq!(ids(&mine["Matches"]["namespaces"]), ["team-a"]);
+    let all = put_ok(&admin, "/v1/search", &query).await;
+    assert_eq!(ids(&all["Matches"]["nodes"]).len(), 1);
+    // The evaluation count across namespaces counts only team-a's for the team-a token.
+    let count = read_a.get_ok("/v1/evaluations/count?namespace=*").await;
+    let listed = read_a.get_ok("/v1/evaluations?namespace=*").await;
+    assert_eq!(
+        count["Count"].as_u64(),
+        Some(listed.as_array().unwrap().len() as u64)
+    );
+    let total = admin.get_ok("/v1/evaluations/count?namespace=*").await;
+    assert!(
+        total["Count"].as_u64() > count["Count"].as_u64(),
+        "{total} vs {count}"
+    );
+}

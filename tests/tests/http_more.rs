@@ -90,6 +90,16 @@ async fn extra_endpoints_have_real_outcomes() {
     eval_completes(&api, &eval_id).await;
     let (status, _) = send(&api, Method::POST, "/v1/job/nope/evaluate", &json!({})).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // The CLI verb: `job eval -detach` prints the new evaluation's ID.
+    let out = nomadish_tests::cli(&agent, &["job", "eval", "-detach", "web"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let cli_eval = stdout
+        .trim()
+        .strip_prefix("Evaluation ID: ")
+        .expect("an evaluation ID")
+        .to_string();
+    eval_completes(&api, &cli_eval).await;
 
     // Evaluations count matches the list.
     let count = api.get_ok("/v1/evaluations/count").await;
@@ -282,4 +292,121 @@ async fn search_shows_a_token_only_what_it_may_read() {
         total["Count"].as_u64() > count["Count"].as_u64(),
         "{total} vs {count}"
     );
+}
+
+/// A batch job whose task runs until `/stop` appears in its directory, with a script check.
+const CHECKED_JOB: &str = r#"
+job "checked" {
+  type = "batch"
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "while [ ! -f stop ]; do sleep 0.1; done"]
+      }
+      resources {
+        cpu    = 20
+        memory = 16
+      }
+      service {
+        name     = "checked"
+        provider = "nomad"
+        port     = 9300
+        address  = "127.0.0.1"
+        check {
+          name     = "alive"
+          type     = "script"
+          command  = "/bin/true"
+          interval = "1s"
+          timeout  = "2s"
+        }
+      }
+    }
+  }
+}
+"#;
+
+/// Whether a directory named `name` exists anywhere under `root`.
+fn dir_named(root: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                if entry.file_name() == name {
+                    return Some(path);
+                }
+                stack.push(path);
+            }
+        }
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_reports_stats_and_checks_and_collects_a_finished_allocation() {
+    let dir = nomadish_tests::test_dir();
+    let agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
+    let api = agent.api();
+    nomadish_tests::run_job(&agent, dir.path(), "checked", CHECKED_JOB);
+    let alloc = wait_until("checked running", TIMEOUT, async || {
+        let allocs = api.get_ok("/v1/job/checked/allocations").await;
+        allocs
+            .as_array()?
+            .iter()
+            .find(|a| a["ClientStatus"] == "running")
+            .cloned()
+    })
+    .await;
+    let id = alloc["ID"].as_str().expect("alloc id").to_string();
+
+    // Stats: the shell's memory, measured from /proc.
+    let stats = api
+        .get_ok(&format!("/v1/client/allocation/{id}/stats"))
+        .await;
+    let task = &stats["Tasks"]["t"]["ResourceUsage"];
+    assert!(task["MemoryStats"]["RSS"].as_u64() > Some(0), "{stats}");
+    assert_eq!(task["MemoryStats"]["Measured"], json!(["RSS"]));
+    assert!(
+        stats["ResourceUsage"]["CpuStats"]["Percent"]
+            .as_f64()
+            .is_some()
+    );
+    assert!(stats["Timestamp"].as_i64() > Some(0));
+
+    // Checks: the script check succeeds.
+    let checks = wait_until("check success", TIMEOUT, async || {
+        let checks = api
+            .get_ok(&format!("/v1/client/allocation/{id}/checks"))
+            .await;
+        let first = checks.as_object()?.values().next()?.clone();
+        (first["Status"] == "success").then_some(first)
+    })
+    .await;
+    assert_eq!(checks["Check"], "alive");
+    assert_eq!(checks["Service"], "checked");
+    assert_eq!(checks["Group"], "g");
+    assert_eq!(checks["Mode"], "healthiness");
+
+    // GC: refused while running; once the task finished, the directory goes.
+    let alloc_dir = dir_named(&agent.data_dir, &id).expect("allocation directory");
+    let (status, text) = api
+        .get_text(&format!("/v1/client/allocation/{id}/gc"))
+        .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{text}");
+    assert!(alloc_dir.exists());
+    std::fs::write(alloc_dir.join("t").join("stop"), "").expect("stop file");
+    wait_until("checked complete", TIMEOUT, async || {
+        let a = api.get_ok(&format!("/v1/allocation/{id}")).await;
+        (a["ClientStatus"] == "complete").then_some(())
+    })
+    .await;
+    let (status, text) = api
+        .get_text(&format!("/v1/client/allocation/{id}/gc"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(!alloc_dir.exists(), "{} still exists", alloc_dir.display());
+    let (status, _) = api.get_text("/v1/client/allocation/nope/stats").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

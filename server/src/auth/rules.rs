@@ -217,6 +217,9 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ("PUT", "/v1/job/{id}/stable", Namespace(SUBMIT_JOB)),
     ("POST", "/v1/job/{id}/stable", Namespace(SUBMIT_JOB)),
     ("GET", "/v1/evaluations/count", List(READ_JOB)),
+    ("GET", "/v1/client/allocation/{id}/stats", Alloc(READ_JOB)),
+    ("GET", "/v1/client/allocation/{id}/checks", Alloc(READ_JOB)),
+    ("GET", "/v1/client/allocation/{id}/gc", Alloc(SUBMIT_JOB)),
     (
         "PUT",
         "/v1/deployment/allocation-health/{id}",

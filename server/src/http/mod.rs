@@ -12,6 +12,7 @@ mod agent;
 mod alloc_exec;
 mod alloc_ops;
 mod allocs;
+mod client_alloc;
 mod cluster;
 mod deployments;
 mod error;
@@ -313,6 +314,12 @@ impl Routes {
             put(job_actions::stable).post(job_actions::stable),
         )
         .route("/v1/evaluations/count", get(allocs::count_evals))
+        .route("/v1/client/allocation/{id}/stats", get(client_alloc::stats))
+        .route(
+            "/v1/client/allocation/{id}/checks",
+            get(client_alloc::checks),
+        )
+        .route("/v1/client/allocation/{id}/gc", get(client_alloc::gc))
         .route(
             "/v1/deployment/allocation-health/{id}",
             put(deployments::allocation_health).post(deployments::allocation_health),

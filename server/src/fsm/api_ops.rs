@@ -161,6 +161,53 @@ mod tests {
     }
 
     #[test]
+    fn purge_removes_only_a_known_node() {
+        let mut view = StateView::default();
+        view.nodes.insert(
+            "n1".into(),
+            Arc::new(nomadish_proto::model::Node {
+                id: "n1".into(),
+                ..Default::default()
+            }),
+        );
+        apply_deregister_node(&mut view, 5, "n1").unwrap();
+        assert!(view.nodes.is_empty());
+        assert_eq!(view.tables.nodes, 5);
+        let again = apply_deregister_node(&mut view, 6, "n1");
+        assert!(matches!(again, Err(ApplyError::NotFound { .. })));
+    }
+
+    #[test]
+    fn manual_health_refuses_allocations_of_another_deployment() {
+        use nomadish_proto::model::{Allocation, Deployment};
+        let mut view = StateView::default();
+        view.put_deployment(Arc::new(Deployment {
+            id: "d1".into(),
+            ..Default::default()
+        }));
+        for (id, dep) in [("a1", "d1"), ("a2", "d2")] {
+            view.put_alloc(Arc::new(Allocation {
+                id: id.into(),
+                deployment_id: dep.into(),
+                ..Default::default()
+            }));
+        }
+        let mut touched = BTreeSet::new();
+        let both = [("a1".to_string(), true), ("a2".to_string(), true)];
+        let err = apply_alloc_health(&mut view, 7, "d1", &both, 1, &mut touched);
+        assert!(matches!(err, Err(ApplyError::Rejected { .. })));
+        assert!(
+            view.allocs["a1"].deployment_status.is_none(),
+            "nothing changed"
+        );
+        let one = [("a1".to_string(), false)];
+        apply_alloc_health(&mut view, 8, "d1", &one, 1, &mut touched).unwrap();
+        let status = view.allocs["a1"].deployment_status.clone().unwrap();
+        assert_eq!(status.healthy, Some(false));
+        assert_eq!(view.allocs["a1"].modify_index, 8);
+    }
+
+    #[test]
     fn autopilot_cas_mismatch_changes_nothing() {
         let mut view = StateView::default();
         let cfg = AutopilotConfiguration::default();

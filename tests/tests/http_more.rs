@@ -410,3 +410,41 @@ async fn client_reports_stats_and_checks_and_collects_a_finished_allocation() {
     let (status, _) = api.get_text("/v1/client/allocation/nope/stats").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn autopilot_health_sees_a_stopped_server() {
+    let dir = nomadish_tests::test_dir();
+    let mut c = nomadish_tests::Cluster::start(dir.path(), 3, "", None).await;
+    let (leader, _) = c.wait_leader().await;
+    let api = c.servers[leader].api();
+    let health = wait_until(
+        "a healthy cluster",
+        nomadish_tests::CLUSTER_TIMEOUT,
+        async || {
+            let (status, _, h) = api.get("/v1/operator/autopilot/health").await;
+            (status == StatusCode::OK).then_some(h)
+        },
+    )
+    .await;
+    assert_eq!(health["Healthy"], true, "{health}");
+    assert_eq!(health["Voters"].as_array().map(Vec::len), Some(3));
+    assert_eq!(health["FailureTolerance"], 1);
+    let follower = (leader + 1) % 3;
+    let addr = c.servers[follower].rpc.clone();
+    c.servers[follower].stop();
+    let health = wait_until("the stopped server seen", TIMEOUT, async || {
+        let (status, _, h) = api.get("/v1/operator/autopilot/health").await;
+        (status == StatusCode::TOO_MANY_REQUESTS).then_some(h)
+    })
+    .await;
+    assert_eq!(health["Healthy"], false);
+    assert_eq!(health["FailureTolerance"], 0);
+    let gone = health["Servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Address"] == addr.as_str())
+        .expect("the stopped server is still a member");
+    assert_eq!(gone["SerfStatus"], "failed");
+    assert_eq!(gone["Healthy"], false);
+}

@@ -3,9 +3,10 @@
 //! `GET|PUT /v1/operator/autopilot/configuration` (replicated; stored, not acted on).
 //!
 //! ```text
-//!   health: leader  -> every member's matched log index from raft replication metrics;
-//!                      healthy = voter within MaxTrailingLogs of the leader's last index
-//!           follower -> its own view: itself and the leader (known), others' LastIndex 0
+//!   health: every other member is dialed (RPC port, PROBE_TIMEOUT): SerfStatus alive|failed
+//!           leader   -> healthy = reachable and its matched log index (raft replication
+//!                       metrics) within MaxTrailingLogs of the leader's last index
+//!           follower -> healthy = reachable while a leader is known; others' LastIndex 0
 //! ```
 
 use std::collections::HashMap;
@@ -92,16 +93,35 @@ fn started_at(server: &Server) -> String {
     rfc3339(i64::try_from(ns).unwrap_or(i64::MAX))
 }
 
-/// Health of every raft member as this server's metrics see them.
-fn health(server: &Server, max_trailing_logs: u64) -> OperatorHealthReply {
+/// How long the health check waits to reach another server.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Whether another server's RPC port answers (TCP, TLS and HTTP/2 handshakes).
+async fn reachable(server: &Server, id: u64, addr: &str) -> bool {
+    if id == server.node_id {
+        return true;
+    }
+    matches!(
+        tokio::time::timeout(PROBE_TIMEOUT, server.dial(addr)).await,
+        Ok(Ok(_))
+    )
+}
+
+/// Health of every raft member as this server's metrics and probes see them.
+async fn health(server: &Server, max_trailing_logs: u64) -> OperatorHealthReply {
+    let peers = server.peers();
+    let probes = peers
+        .iter()
+        .map(|(id, node, _)| reachable(server, *id, &node.rpc_addr));
+    let alive = futures::future::join_all(probes).await;
     let m = server.raft.metrics().borrow().clone();
     let leader = m.current_leader;
     let leader_last = m.last_log_index.unwrap_or(0);
     let stable_since = started_at(server);
-    let servers: Vec<ServerHealth> = server
-        .peers()
+    let servers: Vec<ServerHealth> = peers
         .into_iter()
-        .map(|(id, node, voter)| {
+        .zip(alive)
+        .map(|((id, node, voter), alive)| {
             let last_index = if id == server.node_id {
                 Some(leader_last)
             } else {
@@ -110,18 +130,18 @@ fn health(server: &Server, max_trailing_logs: u64) -> OperatorHealthReply {
                     .and_then(|r| r.get(&id).cloned())
                     .map(|l| l.map_or(0, |l| l.index))
             };
-            let healthy = match last_index {
+            let caught_up = match last_index {
                 Some(i) if leader == Some(server.node_id) => {
                     leader_last.saturating_sub(i) <= max_trailing_logs
                 }
-                // A follower knows itself and the leader it follows.
-                _ => leader.is_some() && (id == server.node_id || Some(id) == leader),
+                _ => leader.is_some(),
             };
+            let healthy = alive && caught_up;
             ServerHealth {
                 id: id.to_string(),
                 name: node.name,
                 address: node.rpc_addr,
-                serf_status: "alive",
+                serf_status: if alive { "alive" } else { "failed" },
                 version: VERSION,
                 leader: Some(id) == leader,
                 last_contact: "0s".to_string(),
@@ -162,7 +182,7 @@ pub async fn autopilot_health(
         .map_or(AutopilotConfiguration::default().max_trailing_logs, |c| {
             c.max_trailing_logs
         });
-    let body = health(&server, max_trailing);
+    let body = health(&server, max_trailing).await;
     let healthy = body.healthy;
     let mut response = reply(&server, &opts, server.state.index(), &body);
     if !healthy {

@@ -448,3 +448,73 @@ async fn autopilot_health_sees_a_stopped_server() {
     assert_eq!(gone["SerfStatus"], "failed");
     assert_eq!(gone["Healthy"], false);
 }
+
+/// A batch job that fails at once and is never rescheduled on its own.
+const FAILING_JOB: &str = r#"
+job "fails" {
+  type = "batch"
+  group "g" {
+    restart {
+      attempts = 0
+      mode     = "fail"
+    }
+    reschedule {
+      attempts  = 0
+      unlimited = false
+    }
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/false"
+      }
+      resources {
+        cpu    = 20
+        memory = 16
+      }
+    }
+  }
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn evaluate_with_force_reschedule_replaces_a_failed_allocation() {
+    let dir = nomadish_tests::test_dir();
+    let agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
+    let api = agent.api();
+    nomadish_tests::run_job(&agent, dir.path(), "fails", FAILING_JOB);
+    let failed = wait_until("the allocation failed", TIMEOUT, async || {
+        let allocs = api.get_ok("/v1/job/fails/allocations").await;
+        allocs
+            .as_array()?
+            .iter()
+            .find(|a| a["ClientStatus"] == "failed")
+            .cloned()
+    })
+    .await;
+    let failed_id = failed["ID"].as_str().expect("alloc id").to_string();
+    // A plain evaluation leaves it: the policy allows no rescheduling.
+    let reply = put_ok(&api, "/v1/job/fails/evaluate", &json!({})).await;
+    eval_completes(&api, reply["EvalID"].as_str().expect("EvalID")).await;
+    let allocs = api.get_ok("/v1/job/fails/allocations").await;
+    assert_eq!(allocs.as_array().map(Vec::len), Some(1), "{allocs}");
+    // ForceReschedule replaces it.
+    let body = json!({"JobID": "fails", "EvalOptions": {"ForceReschedule": true}});
+    let reply = put_ok(&api, "/v1/job/fails/evaluate", &body).await;
+    eval_completes(&api, reply["EvalID"].as_str().expect("EvalID")).await;
+    let replacement = wait_until("a replacement", TIMEOUT, async || {
+        let allocs = api.get_ok("/v1/job/fails/allocations").await;
+        allocs
+            .as_array()?
+            .iter()
+            .find(|a| a["ID"] != failed_id.as_str())
+            .cloned()
+    })
+    .await;
+    let full = api
+        .get_ok(&format!(
+            "/v1/allocation/{}",
+            replacement["ID"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(full["PreviousAllocation"], failed_id.as_str(), "{full}");
+}

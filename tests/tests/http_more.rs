@@ -518,3 +518,41 @@ async fn evaluate_with_force_reschedule_replaces_a_failed_allocation() {
         .await;
     assert_eq!(full["PreviousAllocation"], failed_id.as_str(), "{full}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_server_answers_allocation_stats_through_the_tunnels_holder() {
+    let dir = nomadish_tests::test_dir();
+    let c = nomadish_tests::Cluster::start(dir.path(), 3, "", None).await;
+    let (leader, _) = c.wait_leader().await;
+    let rpcs: Vec<String> = c.servers.iter().map(|s| s.rpc.clone()).collect();
+    let _client = Agent::start(dir.path(), "c1", AgentKind::Client(rpcs), "").await;
+    let api = c.servers[leader].api();
+    wait_until("the client's node is ready", TIMEOUT, async || {
+        let nodes = api.get_ok("/v1/nodes").await;
+        (nodes[0]["Status"] == "ready").then_some(())
+    })
+    .await;
+    put_ok(&api, "/v1/jobs", &json!({"Job": manual_job("web")})).await;
+    let alloc = wait_until("web running", TIMEOUT, async || {
+        let allocs = api.get_ok("/v1/job/web/allocations").await;
+        allocs
+            .as_array()?
+            .iter()
+            .find(|a| a["ClientStatus"] == "running")
+            .cloned()
+    })
+    .await;
+    let id = alloc["ID"].as_str().expect("alloc id");
+    // The client opens its tunnel once registered: until then the answer is 500 "not
+    // connected to any server".
+    for server in &c.servers {
+        let path = format!("/v1/client/allocation/{id}/stats");
+        let stats = wait_until("stats through the tunnel", TIMEOUT, async || {
+            let (status, _, stats) = server.api().get(&path).await;
+            (status == StatusCode::OK).then_some(stats)
+        })
+        .await;
+        let rss = &stats["Tasks"]["t"]["ResourceUsage"]["MemoryStats"]["RSS"];
+        assert!(rss.as_u64() > Some(0), "{}: {stats}", server.name);
+    }
+}

@@ -17,8 +17,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use nix::sys::signal::Signal;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::checks::Statuses;
 use crate::driver::TaskControl;
 
 /// Commands buffered per running task.
@@ -56,6 +57,8 @@ type Key = (String, String);
 pub struct TaskControls {
     inner: Arc<RwLock<HashMap<Key, RunningTask>>>,
     next: Arc<AtomicU64>,
+    /// Check statuses of allocations with services, by allocation ID.
+    checks: Arc<RwLock<HashMap<String, watch::Receiver<Statuses>>>>,
 }
 
 /// Withdraws a published task when dropped (when the task exits or is killed).
@@ -116,6 +119,32 @@ impl TaskControls {
             .unwrap_or_else(|e| e.into_inner())
             .get(&(alloc_id.to_string(), task.to_string()))
             .cloned()
+    }
+
+    /// Publishes an allocation's check statuses (`GET /v1/client/allocation/:id/checks`).
+    pub fn publish_checks(&self, alloc_id: &str, statuses: watch::Receiver<Statuses>) {
+        self.checks
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(alloc_id.to_string(), statuses);
+    }
+
+    /// Withdraws an allocation's check statuses.
+    pub fn withdraw_checks(&self, alloc_id: &str) {
+        self.checks
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(alloc_id);
+    }
+
+    /// The latest check statuses of an allocation (empty when it has no checks running).
+    pub fn checks(&self, alloc_id: &str) -> Statuses {
+        self.checks
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(alloc_id)
+            .map(|rx| rx.borrow().clone())
+            .unwrap_or_default()
     }
 
     /// The running tasks of an allocation, by name (sorted).

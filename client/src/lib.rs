@@ -42,6 +42,7 @@
 #![forbid(unsafe_code)]
 
 mod agent;
+pub mod alloc_query;
 pub mod allocrunner;
 pub mod artifact;
 pub mod backoff;

@@ -99,3 +99,72 @@ mod tests {
         assert!(!boot_id().is_empty());
     }
 }
+
+/// Clock ticks per second in `/proc/<pid>/stat` (`USER_HZ`, fixed at 100 by Linux's ABI).
+pub const USER_HZ: u64 = 100;
+
+/// CPU time and memory of one process.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProcUsage {
+    /// User-mode CPU time, in clock ticks.
+    pub user_ticks: u64,
+    /// Kernel-mode CPU time, in clock ticks.
+    pub system_ticks: u64,
+    /// Resident set size, in bytes.
+    pub rss_bytes: u64,
+}
+
+/// Parses `utime` and `stime` (fields 14 and 15) from `/proc/<pid>/stat` text.
+pub fn parse_cpu_ticks(text: &str) -> Option<(u64, u64)> {
+    let (_, tail) = text.rsplit_once(')')?;
+    // `tail` starts at field 3 (state): utime is field 14, stime field 15.
+    let mut fields = tail.split_whitespace().skip(11);
+    let user = fields.next()?.parse().ok()?;
+    let system = fields.next()?.parse().ok()?;
+    Some((user, system))
+}
+
+/// Parses `VmRSS` (kB) from `/proc/<pid>/status` text, in bytes.
+pub fn parse_rss(text: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// The CPU time and memory of a live process, if it exists.
+pub fn usage(pid: i32) -> Option<ProcUsage> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (user_ticks, system_ticks) = parse_cpu_ticks(&stat)?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    Some(ProcUsage {
+        user_ticks,
+        system_ticks,
+        rss_bytes: parse_rss(&status).unwrap_or(0),
+    })
+}
+
+/// The summed usage of every live process in process group `pgid`.
+pub fn group_usage(pgid: i32) -> ProcUsage {
+    live_group_members(pgid)
+        .into_iter()
+        .filter_map(usage)
+        .fold(ProcUsage::default(), |acc, u| ProcUsage {
+            user_ticks: acc.user_ticks + u.user_ticks,
+            system_ticks: acc.system_ticks + u.system_ticks,
+            rss_bytes: acc.rss_bytes + u.rss_bytes,
+        })
+}
+
+#[cfg(test)]
+mod usage_tests {
+    use super::*;
+
+    #[test]
+    fn cpu_ticks_and_rss_parse_from_proc_text() {
+        let stat = "42 (my (odd) cmd) S 1 42 42 0 -1 4194560 100 0 0 0 17 3 0 0 20 0 1 0 5";
+        assert_eq!(parse_cpu_ticks(stat), Some((17, 3)));
+        let status = "Name:\tsh\nVmRSS:\t    1234 kB\nThreads:\t1\n";
+        assert_eq!(parse_rss(status), Some(1234 * 1024));
+        assert!(group_usage(i32::MAX).rss_bytes == 0);
+    }
+}

@@ -133,6 +133,14 @@ async fn serve_once(
                         source.stop();
                     }
                 }
+                Ok(Some(TunnelToClient { msg: Some(tunnel_to_client::Msg::AllocQuery(req)) })) => {
+                    let answer = crate::alloc_query::answer(deps.clone(), req, tx.clone());
+                    // Not a stream: its ID is never a stream's.
+                    tasks.spawn(async move {
+                        answer.await;
+                        u64::MAX
+                    });
+                }
                 // Exec, signal and restart: see crate::exec.
                 Ok(Some(TunnelToClient { msg: Some(other) })) => ops.handle(other),
                 Ok(Some(_)) => {}

@@ -115,6 +115,13 @@ impl ClusterService for ServersOnly {
     ) -> Result<Response<nomadish_proto::node_v1::TaskRestartReply>, Status> {
         Err(Status::unimplemented("forward_task_restart"))
     }
+
+    async fn forward_alloc_query(
+        &self,
+        _: Request<nomadish_proto::raft_v1::ForwardAllocQueryRequest>,
+    ) -> Result<Response<nomadish_proto::node_v1::AllocQueryReply>, Status> {
+        Err(Status::unimplemented("forward_alloc_query"))
+    }
 }
 
 /// A running test server; dropping it stops the server.

@@ -244,6 +244,16 @@ impl ClusterService for ClusterGrpc {
             .map(Response::new)
     }
 
+    async fn forward_alloc_query(
+        &self,
+        req: Request<nomadish_proto::raft_v1::ForwardAllocQueryRequest>,
+    ) -> Result<Response<nomadish_proto::node_v1::AllocQueryReply>, Status> {
+        self.server.authorize_rpc(&req, &[Role::Server])?;
+        crate::task_ops_peer::forward_alloc_query(&self.server, req.into_inner())
+            .await
+            .map(Response::new)
+    }
+
     async fn remove_peer(
         &self,
         req: Request<RemovePeerRequest>,

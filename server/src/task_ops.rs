@@ -18,7 +18,8 @@ use std::time::Duration;
 use nomadish_proto::node_v1::tunnel_from_client::Msg as FromClient;
 use nomadish_proto::node_v1::tunnel_to_client::Msg as ToClient;
 use nomadish_proto::node_v1::{
-    ExecInput, ExecOutput, ExecStart, TaskRestartRequest, TaskSignalRequest, TunnelToClient,
+    AllocQuery, AllocQueryReply, ExecInput, ExecOutput, ExecStart, TaskRestartRequest,
+    TaskSignalRequest, TunnelToClient,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -32,10 +33,13 @@ pub const TASK_OP_TIMEOUT: Duration = Duration::from_secs(90);
 /// A client's answer to a signal or restart: `(error, HTTP status)`, empty on success.
 pub type OpReply = (String, u32);
 
+/// A client's full answer: error and status, and a JSON body (allocation queries).
+type FullReply = (String, u32, Vec<u8>);
+
 #[derive(Default)]
 struct Tables {
     exec: HashMap<u64, (String, mpsc::Sender<ExecOutput>)>,
-    pending: HashMap<u64, (String, oneshot::Sender<OpReply>)>,
+    pending: HashMap<u64, (String, oneshot::Sender<FullReply>)>,
 }
 
 /// The open exec streams and pending requests of this server's tunnels; cheap to clone.
@@ -147,12 +151,43 @@ impl TaskOps {
         .await
     }
 
+    /// Asks the client about an allocation (stats, checks, gc) through its tunnel here.
+    pub async fn alloc_query(
+        &self,
+        tunnels: &TunnelRegistry,
+        node_id: &str,
+        mut req: AllocQuery,
+    ) -> Result<AllocQueryReply, TunnelError> {
+        let (error, error_code, body) = self
+            .request_full(tunnels, node_id, |id| {
+                req.request_id = id;
+                ToClient::AllocQuery(req)
+            })
+            .await?;
+        Ok(AllocQueryReply {
+            request_id: 0,
+            error,
+            error_code,
+            body,
+        })
+    }
+
     async fn request(
         &self,
         tunnels: &TunnelRegistry,
         node_id: &str,
         make: impl FnOnce(u64) -> ToClient,
     ) -> Result<OpReply, TunnelError> {
+        let (error, code, _) = self.request_full(tunnels, node_id, make).await?;
+        Ok((error, code))
+    }
+
+    async fn request_full(
+        &self,
+        tunnels: &TunnelRegistry,
+        node_id: &str,
+        make: impl FnOnce(u64) -> ToClient,
+    ) -> Result<FullReply, TunnelError> {
         let tx = tunnels
             .sender(node_id)
             .ok_or_else(|| TunnelError::NotConnected(node_id.to_string()))?;
@@ -170,7 +205,11 @@ impl TaskOps {
             match tokio::time::timeout(TASK_OP_TIMEOUT, reply).await {
                 Ok(Ok(r)) => Ok(r),
                 Ok(Err(_)) => Err(closed()),
-                Err(_) => Ok(("timed out waiting for the client".to_string(), 500)),
+                Err(_) => Ok((
+                    "timed out waiting for the client".to_string(),
+                    500,
+                    Vec::new(),
+                )),
             }
         };
         let result = answer.await;
@@ -198,18 +237,25 @@ impl TaskOps {
                 true
             }
             FromClient::TaskSignalReply(r) => {
-                self.answer(r.request_id, (r.error.clone(), r.error_code));
+                self.answer(r.request_id, (r.error.clone(), r.error_code, Vec::new()));
                 true
             }
             FromClient::TaskRestartReply(r) => {
-                self.answer(r.request_id, (r.error.clone(), r.error_code));
+                self.answer(r.request_id, (r.error.clone(), r.error_code, Vec::new()));
+                true
+            }
+            FromClient::AllocQueryReply(r) => {
+                self.answer(
+                    r.request_id,
+                    (r.error.clone(), r.error_code, r.body.clone()),
+                );
                 true
             }
             _ => false,
         }
     }
 
-    fn answer(&self, id: u64, reply: OpReply) {
+    fn answer(&self, id: u64, reply: FullReply) {
         if let Some((_, tx)) = self.lock().pending.remove(&id) {
             let _ = tx.send(reply);
         }

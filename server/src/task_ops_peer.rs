@@ -5,9 +5,10 @@
 use std::pin::Pin;
 
 use futures::Stream;
-use nomadish_proto::node_v1::{ExecOutput, TaskRestartReply, TaskSignalReply};
+use nomadish_proto::node_v1::{AllocQueryReply, ExecOutput, TaskRestartReply, TaskSignalReply};
 use nomadish_proto::raft_v1::{
-    ForwardExecMessage, ForwardTaskRestartRequest, ForwardTaskSignalRequest,
+    ForwardAllocQueryRequest, ForwardExecMessage, ForwardTaskRestartRequest,
+    ForwardTaskSignalRequest,
 };
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -113,4 +114,19 @@ pub async fn forward_restart(
         error,
         error_code,
     })
+}
+
+/// Serves a forwarded allocation query through this server's tunnel.
+pub async fn forward_alloc_query(
+    server: &Server,
+    req: ForwardAllocQueryRequest,
+) -> Result<AllocQueryReply, Status> {
+    let inner = req
+        .request
+        .ok_or_else(|| Status::invalid_argument("request is required"))?;
+    server
+        .task_ops
+        .alloc_query(&server.tunnels, &req.node_id, inner)
+        .await
+        .map_err(status)
 }

@@ -9,11 +9,13 @@
 //! ```
 
 use nomadish_proto::node_v1::{
-    ExecInput, ExecOutput, ExecStart, TaskRestartRequest, TaskSignalRequest,
+    AllocQuery, AllocQueryReply, ExecInput, ExecOutput, ExecStart, TaskRestartRequest,
+    TaskSignalRequest,
 };
 use nomadish_proto::raft_v1::cluster_service_client::ClusterServiceClient;
 use nomadish_proto::raft_v1::{
-    ForwardExecMessage, ForwardTaskRestartRequest, ForwardTaskSignalRequest,
+    ForwardAllocQueryRequest, ForwardExecMessage, ForwardTaskRestartRequest,
+    ForwardTaskSignalRequest,
 };
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -193,6 +195,38 @@ pub async fn restart(
                 let r = r.into_inner();
                 return Ok((r.error, r.error_code));
             }
+            Err(status) if status.code() == tonic::Code::NotFound => continue,
+            Err(status) => return Err(RouteError::Failed(status.message().to_string())),
+        }
+    }
+    Err(RouteError::NotConnected(node_id.to_string()))
+}
+
+/// Asks the node's client about an allocation (`stats`, `checks`, `gc`).
+pub async fn alloc_query(
+    server: &Server,
+    node_id: &str,
+    req: AllocQuery,
+) -> Result<AllocQueryReply, RouteError> {
+    match server
+        .task_ops
+        .alloc_query(&server.tunnels, node_id, req.clone())
+        .await
+    {
+        Ok(r) => return Ok(r),
+        Err(e) => {
+            if let Some(e) = local_error(e) {
+                return Err(e);
+            }
+        }
+    }
+    for mut client in peer_clients(server).await {
+        let forward = ForwardAllocQueryRequest {
+            node_id: node_id.to_string(),
+            request: Some(req.clone()),
+        };
+        match client.forward_alloc_query(forward).await {
+            Ok(r) => return Ok(r.into_inner()),
             Err(status) if status.code() == tonic::Code::NotFound => continue,
             Err(status) => return Err(RouteError::Failed(status.message().to_string())),
         }

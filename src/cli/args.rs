@@ -142,6 +142,8 @@ pub enum JobCommand {
     History(super::history::HistoryArgs),
     /// Reverts a job to an earlier version.
     Revert(super::lifecycle::RevertArgs),
+    /// Creates a new evaluation of a job.
+    Eval(super::job_eval::JobEvalArgs),
     /// Changes a task group's count.
     Scale(super::lifecycle::ScaleArgs),
     /// Dispatches an instance of a parameterized job.

@@ -99,7 +99,7 @@ pub struct ScaleArgs {
 }
 
 /// The client and the job's exact ID and namespace, or the exit code after printing why not.
-async fn locate(opts: &ApiOpts, prefix: &str) -> Result<(ApiClient, String), i32> {
+pub(super) async fn locate(opts: &ApiOpts, prefix: &str) -> Result<(ApiClient, String), i32> {
     let api = client_or_exit(opts).ok_or(EXIT_ERROR)?;
     match find_job(&api, prefix.trim()).await {
         Ok(stub) => Ok((api.with_namespace(&stub.namespace), stub.id)),
@@ -110,7 +110,12 @@ async fn locate(opts: &ApiOpts, prefix: &str) -> Result<(ApiClient, String), i32
     }
 }
 
-async fn monitor_or_print(api: &ApiClient, eval_id: &str, detach: bool, verbose: bool) -> i32 {
+pub(super) async fn monitor_or_print(
+    api: &ApiClient,
+    eval_id: &str,
+    detach: bool,
+    verbose: bool,
+) -> i32 {
     if eval_id.is_empty() {
         return EXIT_OK;
     }

@@ -33,6 +33,7 @@ pub mod format;
 pub mod history;
 pub mod job;
 pub mod job_children;
+pub mod job_eval;
 pub mod job_init;
 pub mod job_plan;
 pub mod job_status;
@@ -112,6 +113,7 @@ async fn run_job(cmd: JobCommand) -> i32 {
         JobCommand::Stop(args) => job::stop(args).await,
         JobCommand::History(args) => history::run(args).await,
         JobCommand::Revert(args) => lifecycle::revert(args).await,
+        JobCommand::Eval(args) => job_eval::job_eval(args).await,
         JobCommand::Scale(args) => lifecycle::scale(args).await,
         JobCommand::Dispatch(args) => lifecycle::dispatch(args).await,
         JobCommand::Periodic(lifecycle::PeriodicCommand::Force(args)) => {

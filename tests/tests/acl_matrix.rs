@@ -16,7 +16,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 /// Capabilities `policy = "read"` grants among those the routes ask for.
-const READ_CAPS: &[&str] = &["list-jobs", "parse-job", "read-job", "read-job-scaling"];
+const READ_CAPS: &[&str] = &[
+    "list-jobs",
+    "parse-job",
+    "read-job",
+    "read-job-scaling",
+    "csi-list-volume",
+];
 /// Capabilities `policy = "write"` adds among those the routes ask for.
 const WRITE_CAPS: &[&str] = &[
     "submit-job",
@@ -146,6 +152,9 @@ fn expected(rule: Rule, pattern: &str, method: &str, who: Who, team: Team) -> bo
         Rule::Token => match (pattern, method) {
             ("/v1/acl/policies", _) => true,
             ("/v1/acl/token/self", _) => token,
+            // Search answers every caller, with only what it may read; any valid token
+            // (or anonymous) may list its ACL roles.
+            ("/v1/search" | "/v1/search/fuzzy" | "/v1/acl/roles", _) => true,
             // The read-a token may read its own token and policy, no one else may.
             _ => who == Who::ReadA,
         },
@@ -161,7 +170,8 @@ fn expected(rule: Rule, pattern: &str, method: &str, who: Who, team: Team) -> bo
         | Rule::NodeAllocs
         | Rule::AgentRead
         | Rule::OperatorRead
-        | Rule::OperatorWrite => false,
+        | Rule::OperatorWrite
+        | Rule::PluginList => false,
     }
 }
 

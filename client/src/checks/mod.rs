@@ -87,6 +87,8 @@ impl ServiceRunner {
         if !any {
             return None;
         }
+        let statuses = watch::channel(Statuses::new()).0;
+        controls.publish_checks(&alloc.id, statuses.subscribe());
         Some(Self {
             alloc,
             node,
@@ -97,7 +99,7 @@ impl ServiceRunner {
             http_insecure: probe::http_client(true),
             active: BTreeMap::new(),
             registered: Vec::new(),
-            statuses: watch::channel(Statuses::new()).0,
+            statuses,
         })
     }
 
@@ -293,6 +295,7 @@ impl ServiceRunner {
 
 impl Drop for ServiceRunner {
     fn drop(&mut self) {
+        self.controls.withdraw_checks(&self.alloc.id);
         for handle in self.active.values().flatten() {
             handle.abort();
         }

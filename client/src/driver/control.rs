@@ -56,4 +56,10 @@ pub trait TaskControl: Send + Sync + Debug {
     /// Runs a command inside the task's environment (container, remote host, or process
     /// context) and returns its exit status when it ends.
     fn exec(&self, session: ExecSession) -> BoxFuture<'_, Result<ExitResult, DriverError>>;
+
+    /// The task's local process group, when it has one this client can measure in `/proc`
+    /// (`alloc status -stats`); `None` for containers and remote tasks.
+    fn process_group(&self) -> Option<i32> {
+        None
+    }
 }

@@ -47,6 +47,10 @@ impl TaskControl for RawExecControl {
     fn exec(&self, session: ExecSession) -> BoxFuture<'_, Result<ExitResult, DriverError>> {
         Box::pin(self.run(session))
     }
+
+    fn process_group(&self) -> Option<i32> {
+        Some(self.pgid)
+    }
 }
 
 impl RawExecControl {

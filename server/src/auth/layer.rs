@@ -215,6 +215,7 @@ async fn decide(
         Rule::AgentRead => allow_if(acl.allow_agent_read()),
         Rule::OperatorRead => allow_if(acl.allow_operator_read()),
         Rule::OperatorWrite => allow_if(acl.allow_operator_write()),
+        Rule::PluginList => allow_if(acl.allow_plugin_list()),
     }
 }
 

@@ -4,8 +4,8 @@
 //! matrix test fails), so a new endpoint cannot ship unguarded by accident.
 
 use nomadish_acl::caps::{
-    ALLOC_EXEC, ALLOC_LIFECYCLE, DISPATCH_JOB, LIST_JOBS, PARSE_JOB, READ_FS, READ_JOB,
-    READ_JOB_SCALING, READ_LOGS, SCALE_JOB, SUBMIT_JOB, VAR_DESTROY, VAR_READ, VAR_WRITE,
+    ALLOC_EXEC, ALLOC_LIFECYCLE, CSI_LIST_VOLUME, DISPATCH_JOB, LIST_JOBS, PARSE_JOB, READ_FS,
+    READ_JOB, READ_JOB_SCALING, READ_LOGS, SCALE_JOB, SUBMIT_JOB, VAR_DESTROY, VAR_READ, VAR_WRITE,
 };
 
 /// What a request must be allowed to do.
@@ -50,6 +50,8 @@ pub enum Rule {
     OperatorRead,
     /// `operator { policy = "write" }`.
     OperatorWrite,
+    /// `plugin { policy = "list" }` (or read).
+    PluginList,
 }
 
 use Rule::*;
@@ -209,6 +211,95 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ("DELETE", "/v1/namespace/{name}", Management),
     ("POST", "/v1/namespace", Management),
     ("PUT", "/v1/namespace", Management),
+    // ---- extra v1 endpoints (issue 8) ----
+    ("PUT", "/v1/job/{id}/evaluate", Namespace(SUBMIT_JOB)),
+    ("POST", "/v1/job/{id}/evaluate", Namespace(SUBMIT_JOB)),
+    ("PUT", "/v1/job/{id}/stable", Namespace(SUBMIT_JOB)),
+    ("POST", "/v1/job/{id}/stable", Namespace(SUBMIT_JOB)),
+    ("GET", "/v1/evaluations/count", List(READ_JOB)),
+    ("GET", "/v1/client/allocation/{id}/stats", Alloc(READ_JOB)),
+    ("GET", "/v1/client/allocation/{id}/checks", Alloc(READ_JOB)),
+    ("GET", "/v1/client/allocation/{id}/gc", Alloc(SUBMIT_JOB)),
+    (
+        "PUT",
+        "/v1/deployment/allocation-health/{id}",
+        Deployment(SUBMIT_JOB),
+    ),
+    (
+        "POST",
+        "/v1/deployment/allocation-health/{id}",
+        Deployment(SUBMIT_JOB),
+    ),
+    ("PUT", "/v1/node/{id}/evaluate", NodeWrite),
+    ("POST", "/v1/node/{id}/evaluate", NodeWrite),
+    ("PUT", "/v1/node/{id}/purge", NodeWrite),
+    ("POST", "/v1/node/{id}/purge", NodeWrite),
+    ("GET", "/v1/node/pools", NodeRead),
+    ("GET", "/v1/node/pool/{name}", NodeRead),
+    ("GET", "/v1/regions", Public),
+    ("GET", "/v1/agent/servers", AgentRead),
+    ("GET", "/v1/operator/autopilot/health", OperatorRead),
+    ("GET", "/v1/operator/autopilot/configuration", OperatorRead),
+    ("PUT", "/v1/operator/autopilot/configuration", OperatorWrite),
+    (
+        "POST",
+        "/v1/operator/autopilot/configuration",
+        OperatorWrite,
+    ),
+    // Search answers only with what the token may read (search.rs).
+    ("GET", "/v1/search", Token),
+    ("PUT", "/v1/search", Token),
+    ("POST", "/v1/search", Token),
+    ("GET", "/v1/search/fuzzy", Token),
+    ("PUT", "/v1/search/fuzzy", Token),
+    ("POST", "/v1/search/fuzzy", Token),
+    ("GET", "/v1/volumes", Namespace(CSI_LIST_VOLUME)),
+    ("GET", "/v1/plugins", PluginList),
+    ("GET", "/v1/acl/roles", Token),
+    ("GET", "/v1/acl/auth-methods", Public),
+    ("GET", "/v1/acl/binding-rules", Management),
+    // Nomad Enterprise endpoints: 501 before any ACL check, as Nomad OSS.
+    ("GET", "/v1/quotas", Public),
+    ("PUT", "/v1/quotas", Public),
+    ("POST", "/v1/quotas", Public),
+    ("DELETE", "/v1/quotas", Public),
+    ("GET", "/v1/quota", Public),
+    ("PUT", "/v1/quota", Public),
+    ("POST", "/v1/quota", Public),
+    ("DELETE", "/v1/quota", Public),
+    ("GET", "/v1/quota/{*path}", Public),
+    ("PUT", "/v1/quota/{*path}", Public),
+    ("POST", "/v1/quota/{*path}", Public),
+    ("DELETE", "/v1/quota/{*path}", Public),
+    ("GET", "/v1/quota-usages", Public),
+    ("PUT", "/v1/quota-usages", Public),
+    ("POST", "/v1/quota-usages", Public),
+    ("DELETE", "/v1/quota-usages", Public),
+    ("GET", "/v1/sentinel/policies", Public),
+    ("PUT", "/v1/sentinel/policies", Public),
+    ("POST", "/v1/sentinel/policies", Public),
+    ("DELETE", "/v1/sentinel/policies", Public),
+    ("GET", "/v1/sentinel/policy/{*path}", Public),
+    ("PUT", "/v1/sentinel/policy/{*path}", Public),
+    ("POST", "/v1/sentinel/policy/{*path}", Public),
+    ("DELETE", "/v1/sentinel/policy/{*path}", Public),
+    ("GET", "/v1/recommendations", Public),
+    ("PUT", "/v1/recommendations", Public),
+    ("POST", "/v1/recommendations", Public),
+    ("DELETE", "/v1/recommendations", Public),
+    ("GET", "/v1/recommendations/{*path}", Public),
+    ("PUT", "/v1/recommendations/{*path}", Public),
+    ("POST", "/v1/recommendations/{*path}", Public),
+    ("DELETE", "/v1/recommendations/{*path}", Public),
+    ("GET", "/v1/recommendation/{*path}", Public),
+    ("PUT", "/v1/recommendation/{*path}", Public),
+    ("POST", "/v1/recommendation/{*path}", Public),
+    ("DELETE", "/v1/recommendation/{*path}", Public),
+    ("GET", "/v1/operator/license", Public),
+    ("PUT", "/v1/operator/license", Public),
+    ("POST", "/v1/operator/license", Public),
+    ("DELETE", "/v1/operator/license", Public),
+    // ---- end extra v1 endpoints ----
 ];
 
 /// The rule for a method and route pattern.

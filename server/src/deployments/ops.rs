@@ -201,6 +201,36 @@ pub async fn set_status(
     respond(server, cmd, eval).await
 }
 
+/// Sets allocations' health by hand (`deployment allocation-health`), with an evaluation.
+pub async fn set_alloc_health(
+    server: &Server,
+    id: &str,
+    healthy: Vec<String>,
+    unhealthy: Vec<String>,
+) -> Result<DeploymentUpdateResponse, DeploymentError> {
+    let view = server.state.snapshot();
+    let d = find(&view, id)?;
+    if !d.active() {
+        return Err(DeploymentError::Terminal {
+            action: "set health of allocations of",
+        });
+    }
+    let now = now_ns();
+    let eval = deployment_eval(&view, &d, now);
+    let verdicts = healthy
+        .into_iter()
+        .map(|a| (a, true))
+        .chain(unhealthy.into_iter().map(|a| (a, false)))
+        .collect();
+    let cmd = Command::SetAllocHealth {
+        deployment_id: d.id.clone(),
+        verdicts,
+        eval: eval.clone(),
+        now,
+    };
+    respond(server, cmd, eval).await
+}
+
 async fn respond(
     server: &Server,
     cmd: Command,

@@ -8,6 +8,7 @@
 
 pub mod acl;
 mod allocs;
+mod api_ops;
 mod children;
 mod deployments;
 mod gc;
@@ -227,6 +228,44 @@ pub enum Command {
         op: namespaces::NamespaceOp,
     },
     // ---- end namespaces ----
+    // ---- extra v1 endpoints (issue 8) ----
+    /// Set or clear one job version's `Stable` flag (`PUT /v1/job/:id/stable`).
+    SetJobStability {
+        /// Namespace of the job.
+        namespace: String,
+        /// The job's ID.
+        job_id: String,
+        /// The version to change.
+        version: u64,
+        /// The new flag.
+        stable: bool,
+    },
+    /// Remove a node (`PUT /v1/node/:id/purge`), with evaluations for its jobs.
+    DeregisterNode {
+        /// The node.
+        node_id: String,
+        /// Evaluations to create with it.
+        evals: Vec<Evaluation>,
+    },
+    /// Set allocations' health in a deployment by hand (`/v1/deployment/allocation-health`).
+    SetAllocHealth {
+        /// The deployment.
+        deployment_id: String,
+        /// `(allocation ID, healthy)` verdicts.
+        verdicts: Vec<(String, bool)>,
+        /// An evaluation of the deployment's job.
+        eval: Option<Evaluation>,
+        /// Time of the request (Unix ns).
+        now: i64,
+    },
+    /// Replace the autopilot configuration (`PUT /v1/operator/autopilot/configuration`).
+    SetAutopilotConfig {
+        /// The configuration (indexes stamped on apply).
+        config: nomadish_proto::model::AutopilotConfiguration,
+        /// Compare-and-set: apply only if the current `ModifyIndex` equals this.
+        cas_index: Option<u64>,
+    },
+    // ---- end extra v1 endpoints ----
 }
 
 impl Command {
@@ -243,7 +282,10 @@ impl Command {
             | Command::UpdateAllocsFromClient { evals, .. }
             | Command::UpdateNodeEligibility { evals, .. }
             | Command::UpdateNodeDrain { evals, .. }
-            | Command::UpdateAllocDesiredTransition { evals, .. } => ids(evals),
+            | Command::UpdateAllocDesiredTransition { evals, .. }
+            | Command::DeregisterNode { evals, .. } => ids(evals),
+            Command::SetAllocHealth { eval, .. } => eval.iter().map(|e| e.id.clone()).collect(),
+            Command::SetJobStability { .. } | Command::SetAutopilotConfig { .. } => Vec::new(),
             Command::UpdateDeploymentStatus { eval, .. }
             | Command::PromoteDeployment { eval, .. } => {
                 eval.iter().map(|e| e.id.clone()).collect()
@@ -484,6 +526,33 @@ pub fn apply(view: &mut StateView, index: u64, cmd: Command) -> CommandResponse 
         // ---- namespaces (wip-ns) ----
         Command::ApplyNamespace { op } => namespaces::apply(view, index, op).map(|()| 0),
         // ---- end namespaces ----
+        // ---- extra v1 endpoints (issue 8) ----
+        Command::SetJobStability {
+            namespace,
+            job_id,
+            version,
+            stable,
+        } => api_ops::apply_job_stability(view, index, (&namespace, &job_id), version, stable)
+            .map(|()| 0),
+        Command::DeregisterNode { node_id, evals } => {
+            api_ops::apply_deregister_node(view, index, &node_id).map(|()| {
+                upsert_evals(view, index, evals, &mut touched);
+                0
+            })
+        }
+        Command::SetAllocHealth {
+            deployment_id,
+            verdicts,
+            eval,
+            now,
+        } => api_ops::apply_alloc_health(view, index, &deployment_id, &verdicts, now, &mut touched)
+            .map(|()| {
+                upsert_evals(view, index, eval.into_iter().collect(), &mut touched);
+                0
+            }),
+        Command::SetAutopilotConfig { config, cas_index } => {
+            api_ops::apply_autopilot_config(view, index, config, cas_index).map(|()| 0)
+        } // ---- end extra v1 endpoints ----
     };
     // Registrations never outlive their allocation or node (see services.rs).
     services::prune(view, index);

@@ -142,3 +142,26 @@ pub async fn node_allocs(
         .collect();
     Ok(reply(&server, &opts, view.tables.allocs, &allocs))
 }
+
+/// `GET /v1/evaluations/count`: `{"Count": N}` for the request's namespace (`*`: every
+/// namespace the token may read jobs in).
+pub async fn count_evals(
+    State(server): State<AppState>,
+    identity: Option<axum::Extension<std::sync::Arc<crate::auth::Identity>>>,
+    Query(params): Params,
+) -> Result<Response, HttpError> {
+    let opts = QueryOptions::parse(params)?;
+    let view = read_view(&server, &opts, |v| v.tables.evals).await?;
+    let may_read = |ns: &str| {
+        identity.as_ref().is_none_or(|axum::Extension(id)| {
+            id.acl.allow_namespace_op(ns, nomadish_acl::caps::READ_JOB)
+        })
+    };
+    let count = view
+        .evals_by_prefix(&opts.namespace, "")
+        .iter()
+        .filter(|e| may_read(&e.namespace))
+        .count();
+    let body = serde_json::json!({ "Count": count });
+    Ok(reply(&server, &opts, view.tables.evals, &body))
+}

@@ -135,3 +135,38 @@ pub async fn job_latest(
     let latest = view.latest_deployment(&opts.namespace, &id);
     Ok(reply(&server, &opts, view.tables.deployments, &latest))
 }
+
+/// Body of `/v1/deployment/allocation-health/:id`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct AllocHealthRequest {
+    #[serde(rename = "DeploymentID")]
+    deployment_id: String,
+    #[serde(rename = "HealthyAllocationIDs")]
+    healthy: Vec<String>,
+    #[serde(rename = "UnhealthyAllocationIDs")]
+    unhealthy: Vec<String>,
+}
+
+/// `PUT|POST /v1/deployment/allocation-health/:id` with `{DeploymentID,
+/// HealthyAllocationIDs, UnhealthyAllocationIDs}`: an operator's health verdicts, counted as
+/// a client's first verdict (an allocation already judged keeps its verdict).
+pub async fn allocation_health(
+    State(server): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Params,
+    body: Bytes,
+) -> Result<Response, HttpError> {
+    let opts = QueryOptions::parse(params)?;
+    let req: AllocHealthRequest = decode_body(&body)?;
+    if !req.deployment_id.is_empty() && req.deployment_id != id {
+        return Err(HttpError::bad_request("Deployment ID does not match"));
+    }
+    if req.healthy.is_empty() && req.unhealthy.is_empty() {
+        return Err(HttpError::bad_request(
+            "must specify at least one healthy/unhealthy allocation ID",
+        ));
+    }
+    let resp = ops::set_alloc_health(&server, &id, req.healthy, req.unhealthy).await?;
+    Ok(reply(&server, &opts, resp.index, &resp))
+}

@@ -12,23 +12,29 @@ mod agent;
 mod alloc_exec;
 mod alloc_ops;
 mod allocs;
+mod client_alloc;
+mod cluster;
 mod deployments;
 mod error;
 mod filter;
 mod fs;
+mod job_actions;
 mod jobs;
 mod lifecycle;
 mod list;
 mod logs;
 mod namespaces;
+mod node_actions;
 mod nodes;
 mod operator;
 mod plan;
 mod query;
 mod scheduler_config;
+mod search;
 mod services;
 pub(crate) mod stream;
 mod system;
+mod unavailable;
 mod vars;
 
 use std::net::SocketAddr;
@@ -288,7 +294,85 @@ fn routes() -> Routes {
                 .post(namespaces::put_named)
                 .delete(namespaces::delete),
         )
-    // ---- end namespaces ----
+        // ---- end namespaces ----
+        .merge_extra()
+}
+
+impl Routes {
+    /// The extra v1 endpoints of issue 8 (kept together to ease merges).
+    fn merge_extra(self) -> Self {
+        use axum::routing::put;
+        let ent = || {
+            get(unavailable::enterprise_only)
+                .put(unavailable::enterprise_only)
+                .post(unavailable::enterprise_only)
+                .delete(unavailable::enterprise_only)
+        };
+        self.route(
+            "/v1/job/{id}/evaluate",
+            put(job_actions::evaluate).post(job_actions::evaluate),
+        )
+        .route(
+            "/v1/job/{id}/stable",
+            put(job_actions::stable).post(job_actions::stable),
+        )
+        .route("/v1/evaluations/count", get(allocs::count_evals))
+        .route("/v1/client/allocation/{id}/stats", get(client_alloc::stats))
+        .route(
+            "/v1/client/allocation/{id}/checks",
+            get(client_alloc::checks),
+        )
+        .route("/v1/client/allocation/{id}/gc", get(client_alloc::gc))
+        .route(
+            "/v1/deployment/allocation-health/{id}",
+            put(deployments::allocation_health).post(deployments::allocation_health),
+        )
+        .route(
+            "/v1/node/{id}/evaluate",
+            put(node_actions::evaluate).post(node_actions::evaluate),
+        )
+        .route(
+            "/v1/node/{id}/purge",
+            put(node_actions::purge).post(node_actions::purge),
+        )
+        .route("/v1/node/pools", get(node_actions::pools))
+        .route("/v1/node/pool/{name}", get(node_actions::pool))
+        .route("/v1/regions", get(cluster::regions))
+        .route("/v1/agent/servers", get(cluster::servers))
+        .route(
+            "/v1/operator/autopilot/health",
+            get(cluster::autopilot_health),
+        )
+        .route(
+            "/v1/operator/autopilot/configuration",
+            get(cluster::get_autopilot_config)
+                .put(cluster::put_autopilot_config)
+                .post(cluster::put_autopilot_config),
+        )
+        .route(
+            "/v1/search",
+            get(search::prefix).put(search::prefix).post(search::prefix),
+        )
+        .route(
+            "/v1/search/fuzzy",
+            get(search::fuzzy).put(search::fuzzy).post(search::fuzzy),
+        )
+        .route("/v1/volumes", get(unavailable::volumes))
+        .route("/v1/plugins", get(unavailable::plugins))
+        .route("/v1/acl/roles", get(unavailable::empty))
+        .route("/v1/acl/auth-methods", get(unavailable::empty))
+        .route("/v1/acl/binding-rules", get(unavailable::empty))
+        .route("/v1/quotas", ent())
+        .route("/v1/quota", ent())
+        .route("/v1/quota/{*path}", ent())
+        .route("/v1/quota-usages", ent())
+        .route("/v1/sentinel/policies", ent())
+        .route("/v1/sentinel/policy/{*path}", ent())
+        .route("/v1/recommendations", ent())
+        .route("/v1/recommendations/{*path}", ent())
+        .route("/v1/recommendation/{*path}", ent())
+        .route("/v1/operator/license", ent())
+    }
 }
 
 /// How long a client may take to finish the TLS handshake.

@@ -121,6 +121,8 @@ pub struct StateView {
     /// Namespaces written by operators, by name (`default` is implicit until edited; see
     /// [`StateView::namespace`]).
     pub namespaces: OrdMap<String, Arc<Namespace>>,
+    /// The autopilot configuration; `None` until an operator sets one (Nomad's defaults).
+    pub autopilot_config: Option<Arc<nomadish_proto::model::AutopilotConfiguration>>,
 }
 
 /// Number of versions kept per job, as Nomad's `JobDefaultTrackedVersions`.

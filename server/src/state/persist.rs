@@ -65,6 +65,9 @@ struct Snapshot {
     /// Namespaces written by operators; absent when there are none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     namespaces: Vec<Namespace>,
+    /// The autopilot configuration; absent when never set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    autopilot_config: Option<nomadish_proto::model::AutopilotConfiguration>,
 }
 
 const FORMAT_VERSION: u32 = 1;
@@ -121,6 +124,7 @@ pub fn encode_snapshot(view: &StateView) -> Vec<u8> {
             .values()
             .map(|n| Namespace::clone(n))
             .collect(),
+        autopilot_config: view.autopilot_config.as_deref().cloned(),
     };
     serde_json::to_vec(&snap).unwrap_or_default()
 }
@@ -132,6 +136,7 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<StateView, SnapshotError> {
         index: snap.index,
         tables: snap.tables,
         scheduler_config: snap.scheduler_config.map(Arc::new),
+        autopilot_config: snap.autopilot_config.map(Arc::new),
         root_key: snap.root_key.map(Arc::new),
         acl: snap.acl.map(AclTables::from_snapshot).unwrap_or_default(),
         ..StateView::default()

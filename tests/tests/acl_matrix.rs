@@ -114,6 +114,12 @@ fn request(pattern: &str, method: &str, team: Team, o: &Objects) -> (String, Vec
             },
         )
         .replace("{*path}", "app/config");
+    // The event stream without a topic means every topic (management only, as Nomad).
+    let path = if pattern == "/v1/event/stream" {
+        format!("{path}?topic=Job")
+    } else {
+        path
+    };
     let sep = if path.contains('?') { '&' } else { '?' };
     let path = format!("{path}{sep}namespace={}", ns(team));
     let body = if pattern.contains("/plan")
@@ -146,6 +152,8 @@ fn expected(rule: Rule, pattern: &str, method: &str, who: Who, team: Team) -> bo
         Rule::Token => match (pattern, method) {
             ("/v1/acl/policies", _) => true,
             ("/v1/acl/token/self", _) => token,
+            // The handler checks the topics: `Job` needs read-job in the namespace.
+            ("/v1/event/stream", _) => has("read-job"),
             // The read-a token may read its own token and policy, no one else may.
             _ => who == Who::ReadA,
         },

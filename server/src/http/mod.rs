@@ -14,6 +14,7 @@ mod alloc_ops;
 mod allocs;
 mod deployments;
 mod error;
+mod events;
 mod fs;
 mod jobs;
 mod lifecycle;
@@ -182,6 +183,7 @@ fn routes() -> Routes {
             axum::routing::post(plan::plan).put(plan::plan),
         )
         .route("/v1/client/fs/logs/{alloc}", get(logs::logs))
+        .route("/v1/event/stream", get(events::stream))
         .route("/v1/client/fs/ls/{alloc}", get(fs::ls))
         .route("/v1/client/fs/stat/{alloc}", get(fs::stat))
         .route("/v1/client/fs/cat/{alloc}", get(fs::cat))

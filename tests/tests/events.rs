@@ -154,6 +154,19 @@ async fn events_follow_a_job_resume_from_an_index_and_respect_the_token() {
     assert_eq!(first["Index"].as_u64(), Some(reg_index), "{first}");
     assert!(is(&first["Events"][0], "Job", "JobRegistered", "ev-a"));
 
+    // A policy change that takes the namespace away ends the stream (as Nomad closes it).
+    let writer = c.server.api().with_token(&c.write_a.secret);
+    let mut narrowed = Events::open(&writer, "topic=Job&namespace=team-a").await;
+    let (code, body) = admin
+        .put_json(
+            "/v1/acl/policy/a-write",
+            &serde_json::json!({"Name": "a-write", "Rules": "namespace \"team-b\" {\n  policy = \"read\"\n}\n"}),
+        )
+        .await;
+    assert!(code.is_success(), "{body}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while narrowed.next(deadline).await.is_some() {}
+
     // Deleting the token ends its stream.
     let (code, body) = admin
         .send(

@@ -69,6 +69,14 @@ impl Subscription {
         }
     }
 
+    /// The same filter for a token's new ACL (after a policy change).
+    pub fn with_acl(&self, acl: Arc<Acl>) -> Self {
+        Self {
+            acl,
+            ..self.clone()
+        }
+    }
+
     /// Whether the token may subscribe to every topic named (Nomad's subscription check).
     pub fn authorized(&self) -> bool {
         self.topics.keys().all(|topic| match topic.as_str() {

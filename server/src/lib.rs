@@ -11,6 +11,7 @@ pub mod deployments;
 pub mod dispatch;
 pub mod drainer;
 pub mod evals;
+pub mod events;
 pub mod fault;
 pub mod formation;
 pub mod fsm;

@@ -120,6 +120,12 @@ fn request(pattern: &str, method: &str, team: Team, o: &Objects) -> (String, Vec
             },
         )
         .replace("{*path}", "app/config");
+    // The event stream without a topic means every topic (management only, as Nomad).
+    let path = if pattern == "/v1/event/stream" {
+        format!("{path}?topic=Job")
+    } else {
+        path
+    };
     let sep = if path.contains('?') { '&' } else { '?' };
     let path = format!("{path}{sep}namespace={}", ns(team));
     let body = if pattern.contains("/plan")
@@ -155,6 +161,8 @@ fn expected(rule: Rule, pattern: &str, method: &str, who: Who, team: Team) -> bo
             // Search answers every caller, with only what it may read; any valid token
             // (or anonymous) may list its ACL roles.
             ("/v1/search" | "/v1/search/fuzzy" | "/v1/acl/roles", _) => true,
+            // The handler checks the topics: `Job` needs read-job in the namespace.
+            ("/v1/event/stream", _) => has("read-job"),
             // The read-a token may read its own token and policy, no one else may.
             _ => who == Who::ReadA,
         },

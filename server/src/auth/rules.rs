@@ -131,6 +131,8 @@ pub const RULES: &[(&str, &str, Rule)] = &[
         Alloc(ALLOC_LIFECYCLE),
     ),
     ("GET", "/v1/client/allocation/{id}/exec", Alloc(ALLOC_EXEC)),
+    // The handler checks the topics against the token and filters every event by it.
+    ("GET", "/v1/event/stream", Token),
     ("GET", "/v1/status/leader", Public),
     ("GET", "/v1/status/peers", Public),
     ("GET", "/v1/agent/health", Public),

@@ -9,7 +9,8 @@ use nomadish_proto::model::AclPolicy;
 use serde::{Deserialize, Serialize};
 
 use super::ApplyError;
-use crate::state::{StateView, StoredAclToken};
+use crate::events::{Changes, Payload};
+use crate::state::{AclTables, StateView, StoredAclToken};
 
 /// One ACL change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,6 +57,7 @@ pub enum AclOp {
 /// Applies one ACL change at `index`.
 pub(super) fn apply(view: &mut StateView, index: u64, op: AclOp) -> Result<(), ApplyError> {
     let acl = &mut view.acl;
+    let changes = &mut view.changes;
     match op {
         AclOp::Bootstrap {
             salt,
@@ -78,7 +80,9 @@ pub(super) fn apply(view: &mut StateView, index: u64, op: AclOp) -> Result<(), A
             acl.salt = Some(salt);
             token.create_index = index;
             token.modify_index = index;
-            acl.put_token(Arc::new(token));
+            let token = Arc::new(token);
+            changes.put(Payload::AclToken(token.clone()));
+            acl.put_token(token);
             acl.bootstrap_index = index;
         }
         AclOp::UpsertPolicies { policies } => {
@@ -88,7 +92,9 @@ pub(super) fn apply(view: &mut StateView, index: u64, op: AclOp) -> Result<(), A
                     .get(&p.name)
                     .map_or(index, |old| old.create_index);
                 p.modify_index = index;
-                acl.policies.insert(p.name.clone(), Arc::new(p));
+                let p = Arc::new(p);
+                changes.put(Payload::AclPolicy(p.clone()));
+                acl.policies.insert(p.name.clone(), p);
             }
         }
         AclOp::DeletePolicies { names } => {
@@ -98,7 +104,9 @@ pub(super) fn apply(view: &mut StateView, index: u64, op: AclOp) -> Result<(), A
                 });
             }
             for n in &names {
-                acl.policies.remove(n);
+                if let Some(old) = acl.policies.remove(n) {
+                    changes.delete(Payload::AclPolicy(old));
+                }
             }
         }
         AclOp::UpsertTokens { tokens } => {
@@ -116,7 +124,9 @@ pub(super) fn apply(view: &mut StateView, index: u64, op: AclOp) -> Result<(), A
                     t.create_index = index;
                 }
                 t.modify_index = index;
-                acl.put_token(Arc::new(t));
+                let t = Arc::new(t);
+                changes.put(Payload::AclToken(t.clone()));
+                acl.put_token(t);
             }
         }
         AclOp::DeleteTokens { accessors } => {
@@ -126,19 +136,27 @@ pub(super) fn apply(view: &mut StateView, index: u64, op: AclOp) -> Result<(), A
                 });
             }
             for a in &accessors {
-                acl.remove_token(a);
+                remove_token(acl, changes, a);
             }
         }
         AclOp::ReapExpiredTokens { accessors, now } => {
             for a in &accessors {
                 if acl.tokens.get(a).is_some_and(|t| t.expired_at(now)) {
-                    acl.remove_token(a);
+                    remove_token(acl, changes, a);
                 }
             }
         }
     }
     view.tables.acl = index;
     Ok(())
+}
+
+/// Removes a token and records its deletion for the event stream.
+fn remove_token(acl: &mut AclTables, changes: &mut Changes, accessor: &str) {
+    if let Some(old) = acl.tokens.get(accessor).cloned() {
+        acl.remove_token(accessor);
+        changes.delete(Payload::AclToken(old));
+    }
 }
 
 #[cfg(test)]

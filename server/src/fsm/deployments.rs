@@ -221,7 +221,7 @@ fn mark_stable(view: &mut StateView, index: u64, namespace: &str, job_id: &str, 
         let mut stable = Job::clone(&job);
         stable.stable = true;
         stable.modify_index = index;
-        view.jobs.insert(job_key, Arc::new(stable));
+        view.update_job(Arc::new(stable));
         view.tables.jobs = index;
     }
 }

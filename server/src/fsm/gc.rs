@@ -43,7 +43,7 @@ pub(super) fn apply_gc(view: &mut StateView, index: u64, batch: GcBatch) -> usiz
                 .get(id)
                 .is_some_and(|n| n.status == NODE_STATUS_DOWN)
         {
-            view.nodes.remove(id);
+            view.remove_node(id);
             view.tables.nodes = index;
             deleted += 1;
         }

@@ -364,6 +364,7 @@ pub struct CommandResponse {
 /// Applies one command at `index`.
 pub fn apply(view: &mut StateView, index: u64, cmd: Command) -> CommandResponse {
     view.index = view.index.max(index);
+    let event_type = crate::events::command_type(&cmd);
     let mut touched = BTreeSet::new();
     let result = match cmd {
         Command::UpsertJob {
@@ -559,6 +560,7 @@ pub fn apply(view: &mut StateView, index: u64, cmd: Command) -> CommandResponse 
     for key in &touched {
         refresh_job_status(view, index, key);
     }
+    view.changes.seal(index, event_type);
     match result {
         Ok(job_modify_index) => CommandResponse {
             index,
@@ -593,6 +595,7 @@ fn apply_restore(view: &mut StateView, index: u64, state: &[u8]) -> Result<(), A
         },
         capacity_index: index,
         restore_index: index,
+        changes: std::mem::take(&mut view.changes),
         ..restored
     };
     Ok(())
@@ -627,7 +630,7 @@ fn refresh_job_status(view: &mut StateView, index: u64, key: &JobKey) {
         let mut updated = Job::clone(&job);
         updated.status = status.to_string();
         updated.modify_index = index;
-        view.jobs.insert(key.clone(), Arc::new(updated));
+        view.update_job(Arc::new(updated));
         view.tables.jobs = index;
     }
 }

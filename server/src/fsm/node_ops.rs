@@ -45,7 +45,7 @@ fn store(view: &mut StateView, index: u64, mut node: Node, event: Option<NodeEve
         view.capacity_index = index;
     }
     node.modify_index = index;
-    view.nodes.insert(node.id.clone(), Arc::new(node));
+    view.put_node(Arc::new(node));
     view.tables.nodes = index;
 }
 

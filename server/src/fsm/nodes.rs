@@ -34,7 +34,7 @@ pub(super) fn apply_upsert_node(view: &mut StateView, index: u64, mut node: Node
     node.modify_index = index;
     node.status_updated_at = now / NS_PER_SEC;
     view.capacity_index = index;
-    view.nodes.insert(node.id.clone(), Arc::new(node));
+    view.put_node(Arc::new(node));
     view.tables.nodes = index;
 }
 
@@ -63,7 +63,7 @@ pub(super) fn apply_node_status(
         ev.create_index = index;
         push_event(&mut node, ev);
     }
-    view.nodes.insert(node.id.clone(), Arc::new(node));
+    view.put_node(Arc::new(node));
     view.tables.nodes = index;
     Ok(())
 }

@@ -47,7 +47,7 @@ pub(super) fn apply_upsert(
     let mut changed = false;
     for id in &old {
         if !registrations.iter().any(|r| &r.id == id) {
-            view.services.remove(id);
+            view.remove_service(id);
             changed = true;
         }
     }
@@ -59,7 +59,7 @@ pub(super) fn apply_upsert(
             continue;
         }
         reg.modify_index = index;
-        view.services.insert(reg.id.clone(), Arc::new(reg));
+        view.put_service(Arc::new(reg));
         changed = true;
     }
     if changed {
@@ -85,7 +85,7 @@ pub(super) fn apply_delete(
             kind: "service registration".to_string(),
         });
     }
-    view.services.remove(id);
+    view.remove_service(id);
     view.tables.services = index;
     Ok(())
 }
@@ -112,7 +112,7 @@ pub(super) fn prune(view: &mut StateView, index: u64) {
         return;
     }
     for id in stale {
-        view.services.remove(&id);
+        view.remove_service(&id);
     }
     view.tables.services = index;
 }

@@ -24,6 +24,14 @@ impl HttpError {
         }
     }
 
+    /// 403 with a message.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            message: message.into(),
+        }
+    }
+
     /// 404 with a message.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self {

@@ -17,6 +17,7 @@ mod cluster;
 mod deployments;
 mod error;
 mod filter;
+mod events;
 mod fs;
 mod job_actions;
 mod jobs;
@@ -191,6 +192,7 @@ fn routes() -> Routes {
             axum::routing::post(plan::plan).put(plan::plan),
         )
         .route("/v1/client/fs/logs/{alloc}", get(logs::logs))
+        .route("/v1/event/stream", get(events::stream))
         .route("/v1/client/fs/ls/{alloc}", get(fs::ls))
         .route("/v1/client/fs/stat/{alloc}", get(fs::stat))
         .route("/v1/client/fs/cat/{alloc}", get(fs::cat))

@@ -47,6 +47,8 @@ impl StateView {
 
     /// Records a deployment.
     pub fn put_deployment(&mut self, deployment: Arc<Deployment>) {
+        self.changes
+            .put(crate::events::Payload::Deployment(deployment.clone()));
         self.deployments.insert(deployment.id.clone(), deployment);
     }
 }

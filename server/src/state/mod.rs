@@ -29,6 +29,8 @@ use nomadish_proto::model::{
 };
 use tokio::sync::watch;
 
+use crate::events::{Changes, EventBroker, Payload};
+
 pub use acl::{AclSnapshot, AclTables, StoredAclToken};
 pub use launch::PeriodicLaunch;
 pub use namespaces::quota_usage;
@@ -123,6 +125,9 @@ pub struct StateView {
     pub namespaces: OrdMap<String, Arc<Namespace>>,
     /// The autopilot configuration; `None` until an operator sets one (Nomad's defaults).
     pub autopilot_config: Option<Arc<nomadish_proto::model::AutopilotConfiguration>>,
+    /// Changes since [`StateStore::update`] last drained them, for the event stream:
+    /// transient (not replicated, not in snapshots; a clone starts empty).
+    pub changes: Changes,
 }
 
 /// Number of versions kept per job, as Nomad's `JobDefaultTrackedVersions`.
@@ -158,6 +163,7 @@ impl StateView {
             .or_insert(0);
         *idx = (*idx).max(alloc.alloc_modify_index);
         self.touched_nodes.push(alloc.node_id.clone());
+        self.changes.put(Payload::Allocation(alloc.clone()));
         self.allocs.insert(alloc.id.clone(), alloc);
     }
 
@@ -174,6 +180,7 @@ impl StateView {
     pub fn put_eval(&mut self, eval: Arc<Evaluation>) {
         let key = (eval.namespace.clone(), eval.job_id.clone());
         add_to(&mut self.evals_by_job, key, &eval.id);
+        self.changes.put(Payload::Evaluation(eval.clone()));
         self.evals.insert(eval.id.clone(), eval);
     }
 
@@ -202,7 +209,42 @@ impl StateView {
                 self.job_versions.remove(&k);
             }
         }
+        self.changes.put(Payload::Job(job.clone()));
         self.jobs.insert((ns, id), job);
+    }
+
+    /// Replaces the current version of a job in place (status, stability), without
+    /// touching its tracked versions.
+    pub fn update_job(&mut self, job: Arc<Job>) {
+        self.changes.put(Payload::Job(job.clone()));
+        self.jobs
+            .insert((job.namespace.clone(), job.id.clone()), job);
+    }
+
+    /// Records a node.
+    pub fn put_node(&mut self, node: Arc<Node>) {
+        self.changes.put(Payload::Node(node.clone()));
+        self.nodes.insert(node.id.clone(), node);
+    }
+
+    /// Removes a node.
+    pub fn remove_node(&mut self, id: &str) {
+        if let Some(old) = self.nodes.remove(id) {
+            self.changes.delete(Payload::Node(old));
+        }
+    }
+
+    /// Records a service registration.
+    pub fn put_service(&mut self, reg: Arc<ServiceRegistration>) {
+        self.changes.put(Payload::Service(reg.clone()));
+        self.services.insert(reg.id.clone(), reg);
+    }
+
+    /// Removes a service registration.
+    pub fn remove_service(&mut self, id: &str) {
+        if let Some(old) = self.services.remove(id) {
+            self.changes.delete(Payload::Service(old));
+        }
     }
 
     /// Removes a job and all of its versions.
@@ -244,6 +286,8 @@ pub struct StateStore {
     index_tx: Arc<watch::Sender<u64>>,
     /// Per node, a signal raised when its allocations change (see [`StateStore::subscribe_node`]).
     node_tx: Arc<Mutex<HashMap<String, watch::Sender<u64>>>>,
+    /// The event stream's broker, fed by every update.
+    events: Arc<EventBroker>,
 }
 
 impl Default for StateStore {
@@ -260,6 +304,7 @@ impl StateStore {
             inner: Arc::new(RwLock::new(StateView::default())),
             index_tx: Arc::new(index_tx),
             node_tx: Arc::default(),
+            events: Arc::default(),
         }
     }
 
@@ -282,11 +327,13 @@ impl StateStore {
 
     /// Runs `f` with exclusive access, then publishes the view's index to watchers.
     pub fn update<R>(&self, f: impl FnOnce(&mut StateView) -> R) -> R {
-        let (result, index, touched) = {
+        let (result, index, touched, events) = {
             let mut view = self.inner.write().unwrap_or_else(|e| e.into_inner());
             let result = f(&mut view);
-            (result, view.index, std::mem::take(&mut view.touched_nodes))
+            let touched = std::mem::take(&mut view.touched_nodes);
+            (result, view.index, touched, view.changes.drain())
         };
+        self.events.publish(events);
         self.index_tx.send_if_modified(|current| {
             let changed = *current != index;
             *current = index;
@@ -335,6 +382,11 @@ impl StateStore {
                 tx.receiver_count() > 0
             }),
         }
+    }
+
+    /// The event stream's broker.
+    pub fn events(&self) -> Arc<EventBroker> {
+        self.events.clone()
     }
 
     /// A receiver that sees every published index.

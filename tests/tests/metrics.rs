@@ -1,11 +1,12 @@
 //! Telemetry and probes with a real dev agent: after a job runs, `/v1/metrics?format=prometheus`
 //! parses and holds the raft, FSM, broker, scheduler, plan, HTTP (by route pattern), gRPC, job
 //! and client families with plausible values; the JSON form has Nomad's shape; `/live`,
-//! `/health` and `/ready` answer 200; a caller's `X-Request-Id` is echoed and shows in the log.
+//! `/health` and `/ready` answer 200; a caller's `X-Request-Id` is echoed and shows in the log,
+//! and in the leader's log when a follower forwards the write.
 
 use std::time::Duration;
 
-use nomadish_tests::{Agent, AgentKind, Api, wait_until};
+use nomadish_tests::{Agent, AgentKind, Api, Cluster, empty_job, wait_until};
 use prometheus_parse::{Sample, Scrape, Value as Prom};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -197,4 +198,35 @@ async fn metrics_probes_and_request_ids_on_a_dev_agent() {
 
     let (status, _, _) = api.get("/v1/metrics?format=xml").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forwarded_write_keeps_its_request_id_on_the_leader() {
+    const FORWARDED_ID: &str = "forwarded-request-7777";
+    let dir = nomadish_tests::test_dir();
+    let cluster = Cluster::start(dir.path(), 3, "log_level = \"DEBUG\"\n", None).await;
+    let (leader, _) = cluster.wait_leader().await;
+    let follower = (0..3).find(|i| *i != leader).expect("a follower");
+    let api = cluster.servers[follower].api();
+    wait_until("the follower ready", RUN_TIMEOUT, async || {
+        let (status, _, _) = api.get("/ready").await;
+        (status == StatusCode::OK).then_some(())
+    })
+    .await;
+    let resp = api
+        .request(Method::PUT, "/v1/jobs")
+        .header("X-Request-Id", FORWARDED_ID)
+        .json(&empty_job("forwarded"))
+        .send()
+        .await
+        .expect("register through a follower");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["x-request-id"], FORWARDED_ID);
+    let leader_log = cluster.servers[leader].log();
+    assert!(
+        leader_log
+            .lines()
+            .any(|l| l.contains(FORWARDED_ID) && l.contains("forwarded")),
+        "the leader's log does not show the forwarded request ID"
+    );
 }

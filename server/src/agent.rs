@@ -216,6 +216,7 @@ pub async fn run(
             .map_err(|e| ServerError::Tls(e.to_string()))?;
     }
     let grpc = builder
+        .layer(crate::metrics::grpc::RpcTimerLayer)
         .add_service(
             NodeServiceServer::new(NodeGrpc::new(server.clone()))
                 .max_decoding_message_size(MAX_GRPC_MESSAGE)

@@ -16,6 +16,7 @@ use nomadish_proto::raft_v1::{
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
+use tracing::Instrument;
 
 use crate::tunnel::TunnelError;
 use nomadish_proto::tls::Role;
@@ -62,12 +63,19 @@ impl ClusterService for ClusterGrpc {
     async fn apply(&self, req: Request<ApplyRequest>) -> Result<Response<ApplyReply>, Status> {
         self.server.authorize_rpc(&req, &[Role::Server])?;
         self.require_leader()?;
+        let request_id = crate::http::request_id::from_metadata(&req);
         let cmd: Command = serde_json::from_slice(&req.into_inner().command)
             .map_err(|e| Status::invalid_argument(format!("malformed command: {e}")))?;
-        let resp = self
-            .server
-            .raft
-            .client_write(cmd)
+        let span = tracing::info_span!("forwarded", request_id = %request_id);
+        let write = async {
+            tracing::debug!(
+                command = cmd.metric_name(),
+                "applying a write forwarded by a follower"
+            );
+            crate::metrics::raft_commit(self.server.raft.client_write(cmd)).await
+        };
+        let resp = crate::http::request_id::scope(request_id.clone(), write)
+            .instrument(span)
             .await
             .map_err(|e| Status::unavailable(e.to_string()))?
             .data;

@@ -124,6 +124,11 @@ impl HeartbeatTracker {
         self.with(|c| c.remove(node_id));
     }
 
+    /// How many nodes' heartbeat deadlines are tracked (nodes alive, on the leader).
+    pub fn active(&self) -> usize {
+        self.with(|c| c.len())
+    }
+
     /// Forgets every node (leadership lost).
     pub fn clear(&self) {
         self.with(|c| *c = HeartbeatCore::default());

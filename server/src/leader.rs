@@ -233,8 +233,10 @@ pub async fn run_leadership(server: Arc<Server>, mut shutdown: watch::Receiver<b
     loop {
         let leading = server.is_leader();
         if leading && handle.is_none() {
+            crate::metrics::incr("nomad.raft.state.leader", &[]);
             handle = Some(establish(&server).await);
         } else if !leading && let Some(h) = handle.take() {
+            crate::metrics::incr("nomad.raft.state.follower", &[]);
             revoke(&server, h).await;
         }
         tokio::select! {

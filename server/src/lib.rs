@@ -20,6 +20,7 @@ pub mod heartbeat;
 pub mod http;
 pub mod job_plan;
 pub mod leader;
+pub mod metrics;
 pub mod node_migrate;
 pub mod node_service;
 pub mod node_template;

@@ -189,6 +189,7 @@ impl NodeService for NodeGrpc {
                 .heartbeat(req.into_inner())
                 .await;
         }
+        let started = std::time::Instant::now();
         let req = req.into_inner();
         let view = self.server.state.snapshot();
         let node = authenticate(&view, &req.node_id, &req.secret_id)?;
@@ -210,6 +211,7 @@ impl NodeService for NodeGrpc {
             };
             index = self.server.write(cmd).await.map_err(write_status)?.index;
         }
+        crate::metrics::measure_since("nomad.nomad.client.update_status", &[], started);
         Ok(Response::new(HeartbeatResponse {
             heartbeat_ttl_ms: ms(ttl),
             index,

@@ -253,12 +253,17 @@ pub async fn run_plan_applier(
             _ = shutdown.changed() => return,
         };
         let view = server.state.snapshot();
+        let started = std::time::Instant::now();
         let verdict = evaluate_plan(&view, &req.plan);
+        crate::metrics::measure_since("nomad.nomad.plan.evaluate", &[], started);
         if !verdict.refused.is_empty() {
+            let refused = verdict.refused.len() as f64;
+            crate::metrics::add("nomad.nomad.plan.node_rejected", &[], refused);
             tracing::debug!(eval = %req.plan.eval_id, refused = ?verdict.refused, "plan partially refused");
         }
         let evals = preemption_evals(&view, &req.plan, &verdict, now_ns());
         let result = commit(&server, req.plan, &verdict, view.index).await;
+        crate::metrics::measure_since("nomad.nomad.plan.apply", &[], started);
         if result.is_ok() && !evals.is_empty() {
             // The evicted allocations' jobs are evaluated again, as Nomad does.
             if let Err(e) = server.write(Command::UpsertEvals { evals }).await {

@@ -214,8 +214,7 @@ impl Server {
     /// Applies a command through raft (here or on the leader).
     pub async fn write(&self, cmd: Command) -> Result<CommandResponse, WriteError> {
         let response = if self.is_leader() {
-            self.raft
-                .client_write(cmd)
+            crate::metrics::raft_commit(self.raft.client_write(cmd))
                 .await
                 .map(|r| r.data)
                 .map_err(|e| WriteError::Raft(e.to_string()))?
@@ -236,7 +235,8 @@ impl Server {
         };
         let command = serde_json::to_vec(&cmd).map_err(|e| fail(e.to_string()))?;
         let mut client = ClusterServiceClient::new(channel).max_decoding_message_size(usize::MAX);
-        let reply = tokio::time::timeout(FORWARD_TIMEOUT, client.apply(ApplyRequest { command }))
+        let request = crate::http::request_id::with_request_id(ApplyRequest { command });
+        let reply = tokio::time::timeout(FORWARD_TIMEOUT, client.apply(request))
             .await
             .map_err(|_| fail("timed out".to_string()))?
             .map_err(|s| fail(s.message().to_string()))?

@@ -149,14 +149,18 @@ async fn process(server: &Server, eval: &Evaluation) -> Result<(), WriteError> {
     let mut attempt = 0;
     loop {
         let view = server.state.snapshot();
-        let outcome =
-            match schedule_guarded(view, eval.clone(), started, seed_for(eval, attempt)).await {
-                Ok(outcome) => outcome,
-                Err(message) => {
-                    tracing::error!(eval = %eval.id, %message, "scheduling failed");
-                    return mark_failed(server, eval, &message).await;
-                }
-            };
+        let invoked = std::time::Instant::now();
+        let scheduled =
+            schedule_guarded(view, eval.clone(), started, seed_for(eval, attempt)).await;
+        let metric = format!("nomad.nomad.worker.invoke_scheduler.{}", eval.eval_type);
+        crate::metrics::measure_since(&metric, &[], invoked);
+        let outcome = match scheduled {
+            Ok(outcome) => outcome,
+            Err(message) => {
+                tracing::error!(eval = %eval.id, %message, "scheduling failed");
+                return mark_failed(server, eval, &message).await;
+            }
+        };
         let mut plan = outcome.plan.clone();
         let mut refused = false;
         // Follow-up evaluations exist before any plan entry that names them.

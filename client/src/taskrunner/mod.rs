@@ -217,11 +217,18 @@ impl TaskRunner {
                 }
             }
             templates::drain(&mut self.template_rx);
-            let outcome = match start::start(&mut self).await {
+            let started = start::start(&mut self).await;
+            start::record_start(&self.task.driver, started.is_ok());
+            let outcome = match started {
                 Ok(handle) => match self.supervise(handle).await {
-                    Supervised::Exited(exit) => restart::Outcome::Exited {
-                        success: exit.success(),
-                    },
+                    Supervised::Exited(exit) => {
+                        if !exit.success() {
+                            start::record_failure(&self.task.driver, "exit");
+                        }
+                        restart::Outcome::Exited {
+                            success: exit.success(),
+                        }
+                    }
                     Supervised::Killed => return,
                     // A user's restart does not count against the restart policy.
                     Supervised::Restart => continue,

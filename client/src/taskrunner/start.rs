@@ -73,3 +73,19 @@ pub(super) fn driver_failed(tr: &mut TaskRunner, err: &DriverError) -> Outcome {
 pub fn find_task<'a>(alloc: &'a Allocation, name: &str) -> Option<&'a Task> {
     alloc.job.as_ref()?.group(&alloc.task_group)?.task(name)
 }
+
+/// Counts a start attempt: `nomad.client.allocs.start{driver}`, or a failure to start.
+pub(super) fn record_start(driver: &str, ok: bool) {
+    if ok {
+        nomadish_metrics::incr("nomad.client.allocs.start", &[("driver", driver)]);
+    } else {
+        record_failure(driver, "start");
+    }
+}
+
+/// Counts a task failure (`reason`: `start` when the driver could not start it, `exit` when
+/// it exited unsuccessfully) as `nomad.client.allocs.failed{driver,reason}`.
+pub(super) fn record_failure(driver: &str, reason: &str) {
+    let labels = [("driver", driver), ("reason", reason)];
+    nomadish_metrics::incr("nomad.client.allocs.failed", &labels);
+}

@@ -136,6 +136,11 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/v1/status/leader", Public),
     ("GET", "/v1/status/peers", Public),
     ("GET", "/v1/agent/health", Public),
+    // Nomad's /v1/metrics needs no token; the probes answer supervisors without one.
+    ("GET", "/v1/metrics", Public),
+    ("GET", "/health", Public),
+    ("GET", "/live", Public),
+    ("GET", "/ready", Public),
     ("GET", "/v1/agent/self", AgentRead),
     ("GET", "/v1/agent/members", NodeRead),
     ("GET", "/v1/operator/raft/configuration", OperatorRead),

@@ -5,6 +5,7 @@
 //!                                                    └> writes: Server::write (raft / leader)
 //!   response: JSON + X-Nomad-Index, X-Nomad-KnownLeader, X-Nomad-LastContact; errors as
 //!   plain text with 400/404/409/413/500, as Nomad answers.
+//!   every request: an X-Request-Id, a tracing span and a latency sample (request_id.rs).
 //! ```
 
 mod acl;
@@ -20,16 +21,19 @@ mod filter;
 mod events;
 mod fs;
 mod job_actions;
+mod health;
 mod jobs;
 mod lifecycle;
 mod list;
 mod logs;
+mod metrics;
 mod namespaces;
 mod node_actions;
 mod nodes;
 mod operator;
 mod plan;
 mod query;
+pub mod request_id;
 mod scheduler_config;
 mod search;
 mod services;
@@ -94,6 +98,7 @@ pub fn router(server: Arc<Server>) -> Router {
             crate::auth::layer::authorize,
         ))
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn(request_id::observe))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(server)
 }
@@ -216,6 +221,10 @@ fn routes() -> Routes {
         .route("/v1/agent/self", get(agent::agent_self))
         .route("/v1/agent/members", get(agent::members))
         .route("/v1/agent/health", get(agent::health))
+        .route("/v1/metrics", get(metrics::metrics))
+        .route("/health", get(health::health))
+        .route("/live", get(health::live))
+        .route("/ready", get(health::ready))
         .route(
             "/v1/operator/raft/configuration",
             get(operator::raft_configuration),

@@ -169,6 +169,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         I: IntoIterator<Item = Entry<TypeConfig>> + Send,
         I::IntoIter: Send,
     {
+        let batch_started = std::time::Instant::now();
         let mut applied = self.applied.lock().unwrap_or_else(|e| e.into_inner());
         let mut touched_evals = Vec::new();
         let responses = self.state.update(|view| {
@@ -180,7 +181,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     match entry.payload {
                         EntryPayload::Normal(cmd) => {
                             let ids = cmd.eval_ids();
+                            let (metric, started) = (cmd.metric_name(), std::time::Instant::now());
                             let resp = fsm::apply(view, index, cmd);
+                            crate::metrics::measure_since(metric, &[], started);
                             if resp.error.is_none() {
                                 touched_evals.extend(
                                     ids.iter().filter_map(|id| view.evals.get(id).cloned()),
@@ -208,6 +211,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 .collect()
         });
         drop(applied);
+        crate::metrics::measure_since("nomad.raft.fsm.apply", &[], batch_started);
         touched_evals.retain(|e| !e.terminal());
         if !touched_evals.is_empty() {
             let sink = self

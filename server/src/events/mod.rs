@@ -50,6 +50,8 @@ pub mod types {
     pub const DEPLOYMENT_STATUS_UPDATE: &str = "DeploymentStatusUpdate";
     /// A deployment's canaries promoted.
     pub const DEPLOYMENT_PROMOTION: &str = "DeploymentPromotion";
+    /// Allocations' deployment health set by hand.
+    pub const DEPLOYMENT_ALLOC_HEALTH: &str = "DeploymentAllocHealth";
     /// A node registered.
     pub const NODE_REGISTRATION: &str = "NodeRegistration";
     /// A node removed.
@@ -347,7 +349,11 @@ pub fn command_type(cmd: &Command) -> Option<&'static str> {
         Command::UpdateAllocDesiredTransition { .. } => ALLOCATION_UPDATE_DESIRED_STATUS,
         Command::UpsertServiceRegistrations { .. } => SERVICE_REGISTRATION,
         Command::DeleteServiceRegistration { .. } => SERVICE_DEREGISTRATION,
-        Command::RestoreState { .. }
+        Command::SetJobStability { .. } => JOB_REGISTERED,
+        Command::DeregisterNode { .. } => NODE_DEREGISTRATION,
+        Command::SetAllocHealth { .. } => DEPLOYMENT_ALLOC_HEALTH,
+        Command::SetAutopilotConfig { .. }
+        | Command::RestoreState { .. }
         | Command::GarbageCollect { .. }
         | Command::SetSchedulerConfig { .. }
         | Command::ApplyVariable { .. }

@@ -36,7 +36,7 @@ pub(super) fn apply_job_stability(
         let mut job = Job::clone(&current);
         job.stable = stable;
         job.modify_index = index;
-        view.jobs.insert(job_key, Arc::new(job));
+        view.update_job(Arc::new(job));
     }
     view.tables.jobs = index;
     Ok(())
@@ -49,11 +49,12 @@ pub(super) fn apply_deregister_node(
     index: u64,
     node_id: &str,
 ) -> Result<(), ApplyError> {
-    if view.nodes.remove(node_id).is_none() {
+    if !view.nodes.contains_key(node_id) {
         return Err(ApplyError::NotFound {
             kind: "node".to_string(),
         });
     }
+    view.remove_node(node_id);
     view.tables.nodes = index;
     view.capacity_index = index;
     Ok(())

@@ -34,6 +34,10 @@ impl Command {
             Command::ApplyVariable { .. } => "nomad.nomad.fsm.apply_variable",
             Command::ApplyAcl { .. } => "nomad.nomad.fsm.apply_acl",
             Command::ApplyNamespace { .. } => "nomad.nomad.fsm.apply_namespace",
+            Command::SetJobStability { .. } => "nomad.nomad.fsm.update_job_stability",
+            Command::DeregisterNode { .. } => "nomad.nomad.fsm.deregister_node",
+            Command::SetAllocHealth { .. } => "nomad.nomad.fsm.deployment_alloc_health",
+            Command::SetAutopilotConfig { .. } => "nomad.nomad.fsm.autopilot",
         }
     }
 }

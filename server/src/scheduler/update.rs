@@ -2,10 +2,11 @@
 //! allocation replaced (a destructive update), following Nomad's `tasksUpdated`.
 //!
 //! Destructive: the group's task set, ephemeral disk, networks, affinities or spreads changed,
-//! or any task's driver, user, config, env, resources, lifecycle or log config changed.
-//! Everything else (count, meta, priority, constraints, restart/reschedule policies, update
-//! strategy...) is applied in place, provided the allocation's node still satisfies the new
-//! constraints (checked by the caller).
+//! or any task's driver, user, config, env, resources, lifecycle, log config, artifacts,
+//! templates or volume mounts changed, or the meta a task sees (job, group and task meta
+//! combined, which reaches it as `NOMAD_META_*`). Everything else (count, priority,
+//! constraints, restart/reschedule policies, update strategy...) is applied in place,
+//! provided the allocation's node still satisfies the new constraints (checked by the caller).
 
 use std::sync::Arc;
 
@@ -45,7 +46,26 @@ pub(crate) fn tasks_updated(old: &Job, new: &Job, name: &str) -> bool {
             || at.resources != bt.resources
             || at.lifecycle != bt.lifecycle
             || at.log_config != bt.log_config
+            || at.artifacts != bt.artifacts
+            || at.templates != bt.templates
+            || at.volume_mounts != bt.volume_mounts
+            || combined_meta(old, name, &at.meta) != combined_meta(new, name, &bt.meta)
     })
+}
+
+/// The meta a task of group `name` sees: job meta, overridden by group meta, then task meta.
+fn combined_meta<'a>(
+    job: &'a Job,
+    name: &str,
+    task: &'a nomadish_proto::model::Meta,
+) -> std::collections::BTreeMap<&'a str, &'a str> {
+    let group = job.group(name).map(|g| &g.meta);
+    job.meta
+        .iter()
+        .chain(group.into_iter().flatten())
+        .chain(task)
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
 }
 
 /// Job, group and task affinities that apply to the group.
@@ -94,12 +114,32 @@ mod tests {
         let old = job();
         let mut new = job();
         new.priority = 70;
-        new.meta.insert("owner".into(), "ops".into());
         new.task_groups[0].count = 5;
+        assert!(!tasks_updated(&old, &new, "app"));
+    }
+
+    #[test]
+    fn meta_a_task_sees_is_destructive_wherever_it_is_set() {
+        let old = job();
+        let mut new = job();
+        new.meta.insert("owner".into(), "ops".into());
+        assert!(tasks_updated(&old, &new, "app"));
+        let mut new = job();
+        new.task_groups[0].meta.insert("k".into(), "v".into());
+        assert!(tasks_updated(&old, &new, "app"));
+        let mut new = job();
         new.task_groups[0].tasks[0]
             .meta
             .insert("k".into(), "v".into());
-        assert!(!tasks_updated(&old, &new, "app"));
+        assert!(tasks_updated(&old, &new, "app"));
+        // The same effective value moved from the job to the task changes nothing.
+        let mut a = job();
+        a.meta.insert("k".into(), "v".into());
+        let mut b = job();
+        b.task_groups[0].tasks[0]
+            .meta
+            .insert("k".into(), "v".into());
+        assert!(!tasks_updated(&a, &b, "app"));
     }
 
     #[test]

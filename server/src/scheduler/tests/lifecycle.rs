@@ -108,7 +108,6 @@ fn non_task_changes_update_in_place() {
     }
     let mut v1 = next_version(&v0);
     v1.priority = 80;
-    v1.meta.insert("team".into(), "ops".into());
     v1.constraints.push(Constraint {
         l_target: "${attr.kernel.name}".into(),
         operand: "=".into(),

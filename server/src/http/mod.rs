@@ -17,11 +17,12 @@ mod client_alloc;
 mod cluster;
 mod deployments;
 mod error;
-mod filter;
 mod events;
+mod filter;
 mod fs;
-mod job_actions;
 mod health;
+mod job_actions;
+mod job_path;
 mod jobs;
 mod lifecycle;
 mod list;
@@ -89,8 +90,15 @@ pub fn route_patterns() -> Vec<&'static str> {
     routes().patterns
 }
 
-/// Every route of the API, each behind the authorization layer.
+/// Every route of the API, each behind the authorization layer; job IDs with slashes are
+/// escaped before routing (see [`job_path`]).
 pub fn router(server: Arc<Server>) -> Router {
+    use tower::ServiceExt;
+    let routed = routed(server);
+    Router::new().fallback_service(routed.map_request(job_path::escape_job_ids))
+}
+
+fn routed(server: Arc<Server>) -> Router {
     routes()
         .router
         .route_layer(axum::middleware::from_fn_with_state(

@@ -121,7 +121,7 @@ fn restore(server: &Server) {
         }
     }
     server.broker.enqueue_all(pending);
-    server.broker.unblock_all();
+    server.broker.unblock_all(view.capacity_index);
     let ttl = server.heartbeats.failover_ttl();
     for node in view.nodes.values().filter(|n| n.status != NODE_STATUS_DOWN) {
         server.heartbeats.reset_with_ttl(&node.id, ttl);
@@ -221,7 +221,7 @@ async fn run_unblocker(server: Arc<Server>, mut shutdown: watch::Receiver<bool>)
         }
         if view.capacity_index > capacity_seen {
             capacity_seen = view.capacity_index;
-            server.broker.unblock_all();
+            server.broker.unblock_all(capacity_seen);
         }
     }
 }

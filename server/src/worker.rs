@@ -149,6 +149,7 @@ async fn process(server: &Server, eval: &Evaluation) -> Result<(), WriteError> {
     let mut attempt = 0;
     loop {
         let view = server.state.snapshot();
+        let scheduled_at = view.index;
         let invoked = std::time::Instant::now();
         let scheduled =
             schedule_guarded(view, eval.clone(), started, seed_for(eval, attempt)).await;
@@ -185,16 +186,18 @@ async fn process(server: &Server, eval: &Evaluation) -> Result<(), WriteError> {
                 }
             }
         }
-        return finish(server, eval, outcome, refused).await;
+        return finish(server, eval, outcome, scheduled_at, refused).await;
     }
 }
 
 /// Records the evaluation's outcome: complete (or still blocked), with a new blocked evaluation
-/// when placements failed, and the scheduler's follow-ups.
+/// when placements failed, and the scheduler's follow-ups. `scheduled_at` is the index of the
+/// snapshot the outcome was computed on.
 async fn finish(
     server: &Server,
     eval: &Evaluation,
     outcome: Outcome,
+    scheduled_at: u64,
     refused: bool,
 ) -> Result<(), WriteError> {
     if refused {
@@ -219,11 +222,14 @@ async fn finish(
     let placing_failed = !outcome.failed_tg_allocs.is_empty();
     let mut keep_blocked = None;
     if placing_failed && eval.status == EVAL_STATUS_BLOCKED {
+        // Still blocked: it waits for capacity freed after the snapshot it just ran on.
+        done.snapshot_index = scheduled_at;
         keep_blocked = Some(eval.id.clone());
     } else {
         done.status = EVAL_STATUS_COMPLETE.to_string();
         if placing_failed {
-            let blocked = blocked_eval(eval, &outcome, now);
+            let mut blocked = blocked_eval(eval, &outcome, now);
+            blocked.snapshot_index = scheduled_at;
             done.blocked_eval = blocked.id.clone();
             keep_blocked = Some(blocked.id.clone());
             evals.push(blocked);

@@ -88,6 +88,8 @@ pub struct BrokerCore {
     delayed_evals: HashMap<String, Evaluation>,
     blocked: BTreeMap<JobKey, Evaluation>,
     known: BTreeSet<String>,
+    /// The last capacity change the broker was told of (see [`BrokerCore::missed_capacity`]).
+    capacity_index: u64,
 }
 
 fn job_key(eval: &Evaluation) -> JobKey {
@@ -262,6 +264,18 @@ impl BrokerCore {
             return None;
         }
         self.blocked.insert(job_key(&eval), eval)
+    }
+
+    /// Records a capacity change at raft index `index`.
+    pub fn note_capacity(&mut self, index: u64) {
+        self.capacity_index = self.capacity_index.max(index);
+    }
+
+    /// Whether a blocked evaluation was scheduled on a snapshot older than a capacity change
+    /// already seen: blocking it would wait for a change that has happened, so it is offered
+    /// again at once (as Nomad's blocked-evals tracker does with its snapshot index).
+    pub fn missed_capacity(&self, eval: &Evaluation) -> bool {
+        eval.snapshot_index != 0 && eval.snapshot_index < self.capacity_index
     }
 
     /// Offers every blocked evaluation again; returns whether any became ready.

@@ -152,3 +152,23 @@ fn disabling_flushes_everything() {
     b.set_enabled(false);
     assert_eq!(b.stats(), BrokerStats::default());
 }
+
+#[test]
+fn a_blocked_eval_scheduled_before_a_seen_capacity_change_is_offered_at_once() {
+    // The evaluation ran on a snapshot at index 2 and saw no room; a node became ready at
+    // index 3 (already passed to the broker) before the blocked evaluation was written.
+    let shared = super::super::EvalBroker::new();
+    shared.set_enabled(true);
+    shared.unblock_all(3);
+    let mut missed = eval("b1", "a", 50);
+    missed.snapshot_index = 2;
+    assert!(shared.block(missed).is_none());
+    assert_eq!((shared.stats().blocked, shared.stats().ready), (0, 1));
+    // One scheduled after the change waits for the next.
+    let mut current = eval("b2", "c", 50);
+    current.snapshot_index = 3;
+    shared.block(current);
+    assert_eq!((shared.stats().blocked, shared.stats().ready), (1, 1));
+    shared.unblock_all(4);
+    assert_eq!((shared.stats().blocked, shared.stats().ready), (0, 2));
+}

@@ -102,14 +102,29 @@ impl EvalBroker {
         Ok(outcome)
     }
 
-    /// Holds a blocked evaluation until capacity changes; returns the one it replaced.
+    /// Holds a blocked evaluation until capacity changes; returns the one it replaced. One
+    /// scheduled before a capacity change the broker has already seen is offered at once.
     pub fn block(&self, eval: Evaluation) -> Option<Evaluation> {
-        self.with(|c| c.block(eval))
+        let (replaced, ready) = self.with(|c| {
+            if c.missed_capacity(&eval) {
+                (None, c.enqueue(eval, now_ns()))
+            } else {
+                (c.block(eval), false)
+            }
+        });
+        if ready {
+            self.ready.notify_waiters();
+        }
+        replaced
     }
 
-    /// Offers every blocked evaluation again (capacity changed).
-    pub fn unblock_all(&self) {
-        if self.with(|c| c.unblock_all(now_ns())) {
+    /// Offers every blocked evaluation again (capacity changed at raft index `index`).
+    pub fn unblock_all(&self, index: u64) {
+        let any = self.with(|c| {
+            c.note_capacity(index);
+            c.unblock_all(now_ns())
+        });
+        if any {
             self.ready.notify_waiters();
         }
     }

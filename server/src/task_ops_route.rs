@@ -132,17 +132,21 @@ pub async fn open_exec(
     Err(RouteError::NotConnected(node_id.to_string()))
 }
 
-/// Signals tasks on the node.
-pub async fn signal(
+/// A peer's cluster client.
+type Peer = ClusterServiceClient<tonic::transport::Channel>;
+
+/// A one-reply operation: through this server's tunnel when it holds the node's, otherwise
+/// `forward` through each peer in turn until one holds it (`NotFound` means "not here").
+async fn unary<T, Fut>(
     server: &Server,
     node_id: &str,
-    req: TaskSignalRequest,
-) -> Result<OpReply, RouteError> {
-    match server
-        .task_ops
-        .signal(&server.tunnels, node_id, req.clone())
-        .await
-    {
+    local: impl Future<Output = Result<T, TunnelError>>,
+    mut forward: impl FnMut(Peer) -> Fut,
+) -> Result<T, RouteError>
+where
+    Fut: Future<Output = Result<T, tonic::Status>>,
+{
+    match local.await {
         Ok(r) => return Ok(r),
         Err(e) => {
             if let Some(e) = local_error(e) {
@@ -150,21 +154,36 @@ pub async fn signal(
             }
         }
     }
-    for mut client in peer_clients(server).await {
-        let forward = ForwardTaskSignalRequest {
-            node_id: node_id.to_string(),
-            request: Some(req.clone()),
-        };
-        match client.forward_task_signal(forward).await {
-            Ok(r) => {
-                let r = r.into_inner();
-                return Ok((r.error, r.error_code));
-            }
+    for client in peer_clients(server).await {
+        match forward(client).await {
+            Ok(r) => return Ok(r),
             Err(status) if status.code() == tonic::Code::NotFound => continue,
             Err(status) => return Err(RouteError::Failed(status.message().to_string())),
         }
     }
     Err(RouteError::NotConnected(node_id.to_string()))
+}
+
+/// Signals tasks on the node.
+pub async fn signal(
+    server: &Server,
+    node_id: &str,
+    req: TaskSignalRequest,
+) -> Result<OpReply, RouteError> {
+    let local = server
+        .task_ops
+        .signal(&server.tunnels, node_id, req.clone());
+    unary(server, node_id, local, |mut client| {
+        let forward = ForwardTaskSignalRequest {
+            node_id: node_id.to_string(),
+            request: Some(req.clone()),
+        };
+        async move {
+            let r = client.forward_task_signal(forward).await?.into_inner();
+            Ok((r.error, r.error_code))
+        }
+    })
+    .await
 }
 
 /// Restarts tasks on the node.
@@ -173,33 +192,20 @@ pub async fn restart(
     node_id: &str,
     req: TaskRestartRequest,
 ) -> Result<OpReply, RouteError> {
-    match server
+    let local = server
         .task_ops
-        .restart(&server.tunnels, node_id, req.clone())
-        .await
-    {
-        Ok(r) => return Ok(r),
-        Err(e) => {
-            if let Some(e) = local_error(e) {
-                return Err(e);
-            }
-        }
-    }
-    for mut client in peer_clients(server).await {
+        .restart(&server.tunnels, node_id, req.clone());
+    unary(server, node_id, local, |mut client| {
         let forward = ForwardTaskRestartRequest {
             node_id: node_id.to_string(),
             request: Some(req.clone()),
         };
-        match client.forward_task_restart(forward).await {
-            Ok(r) => {
-                let r = r.into_inner();
-                return Ok((r.error, r.error_code));
-            }
-            Err(status) if status.code() == tonic::Code::NotFound => continue,
-            Err(status) => return Err(RouteError::Failed(status.message().to_string())),
+        async move {
+            let r = client.forward_task_restart(forward).await?.into_inner();
+            Ok((r.error, r.error_code))
         }
-    }
-    Err(RouteError::NotConnected(node_id.to_string()))
+    })
+    .await
 }
 
 /// Asks the node's client about an allocation (`stats`, `checks`, `gc`).
@@ -208,28 +214,15 @@ pub async fn alloc_query(
     node_id: &str,
     req: AllocQuery,
 ) -> Result<AllocQueryReply, RouteError> {
-    match server
+    let local = server
         .task_ops
-        .alloc_query(&server.tunnels, node_id, req.clone())
-        .await
-    {
-        Ok(r) => return Ok(r),
-        Err(e) => {
-            if let Some(e) = local_error(e) {
-                return Err(e);
-            }
-        }
-    }
-    for mut client in peer_clients(server).await {
+        .alloc_query(&server.tunnels, node_id, req.clone());
+    unary(server, node_id, local, |mut client| {
         let forward = ForwardAllocQueryRequest {
             node_id: node_id.to_string(),
             request: Some(req.clone()),
         };
-        match client.forward_alloc_query(forward).await {
-            Ok(r) => return Ok(r.into_inner()),
-            Err(status) if status.code() == tonic::Code::NotFound => continue,
-            Err(status) => return Err(RouteError::Failed(status.message().to_string())),
-        }
-    }
-    Err(RouteError::NotConnected(node_id.to_string()))
+        async move { Ok(client.forward_alloc_query(forward).await?.into_inner()) }
+    })
+    .await
 }

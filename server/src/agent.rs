@@ -81,6 +81,8 @@ fn raft_config(config: &ServerConfig) -> Result<Arc<openraft::Config>, ServerErr
         install_snapshot_timeout: SNAPSHOT_RPC_TIMEOUT_MS,
         max_payload_entries: MAX_APPEND_ENTRIES,
         snapshot_max_chunk_size: SNAPSHOT_CHUNK_BYTES,
+        // Elections are called by the pre-vote loop (raft::elector), not openraft's timer.
+        enable_elect: false,
         ..openraft::Config::default()
     };
     cfg.validate()
@@ -178,10 +180,14 @@ pub async fn run(
     let state = StateStore::new();
     let (log, sm) = open_storage(&dir.join("raft"), state.clone())
         .map_err(|e| ServerError::Raft(e.to_string()))?;
+    let log_for_elections = log.clone();
     let raft = Raft::new(
         node_id,
         raft_config(&config)?,
-        Network::new(tls.rpc_client.clone()),
+        Network::new(
+            tls.rpc_client.clone(),
+            crate::transport::source_address(config.rpc_bind),
+        ),
         log,
         sm.clone(),
     )
@@ -205,6 +211,7 @@ pub async fn run(
     };
     let raft_grpc = RaftGrpc::new(
         server.raft.clone(),
+        log_for_elections.clone(),
         server.last_leader_contact.clone(),
         server.config.tls.as_ref().is_some_and(|t| t.rpc),
         server.config.region.clone(),
@@ -247,6 +254,11 @@ pub async fn run(
         server.clone(),
         stop_rx.clone(),
     ));
+    let elector_task = tokio::spawn(crate::raft::elector::run(
+        server.clone(),
+        log_for_elections,
+        stop_rx.clone(),
+    ));
     let join_task = tokio::spawn(crate::formation::form_cluster(
         server.clone(),
         me,
@@ -258,6 +270,7 @@ pub async fn run(
     tracing::info!("server shutting down");
     let _ = stop_tx.send(true);
     let _ = join_task.await;
+    let _ = elector_task.await;
     let _ = leader_task.await;
     // In-flight requests get a grace period; clients' endless streams (allocation watches,
     // tunnels, log follows, blocking queries) are cut after it.

@@ -88,6 +88,8 @@ pub struct Server {
     pub started: Instant,
     /// Unix ns of the last append-entries call from a leader (set by the raft service).
     pub last_leader_contact: Arc<std::sync::atomic::AtomicI64>,
+    /// While set, this server calls no election (a leadership transfer to another server).
+    pub elections_held: std::sync::atomic::AtomicBool,
     /// The cached channel to the leader: `(rpc address, channel)`.
     leader_conn: Mutex<Option<(String, tonic::transport::Channel)>>,
     /// TLS for outgoing RPC (plaintext when `None`).
@@ -120,6 +122,7 @@ impl Server {
             plans: Mutex::new(None),
             started: Instant::now(),
             last_leader_contact: Arc::default(),
+            elections_held: std::sync::atomic::AtomicBool::new(false),
             known_servers: Mutex::default(),
             rpc_client_tls,
             leader_conn: Mutex::new(None),
@@ -208,7 +211,14 @@ impl Server {
         &self,
         addr: &str,
     ) -> Result<tonic::transport::Channel, crate::transport::DialError> {
-        crate::grpc_channel(addr, self.rpc_client_tls.clone(), FORWARD_CONNECT_TIMEOUT).await
+        let source = crate::transport::source_address(self.config.rpc_bind);
+        crate::grpc_channel(
+            addr,
+            self.rpc_client_tls.clone(),
+            source,
+            FORWARD_CONNECT_TIMEOUT,
+        )
+        .await
     }
 
     /// Applies a command through raft (here or on the leader).
@@ -248,12 +258,8 @@ impl Server {
     pub async fn consistent_view(&self) -> Result<StateView, WriteError> {
         if self.is_leader() {
             let applied = self.confirm_leadership().await?;
-            if let Some(log_id) = applied {
-                self.state
-                    .wait_for_index(log_id.index, FORWARD_TIMEOUT)
-                    .await;
-            }
-            return Ok(self.state.snapshot());
+            let index = applied.map_or(0, |l| l.index);
+            return self.view_at_least(index).await;
         }
         // Followers answer after catching up to the leader's commit index (read index).
         let (leader, channel) = self.leader_channel().await?;
@@ -265,10 +271,21 @@ impl Server {
                 message: s.message().to_string(),
             })?
             .into_inner();
-        self.state
-            .wait_for_index(reply.index, FORWARD_TIMEOUT)
-            .await;
-        Ok(self.state.snapshot())
+        self.view_at_least(reply.index).await
+    }
+
+    /// This server's state once it has applied `index`; an error if it cannot catch up within
+    /// the forward timeout (an older view would be a stale read).
+    async fn view_at_least(&self, index: u64) -> Result<StateView, WriteError> {
+        self.state.wait_for_index(index, FORWARD_TIMEOUT).await;
+        let view = self.state.snapshot();
+        if view.index < index {
+            return Err(WriteError::Raft(format!(
+                "this server has applied index {} and could not catch up to the read index {index} in {FORWARD_TIMEOUT:?}",
+                view.index
+            )));
+        }
+        Ok(view)
     }
 
     /// Confirms with a quorum that this server still leads; returns the index reads must see.

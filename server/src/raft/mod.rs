@@ -13,6 +13,7 @@
 // is not an option for trait methods, so the size lint is silenced for this module only.
 #![allow(clippy::result_large_err)]
 
+pub mod elector;
 mod log_store;
 mod network;
 mod service;

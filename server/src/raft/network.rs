@@ -39,12 +39,17 @@ pub struct SnapshotEnvelope {
 #[derive(Debug, Clone, Default)]
 pub struct Network {
     tls: Option<nomadish_proto::tls::RpcClientTls>,
+    source: Option<std::net::IpAddr>,
 }
 
 impl Network {
-    /// A network dialing with this TLS configuration (plaintext when `None`).
-    pub fn new(tls: Option<nomadish_proto::tls::RpcClientTls>) -> Self {
-        Self { tls }
+    /// A network dialing with this TLS configuration (plaintext when `None`), from `source`
+    /// when given.
+    pub fn new(
+        tls: Option<nomadish_proto::tls::RpcClientTls>,
+        source: Option<std::net::IpAddr>,
+    ) -> Self {
+        Self { tls, source }
     }
 }
 
@@ -56,6 +61,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             target,
             node: node.clone(),
             tls: self.tls.clone(),
+            source: self.source,
             client: None,
             batch: MAX_BATCH,
         }
@@ -67,6 +73,7 @@ pub struct Connection {
     target: NodeId,
     node: ServerNode,
     tls: Option<nomadish_proto::tls::RpcClientTls>,
+    source: Option<std::net::IpAddr>,
     client: Option<RaftServiceClient<Channel>>,
     /// Entries sent per call: halved after a call times out, doubled after a success (up to
     /// the configured maximum). openraft times each call out after one heartbeat interval, so a
@@ -102,9 +109,14 @@ impl Connection {
     {
         let data = serde_json::to_vec(req).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
         if self.client.is_none() {
-            let channel = grpc_channel(&self.node.rpc_addr, self.tls.clone(), CONNECT_TIMEOUT)
-                .await
-                .map_err(|e| RPCError::Unreachable(Unreachable::new(&e)))?;
+            let channel = grpc_channel(
+                &self.node.rpc_addr,
+                self.tls.clone(),
+                self.source,
+                CONNECT_TIMEOUT,
+            )
+            .await
+            .map_err(|e| RPCError::Unreachable(Unreachable::new(&e)))?;
             self.client =
                 Some(RaftServiceClient::new(channel).max_decoding_message_size(usize::MAX));
         }

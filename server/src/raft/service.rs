@@ -14,12 +14,15 @@ use openraft::raft::InstallSnapshotRequest;
 use nomadish_proto::tls::{Role, authorize_peer};
 
 use super::Raft;
+use super::elector::PreVoteRequest;
 use super::network::SnapshotEnvelope;
 
 /// The raft gRPC service of one server.
 #[derive(Clone)]
 pub struct RaftGrpc {
     raft: Arc<Raft>,
+    /// The log, for answering pre-votes.
+    log: super::LogStore,
     last_contact: Arc<AtomicI64>,
     /// Whether RPC runs over TLS (then only server certificates of `region` may call).
     tls_on: bool,
@@ -30,12 +33,14 @@ impl RaftGrpc {
     /// Serves RPCs for this raft instance, recording when a leader last appended.
     pub fn new(
         raft: Arc<Raft>,
+        log: super::LogStore,
         last_contact: Arc<AtomicI64>,
         tls_on: bool,
         region: String,
     ) -> Self {
         Self {
             raft,
+            log,
             last_contact,
             tls_on,
             region,
@@ -85,6 +90,14 @@ impl RaftService for RaftGrpc {
         self.authorize(&req)?;
         let rpc = decode(req)?;
         reply(self.raft.vote(rpc).await)
+    }
+
+    async fn pre_vote(&self, req: Request<RaftRequest>) -> Result<Response<RaftReply>, Status> {
+        self.authorize(&req)?;
+        let rpc: PreVoteRequest = decode(req)?;
+        let contact = self.last_contact.load(Ordering::Relaxed);
+        let answer = super::elector::answer_pre_vote(&self.raft, &self.log, contact, &rpc).await;
+        reply::<_, String>(Ok(answer))
     }
 
     async fn install_snapshot(

@@ -102,8 +102,11 @@ pub struct Agent {
     pub data_dir: PathBuf,
     /// `http://127.0.0.1:<port>` (servers and dev agents).
     pub http: String,
-    /// `127.0.0.1:<port>` of the gRPC listener.
+    /// The RPC address the agent advertises: `127.0.0.1:<port>` of its gRPC listener, or of
+    /// the fault proxy in front of it.
     pub rpc: String,
+    /// Where its gRPC listener binds.
+    pub rpc_listen: String,
     /// The node name.
     pub name: String,
     /// The certificates it runs with (TLS on RPC and HTTP), if any.
@@ -205,6 +208,7 @@ impl Agent {
             data_dir,
             http: format!("{scheme}://127.0.0.1:{http}"),
             rpc: format!("127.0.0.1:{rpc}"),
+            rpc_listen: format!("127.0.0.1:{rpc}"),
             name: name.to_string(),
             pki: pki.cloned(),
             env: Vec::new(),

@@ -53,6 +53,87 @@ impl Cluster {
         Cluster { servers }
     }
 
+    /// Like [`Cluster::start`], with every server behind `net`: server `sK` binds 127.0.1.K
+    /// (its outgoing RPC leaves from there, which names it to the proxies) and advertises its
+    /// proxy's address, so all server-to-server traffic crosses the fault network. Tests
+    /// still reach each server's HTTP API directly.
+    pub async fn start_behind(
+        dir: &Path,
+        n: usize,
+        extra: &str,
+        pki: Option<&Pki>,
+        net: &crate::faults::Net,
+    ) -> Cluster {
+        let mut plans = Vec::new();
+        for i in 0..n {
+            let name = format!("s{}", i + 1);
+            let ip: std::net::IpAddr = format!("127.0.1.{}", i + 1).parse().expect("ip");
+            let (http, rpc) = (free_port(), free_port());
+            net.source(ip, &name);
+            let proxy = net.proxy(&name, std::net::SocketAddr::new(ip, rpc), None);
+            plans.push((name, ip, (http, rpc), proxy));
+        }
+        let join: Vec<String> = plans.iter().map(|p| p.3.to_string()).collect();
+        let mut servers: Vec<Agent> = plans
+            .iter()
+            .map(|(name, ip, ports, proxy)| {
+                let kind = AgentKind::ClusterServer {
+                    expect: n,
+                    join: join.clone(),
+                };
+                let mut agent = Agent::prepare(dir, name, kind, extra, *ports, pki);
+                agent.edit_config(|text| {
+                    let text = text.replace(
+                        "bind_addr = \"127.0.0.1\"",
+                        &format!("bind_addr = \"{ip}\""),
+                    );
+                    format!("{text}advertise {{\n  rpc = \"{proxy}\"\n}}\n")
+                });
+                agent.http = agent.http.replace("127.0.0.1", &ip.to_string());
+                agent.rpc = proxy.to_string();
+                agent.rpc_listen = format!("{ip}:{}", ports.1);
+                agent
+            })
+            .collect();
+        for s in &mut servers {
+            s.launch();
+        }
+        for s in &servers {
+            s.wait_started().await;
+        }
+        Cluster { servers }
+    }
+
+    /// A client agent behind `net`: one proxy per server, dedicated to this client, so the
+    /// links `name ↔ sK` can be cut.
+    pub async fn client_behind(
+        &self,
+        dir: &Path,
+        name: &str,
+        extra: &str,
+        net: &crate::faults::Net,
+    ) -> Agent {
+        let servers: Vec<String> = self
+            .servers
+            .iter()
+            .map(|s| {
+                let upstream = s.rpc_listen.parse().expect("server rpc address");
+                net.proxy(&s.name, upstream, Some(name)).to_string()
+            })
+            .collect();
+        let pki = self.servers.first().and_then(|s| s.pki.clone());
+        let ports = (free_port(), free_port());
+        Agent::start_on(
+            dir,
+            name,
+            AgentKind::Client(servers),
+            extra,
+            ports,
+            pki.as_ref(),
+        )
+        .await
+    }
+
     /// Adds a server that joins the running cluster through `retry_join`.
     pub async fn add_server(&mut self, dir: &Path, extra: &str) -> usize {
         let join: Vec<String> = self.servers.iter().map(|s| s.rpc.clone()).collect();

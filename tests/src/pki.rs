@@ -35,7 +35,14 @@ impl Pki {
         let dir = dir.join("pki");
         std::fs::create_dir_all(&dir).expect("pki dir");
         run(&dir, &["tls", "ca", "create"]);
-        for role in ["-server", "-client", "-cli"] {
+        // Servers behind the fault network listen on 127.0.1.K (tests/src/faults.rs).
+        let mut server = vec!["tls", "cert", "create", "-server"];
+        let ips: Vec<String> = (1..=9).map(|k| format!("127.0.1.{k}")).collect();
+        for ip in &ips {
+            server.extend(["-additional-ipaddress", ip.as_str()]);
+        }
+        run(&dir, &server);
+        for role in ["-client", "-cli"] {
             run(&dir, &["tls", "cert", "create", role]);
         }
         Pki { dir }

@@ -1,0 +1,150 @@
+//! A seeded nemesis run: partitions, kills, pauses, one-way cuts, slow links and clients cut
+//! off (tests/src/nemesis.rs) against three servers and two clients behind the fault network,
+//! under a mixed load; then everything heals and every promise is checked.
+//!
+//! CI runs 90 s. The full run: `NOMADISH_NEMESIS_SECS=1200 cargo test -p nomadish-tests
+//! --test nemesis -- --nocapture`; replay a run with `NOMADISH_NEMESIS_SEED=<printed seed>`.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nomadish_tests::faults::Net;
+use nomadish_tests::load::{History, assert_all_acked_present, spawn_writers, targets_of};
+use nomadish_tests::nemesis::{Schedule, run, seed_from_env};
+use nomadish_tests::sshd::pids_matching;
+use nomadish_tests::{CLUSTER_TIMEOUT, Cluster, Pki, wait_until, write_file};
+
+/// How long everything may take to settle after the last heal.
+const SETTLE: Duration = Duration::from_secs(90);
+
+/// A raw_exec service job whose tasks carry `marker` in their command line.
+fn service(id: &str, count: u32, marker: &str) -> String {
+    format!(
+        r#"job "{id}" {{
+  datacenters = ["dc1"]
+  group "g" {{
+    count = {count}
+    task "t" {{
+      driver = "raw_exec"
+      config {{
+        command = "/bin/sleep"
+        args    = ["{marker}"]
+      }}
+    }}
+  }}
+}}
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nemesis_run_loses_no_acked_write_and_runs_no_task_twice() {
+    let secs: u64 = std::env::var("NOMADISH_NEMESIS_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(90);
+    let seed = seed_from_env();
+    let schedule = Schedule::generate(seed, Duration::from_secs(secs), 3, 2);
+    let dir = nomadish_tests::test_dir();
+    let pki = Pki::create(dir.path());
+    let net = Net::new();
+    let mut cluster = Cluster::start_behind(dir.path(), 3, "", Some(&pki), &net).await;
+    cluster.wait_leader().await;
+    let clients = [
+        cluster.client_behind(dir.path(), "c1", "", &net).await,
+        cluster.client_behind(dir.path(), "c2", "", &net).await,
+    ];
+    let client_names: Vec<String> = clients.iter().map(|c| c.name.clone()).collect();
+    let api = cluster.servers[0].api();
+    wait_until("both clients ready", CLUSTER_TIMEOUT, async || {
+        let nodes = api.get_ok("/v1/nodes").await;
+        let ready = nodes
+            .as_array()
+            .map(|n| n.iter().filter(|n| n["Status"] == "ready").count());
+        (ready == Some(2)).then_some(())
+    })
+    .await;
+    // Services with real tasks: each must end with exactly its count running, once each.
+    let services: Vec<(String, u32, String)> = (0..2)
+        .map(|i| {
+            let id = format!("svc{i}");
+            (id, 2, format!("87000.{}{i}", std::process::id()))
+        })
+        .collect();
+    for (id, count, marker) in &services {
+        let spec = write_file(
+            dir.path(),
+            &format!("{id}.hcl"),
+            &service(id, *count, marker),
+        );
+        let out = nomadish_tests::cli(
+            &cluster.servers[0],
+            &["job", "run", "-detach", spec.to_str().expect("utf-8")],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    let history = Arc::new(Mutex::new(History::default()));
+    let targets = targets_of(&cluster);
+    let writers = spawn_writers(6, 10_000_000, "nem", targets.clone(), history.clone());
+
+    for step in &schedule.steps {
+        eprintln!(
+            "  plan {:>6.1}s {} for {:.1}s",
+            step.at.as_secs_f64(),
+            step.fault,
+            step.hold.as_secs_f64()
+        );
+    }
+    let log = run(&schedule, &mut cluster, &client_names, &net).await;
+    for line in &log {
+        eprintln!("  did {line}");
+    }
+    let healed_at = Instant::now();
+    targets.lock().expect("targets").clear();
+    for w in writers {
+        w.await.expect("writer");
+    }
+    for s in &cluster.servers {
+        s.wait_started().await;
+    }
+    cluster.wait_leader().await;
+    let (index, digest) = cluster.wait_converged(SETTLE).await;
+    eprintln!(
+        "seed {seed}: converged at index {index} ({digest}) {:?} after the last heal",
+        healed_at.elapsed()
+    );
+    assert_all_acked_present(&cluster, &history).await;
+    let api = cluster.servers[0].api();
+    for (id, count, marker) in &services {
+        let settled = wait_until(
+            &format!("{id}: {count} allocations running, one task each"),
+            SETTLE,
+            async || {
+                let allocs = api.get_ok(&format!("/v1/job/{id}/allocations")).await;
+                let running = allocs
+                    .as_array()?
+                    .iter()
+                    .filter(|a| a["ClientStatus"] == "running")
+                    .count();
+                let tasks = pids_matching(marker).len();
+                (running == *count as usize && tasks == *count as usize).then_some(tasks)
+            },
+        )
+        .await;
+        assert_eq!(settled, *count as usize);
+    }
+    let h = history.lock().expect("history");
+    eprintln!(
+        "seed {seed}: {} steps, {} writes acknowledged, {} unknown, none lost",
+        schedule.steps.len(),
+        h.acked.len(),
+        h.unknown.len()
+    );
+    assert!(!h.acked.is_empty());
+}

@@ -23,6 +23,7 @@ mod pki;
 pub mod sim;
 pub mod sshd;
 pub mod streams;
+pub mod workload;
 
 pub use agent::{Agent, AgentKind, cli, free_port, nomadish_bin, wait_until};
 pub use api::Api;

@@ -375,7 +375,8 @@ impl fmt::Display for Checked {
     }
 }
 
-/// Reads the final state through `api` (a healed cluster) and checks `history`.
+/// Reads the final state through `api` (a healed cluster) and checks `history`. Panics when
+/// a final read fails (within 30 s): without it nothing can be checked.
 pub async fn check(api: &Api, config: &Config, history: &History, limits: Limits) -> Checked {
     let ops = history.operations();
     let jobs = final_list(api, "/v1/jobs", "ID", &format!("{}-job-", config.prefix)).await;

@@ -16,13 +16,16 @@ mod api;
 mod cluster;
 pub mod docker;
 pub mod faults;
+pub mod history;
 mod http_files;
+pub mod linearizable;
 pub mod load;
 pub mod nemesis;
 mod pki;
 pub mod sim;
 pub mod sshd;
 pub mod streams;
+pub mod workload;
 
 pub use agent::{Agent, AgentKind, cli, free_port, nomadish_bin, wait_until};
 pub use api::Api;

@@ -29,6 +29,9 @@ use crate::state::{RootKey, StateView, seal_variable};
 
 type Params = Query<HashMap<String, String>>;
 
+/// How long a PUT waits for this server to apply its own committed write before answering.
+const READ_BACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// `GET /v1/vars`: metadata of the variables under `?prefix` in `?namespace` (`*`: all).
 pub async fn list(State(server): State<AppState>, list: ListQuery) -> Result<Response, HttpError> {
     let opts = &list.opts;
@@ -90,6 +93,12 @@ pub async fn put(
     let op = VariableOp::Upsert { var: sealed, cas };
     match server.write(Command::ApplyVariable { op }).await {
         Ok(resp) => {
+            // On a follower the write was applied by the leader first: wait until this
+            // server's own state has it before reading it back.
+            server
+                .state
+                .wait_for_index(resp.index, READ_BACK_TIMEOUT)
+                .await;
             let view = server.state.snapshot();
             let stored = decrypt(&view, &ns, &path)?
                 .ok_or_else(|| HttpError::internal("variable vanished after its write"))?;

@@ -2,7 +2,7 @@
 //! fingerprint, then run the heartbeat, watcher, updater and tunnel loops until shutdown.
 //!
 //! ```text
-//! run(config, shutdown)
+//! run(config, shutdown) / run_with_status(config, status, shutdown)
 //!   ├─ identity (node.json), state recovery (kill leftover task groups), fingerprint
 //!   ├─ spawn heartbeat ──registered──> watcher (in this task) ──> alloc manager ──> runners
 //!   ├─ spawn updater  <── runners push AllocClientUpdates
@@ -31,6 +31,7 @@ use crate::registry::AllocRegistry;
 use crate::servers::ServerPool;
 use crate::shutdown::StopSource;
 use crate::state::StateStore;
+use crate::status::ClientStatus;
 use crate::taskrunner::TaskRunnerDeps;
 use crate::tunnel::TunnelDeps;
 use crate::updates::Updater;
@@ -43,6 +44,16 @@ pub async fn run(
     config: ClientConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ClientError> {
+    run_with_status(config, ClientStatus::new(), shutdown).await
+}
+
+/// Like [`run`], reporting the node's standing with the servers to `status` (read by a
+/// client-only agent's probes).
+pub async fn run_with_status(
+    config: ClientConfig,
+    status: ClientStatus,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ClientError> {
     let Prepared {
         pool,
         identity,
@@ -53,6 +64,7 @@ pub async fn run(
         drivers,
         services,
     } = prepare(config).await?;
+    status.set_node(&node.id, &node.name);
     let loops = StopSource::new();
     let updates_stop = StopSource::new();
     let (registered_tx, registered) = watch::channel(false);
@@ -65,6 +77,7 @@ pub async fn run(
         pool.clone(),
         node_rx,
         registered_tx,
+        status,
         loops.subscribe(),
     ));
     let updates = tokio::spawn(updates::run(

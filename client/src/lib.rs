@@ -65,6 +65,7 @@ pub mod registry;
 pub mod servers;
 pub mod shutdown;
 pub mod state;
+pub mod status;
 pub mod taskenv;
 pub mod taskrunner;
 pub mod template;
@@ -72,6 +73,7 @@ pub mod tunnel;
 pub mod updates;
 pub mod watcher;
 
-pub use agent::run;
+pub use agent::{run, run_with_status};
 pub use config::ClientConfig;
 pub use error::ClientError;
+pub use status::{ClientStatus, StatusReport};

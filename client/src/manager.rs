@@ -15,6 +15,9 @@ use crate::registry::AllocRegistry;
 use crate::taskrunner::events;
 use crate::watcher::plan::{Known, WatchAction, plan};
 
+/// The gauge of allocations with a live runner, set at each update from the servers.
+pub const ALLOCATIONS_RUNNING: &str = "nomad.client.allocations.running";
+
 /// Runs the allocations the server assigns to this node.
 #[derive(Debug)]
 pub struct AllocManager {
@@ -59,6 +62,7 @@ impl AllocManager {
         for action in plan(&known, changed, all_ids, &self.recovered) {
             self.apply(action);
         }
+        nomadish_metrics::set_gauge(ALLOCATIONS_RUNNING, &[], self.running() as f64);
     }
 
     /// How many allocations have a runner that has not finished.

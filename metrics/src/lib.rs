@@ -8,6 +8,9 @@
 //!                      └─> Prometheus text (dots become underscores; samples are summaries)
 //! ```
 //!
+//! Every agent's listener (servers, and client-only agents) answers `/v1/metrics` through
+//! [`Format::from_param`] and [`Snapshot::render`], so the two cannot drift apart.
+//!
 //! Names follow Nomad's (`nomad.raft.apply`, `nomad.nomad.broker.total_ready`); timings are
 //! milliseconds, as go-metrics records them. Unlike Nomad's 10-second intervals, the
 //! statistics cover the process's life (Prometheus computes rates itself); quantiles cover
@@ -19,6 +22,7 @@
 #![forbid(unsafe_code)]
 
 mod aggregate;
+mod format;
 mod render;
 
 use std::collections::HashMap;
@@ -27,6 +31,7 @@ use std::time::Instant;
 
 use aggregate::{Aggregate, AtomicF64, Window};
 pub use aggregate::{AggregateStats, WINDOW, quantile};
+pub use format::{Format, JSON_CONTENT_TYPE, Rendered, UnknownFormat, go_timestamp};
 pub use render::{PROMETHEUS_CONTENT_TYPE, prometheus_name};
 
 /// The quantiles summaries report.

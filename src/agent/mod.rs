@@ -6,12 +6,14 @@
 //!   -> one shutdown signal (Ctrl-C / SIGTERM), cloned into
 //!        nomadish_server::run(ServerConfig, shutdown)
 //!        nomadish_client::run(ClientConfig, shutdown)     (see `wiring`)
+//!        client_http: probes and metrics of a client-only agent (no server here)
 //!        dev_run::run_job(...)                            (with -run FILE)
 //!   -> exit 0 once server and client have returned
 //! ```
 
 pub mod args;
 pub mod banner;
+pub mod client_http;
 pub mod config;
 pub mod dev_run;
 pub mod follow;
@@ -63,6 +65,9 @@ pub enum AgentError {
     /// The client stopped with an error.
     #[error("client: {0}")]
     Client(#[source] wiring::ClientError),
+    /// A client-only agent's HTTP listener could not start or failed.
+    #[error("client: {0}")]
+    ClientHttp(#[from] client_http::ClientHttpError),
 }
 
 /// Runs the agent; returns the process exit code.
@@ -240,14 +245,44 @@ async fn run_sides(
         let Some(cfg) = plan.client else {
             return Ok(());
         };
-        let result = wiring::run_client(cfg, shutdown.clone().wait()).await;
+        run_client_side(cfg, plan.client_http, &shutdown, &trigger).await
+    };
+    let (server, client) = tokio::join!(server, client);
+    server.and(client)
+}
+
+/// Runs the client and, on a client-only agent, its HTTP listener (bound first, so a taken
+/// port stops the agent before any task starts); the first to fail stops the other.
+async fn run_client_side(
+    cfg: wiring::ClientConfig,
+    http: Option<client_http::ClientHttpConfig>,
+    shutdown: &Shutdown,
+    trigger: &ShutdownTrigger,
+) -> Result<(), AgentError> {
+    let status = wiring::ClientStatus::new();
+    let listener = match http {
+        Some(http) => Some(client_http::ClientHttp::bind(http, &cfg, status.clone()).await?),
+        None => None,
+    };
+    let serve = async {
+        let Some(listener) = listener else {
+            return Ok(());
+        };
+        let result = listener.serve(shutdown.clone().wait()).await;
+        if result.is_err() {
+            trigger.trigger();
+        }
+        result.map_err(AgentError::ClientHttp)
+    };
+    let client = async {
+        let result = wiring::run_client(cfg, status, shutdown.clone().wait()).await;
         if result.is_err() {
             trigger.trigger();
         }
         result.map_err(AgentError::Client)
     };
-    let (server, client) = tokio::join!(server, client);
-    server.and(client)
+    let (serve, client) = tokio::join!(serve, client);
+    client.and(serve)
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
 //! The agent's link to the client crate: [`ClientConfig`], [`ClientError`] and
-//! [`run_client`].
+//! [`run_client`] (which reports the node's standing to a [`ClientStatus`]).
 
-pub use nomadish_client::{ClientConfig, ClientError, run as run_client};
+pub use nomadish_client::{ClientConfig, ClientError, ClientStatus, run_with_status as run_client};

@@ -100,7 +100,8 @@ pub struct Agent {
     pub kind: AgentKind,
     /// Its data dir (kept across restarts).
     pub data_dir: PathBuf,
-    /// `http://127.0.0.1:<port>` (servers and dev agents).
+    /// `http://127.0.0.1:<port>`: the API (servers and dev agents), or a client-only
+    /// agent's probes and metrics.
     pub http: String,
     /// The RPC address the agent advertises: `127.0.0.1:<port>` of its gRPC listener, or of
     /// the fault proxy in front of it.
@@ -246,11 +247,14 @@ impl Agent {
         self.child = Some(cmd.spawn().expect("spawn agent"));
     }
 
-    /// Waits until the agent's API answers healthy (and a dev agent's node is ready).
+    /// Waits until the agent's API answers healthy (and a dev agent's node is ready); a
+    /// client-only agent, until its HTTP listener answers `/live`.
     pub async fn wait_started(&self) {
-        if matches!(self.kind, AgentKind::Client(_)) {
-            return;
-        }
+        let probe = if matches!(self.kind, AgentKind::Client(_)) {
+            "/live"
+        } else {
+            "/v1/agent/health"
+        };
         let api = self.api();
         let log = self.log.clone();
         let pid = self.child.as_ref().map(|c| c.id());
@@ -272,7 +276,7 @@ impl Agent {
                         tail.join("\n")
                     );
                 }
-                match api.try_get("/v1/agent/health").await {
+                match api.try_get(probe).await {
                     Ok((code, _, _)) if code.is_success() => Some(()),
                     _ => None,
                 }

@@ -405,7 +405,18 @@ pub async fn serve(
     tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(server);
+    serve_app(listener, router(server), tls, shutdown).await
+}
+
+/// Serves any `app` as [`serve`] serves the API (a client-only agent's listener uses it, so
+/// its HTTPS behaves as the server's): HTTPS when `tls` is given, plain HTTP otherwise; the
+/// peer's address is available as `ConnectInfo<SocketAddr>` either way.
+pub async fn serve_app(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     match tls {
         None => {
             let app = app.into_make_service_with_connect_info::<SocketAddr>();

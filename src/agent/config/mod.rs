@@ -5,7 +5,7 @@
 //!          \___________________ AgentConfig ________________/
 //!                                   | resolve()
 //!                                   v
-//!          AgentPlan { ServerConfig?, ClientConfig?, logging, banner }
+//!          AgentPlan { ServerConfig?, ClientConfig?, ClientHttpConfig?, logging, banner }
 //! ```
 //!
 //! Every field is optional so that a later source overrides only what it sets; `meta`

@@ -11,6 +11,7 @@ use nomadish_proto::tls::TlsConfig;
 use nomadish_server::ServerConfig;
 
 use super::{AgentConfig, ConfigError};
+use crate::agent::client_http::ClientHttpConfig;
 use crate::agent::wiring::ClientConfig;
 
 /// Default HTTP API port.
@@ -67,6 +68,9 @@ pub struct AgentPlan {
     pub banner: Banner,
     /// Where the local HTTP API can be reached (for `-run`).
     pub http_url: String,
+    /// The HTTP listener of a client-only agent (probes, metrics, agent self); a server
+    /// serves the whole API itself.
+    pub client_http: Option<ClientHttpConfig>,
 }
 
 /// Resolves the merged configuration. `data_dir` is used when the configuration names none
@@ -113,12 +117,19 @@ pub fn resolve(
     let mut banner = addrs.banner(&server, &client, region, datacenter, &log);
     banner.warnings = tls_warnings(dev, tls.as_ref(), server.is_some(), addrs.rpc_bind.port());
     let https = tls.as_ref().is_some_and(|t| t.http);
+    let client_http = (server.is_none() && client.is_some()).then(|| ClientHttpConfig {
+        bind: addrs.http_bind,
+        advertise: addrs.http_advertise.clone(),
+        tls: tls.clone(),
+        acl_enabled: cfg.acl.enabled.unwrap_or(false),
+    });
     Ok(AgentPlan {
         banner,
         server,
         client,
         log,
         http_url: addrs.local_http_url(https),
+        client_http,
     })
 }
 

@@ -489,6 +489,11 @@ async fn scenario_23_anonymous_unknown_and_expired_tokens_are_refused_and_stream
     let ended = watcher.await.expect("stream watcher");
     let earliest = before + ttl;
     let latest = after + ttl + Duration::from_secs(1);
+    eprintln!(
+        "the event stream ended {:?} after the latest possible expiry (token created within {:?})",
+        ended.duration_since(after + ttl).unwrap_or_default(),
+        after.duration_since(before).unwrap_or_default()
+    );
     assert!(
         ended >= earliest && ended <= latest,
         "the stream ended {:?} after the token's creation, its TTL is {ttl:?}",

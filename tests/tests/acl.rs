@@ -328,8 +328,11 @@ fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// Scenario 25 of RELIABILITY.md: no token secret in any file the agents wrote (their logs,
+/// the sled database holding the raft log and the state); plus the audit log's hash chain.
 #[tokio::test]
-async fn no_secret_reaches_disk_or_logs_and_the_audit_log_detects_an_edit() {
+async fn scenario_25_token_secrets_never_reach_logs_raft_or_sled_and_the_audit_log_detects_an_edit()
+{
     let dir = nomadish_tests::test_dir();
     let c = AclCluster::start(dir.path()).await;
     // A denial and a few writes, so the audit log has both kinds.

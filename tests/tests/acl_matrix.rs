@@ -194,16 +194,9 @@ async fn status(api: &Api, method: &str, path: &str, body: Vec<u8>) -> StatusCod
     }
 }
 
-#[tokio::test]
-async fn every_route_meets_its_expectation_for_every_kind_of_caller() {
-    let dir = nomadish_tests::test_dir();
-    let c = AclCluster::start(dir.path()).await;
-    let admin = c.admin();
-    // Started first: it expires while the other columns run.
-    let expiring = token_with(&admin, "a-read-short", READ_A, Some(60)).await;
-    let created = std::time::Instant::now();
-
-    // The router's routes and the rule table name the same patterns.
+/// The router's routes and the rule table name the same patterns: a new route without a
+/// rule (and so without an expectation here) fails.
+fn assert_every_route_has_a_rule() {
     let routes: BTreeSet<&str> = nomadish_server::http::route_patterns()
         .into_iter()
         .collect();
@@ -215,7 +208,11 @@ async fn every_route_meets_its_expectation_for_every_kind_of_caller() {
         stale.is_empty(),
         "rules for routes that do not exist: {stale:?}"
     );
+}
 
+/// The IDs of each team's allocation, evaluation and deployment.
+async fn objects(c: &AclCluster) -> Objects {
+    let admin = c.admin();
     let mut objects = Objects {
         alloc: Default::default(),
         eval: Default::default(),
@@ -234,6 +231,20 @@ async fn every_route_meets_its_expectation_for_every_kind_of_caller() {
             .await;
         objects.deployment[i] = dep["ID"].as_str().expect("a deployment").to_string();
     }
+    objects
+}
+
+#[tokio::test]
+async fn every_route_meets_its_expectation_for_every_kind_of_caller() {
+    let dir = nomadish_tests::test_dir();
+    let c = AclCluster::start(dir.path()).await;
+    let admin = c.admin();
+    // Started first: it expires while the other columns run.
+    let expiring = token_with(&admin, "a-read-short", READ_A, Some(60)).await;
+    let created = std::time::Instant::now();
+
+    assert_every_route_has_a_rule();
+    let objects = objects(&c).await;
 
     let columns = [
         (Who::NoToken, c.server.api()),
@@ -281,4 +292,218 @@ async fn every_route_meets_its_expectation_for_every_kind_of_caller() {
         failures.join("\n")
     );
     assert!(checked > 6 * 2 * 100, "only {checked} checks");
+}
+
+/// Status and body text of one request; the body is read for at most two seconds (an open
+/// stream gives what it sent by then).
+async fn answer(api: &Api, method: &str, path: &str, body: Vec<u8>) -> (StatusCode, String) {
+    let method = Method::from_bytes(method.as_bytes()).expect("method");
+    let send = api.request(method, path).body(body).send();
+    let mut response = match tokio::time::timeout(Duration::from_secs(15), send).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => panic!("{path}: {e}"),
+        Err(_) => panic!("{path}: no answer in 15 s"),
+    };
+    let code = response.status();
+    let mut text = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, response.chunk()).await {
+        text.extend_from_slice(&chunk);
+    }
+    (code, String::from_utf8_lossy(&text).into_owned())
+}
+
+/// What of the teams' objects `body` shows (job names and allocation, evaluation and
+/// deployment IDs), for the teams in `teams`.
+fn shown(body: &str, o: &Objects, teams: &[Team]) -> Vec<String> {
+    let mut out = Vec::new();
+    for team in teams {
+        let i = idx(*team);
+        let job = if *team == Team::A { "web-a" } else { "web-b" };
+        let namespace = format!("\"Namespace\":\"{}\"", ns(*team));
+        for needle in [
+            job,
+            &o.alloc[i],
+            &o.eval[i],
+            &o.deployment[i],
+            namespace.as_str(),
+        ] {
+            if body.contains(needle) {
+                out.push(needle.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Scenario 22 of RELIABILITY.md: a token with `read` on team-a gets 403 from every route
+/// aimed at team-b (its objects by ID, its namespace, its event stream); the few routes that
+/// answer every caller with what it may read show nothing of team-b; with `namespace=*`
+/// every list and the event stream hold nothing of team-b. The routes come from the router.
+/// Public routes are not checked for names (see `/v1/metrics` below).
+#[tokio::test]
+async fn scenario_22_a_team_a_reader_gets_403_or_nothing_from_every_team_b_endpoint() {
+    assert_every_route_has_a_rule();
+    let dir = nomadish_tests::test_dir();
+    let c = AclCluster::start(dir.path()).await;
+    let o = objects(&c).await;
+    let reader = c.server.api().with_token(&c.read_a.secret);
+    let mut failures = Vec::new();
+    let mut denied = 0;
+    for (method, pattern, rule) in RULES {
+        let (path, body) = request(pattern, method, Team::B, &o);
+        let allowed = expected(*rule, pattern, method, Who::ReadA, Team::B);
+        let (code, text) = answer(&reader, method, &path, body).await;
+        // Public routes are no endpoint of team-b. One of them, `/v1/metrics`, needs no
+        // token (as Nomad's) and its job-summary series are labelled with every
+        // namespace's job names, as Nomad's are: names, no object.
+        let leaked = if matches!(rule, Rule::Public) {
+            Vec::new()
+        } else {
+            shown(&text, &o, &[Team::B])
+        };
+        match (allowed, code == StatusCode::FORBIDDEN) {
+            (false, true) => denied += 1,
+            (false, false) => failures.push(format!("{method} {path}: {code}, not 403")),
+            (true, true) => failures.push(format!("{method} {path}: 403 for a filtered answer")),
+            (true, false) if !leaked.is_empty() => {
+                failures.push(format!("{method} {path}: shows {leaked:?}"))
+            }
+            (true, false) => {}
+        }
+    }
+    // `namespace=*` on every list route: only what team-a's reader may see.
+    let mut lists = 0;
+    for (method, pattern, rule) in RULES {
+        if *method != "GET" || pattern.contains('{') || !matches!(rule, Rule::List(_)) {
+            continue;
+        }
+        let path = format!("{pattern}?namespace=*");
+        let (code, text) = answer(&reader, method, &path, Vec::new()).await;
+        lists += 1;
+        let leaked = shown(&text, &o, &[Team::B]);
+        if !code.is_success() || !leaked.is_empty() {
+            failures.push(format!("GET {path}: {code}, shows {leaked:?}"));
+        }
+    }
+    assert!(lists >= 4, "only {lists} list routes");
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(denied > 50, "only {denied} routes denied");
+
+    // The event stream with `namespace=*`: team-a's registration, never team-b's.
+    let mut stream = reader
+        .request(Method::GET, "/v1/event/stream?topic=Job&namespace=*")
+        .send()
+        .await
+        .expect("event stream");
+    assert_eq!(stream.status(), StatusCode::OK);
+    let admin = c.admin();
+    for (id, namespace) in [("leak-b", "team-b"), ("seen-a", "team-a")] {
+        let mut job = nomadish_tests::empty_job(id);
+        job["Job"]["Namespace"] = Value::from(namespace);
+        let (code, body) = admin.put_json("/v1/jobs", &job).await;
+        assert!(code.is_success(), "{body}");
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut text = String::new();
+    while !text.contains("seen-a") {
+        match tokio::time::timeout_at(deadline, stream.chunk()).await {
+            Ok(Ok(Some(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
+            other => panic!("the stream ended or stalled before seen-a: {other:?}; {text}"),
+        }
+    }
+    assert!(
+        !text.contains("leak-b"),
+        "team-b's event reached team-a's reader: {text}"
+    );
+    assert!(!text.contains("\"Namespace\":\"team-b\""), "{text}");
+}
+
+/// Scenario 23 of RELIABILITY.md: anonymous, unknown and expired tokens get 403 from every
+/// non-public route (anonymous callers get, from the few routes that answer everyone with
+/// what they may read, nothing of either team), and an event stream opened with a token
+/// ends within a second of the token's expiry.
+#[tokio::test]
+async fn scenario_23_anonymous_unknown_and_expired_tokens_are_refused_and_streams_end_at_expiry() {
+    assert_every_route_has_a_rule();
+    let dir = nomadish_tests::test_dir();
+    let c = AclCluster::start(dir.path()).await;
+    let o = objects(&c).await;
+    let admin = c.admin();
+    // The shortest TTL Nomad allows is one minute.
+    let before = std::time::SystemTime::now();
+    let expiring = token_with(&admin, "a-read-expiring", READ_A, Some(60)).await;
+    let after = std::time::SystemTime::now();
+    let ttl = Duration::from_secs(60);
+    let holder = c.server.api().with_token(&expiring.secret);
+    let mut stream = holder
+        .request(Method::GET, "/v1/event/stream?topic=Job&namespace=team-a")
+        .send()
+        .await
+        .expect("event stream");
+    assert_eq!(stream.status(), StatusCode::OK);
+    let watcher = tokio::spawn(async move {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(90), stream.chunk()).await {
+                Ok(Ok(Some(_))) => continue,
+                Ok(_) => return std::time::SystemTime::now(),
+                Err(_) => panic!("the event stream outlived its token"),
+            }
+        }
+    });
+
+    let unknown = c
+        .server
+        .api()
+        .with_token("6f1f2b0c-0000-4000-8000-000000000000");
+    let mut failures = Vec::new();
+    let check = async |who: Who, api: &Api, failures: &mut Vec<String>| {
+        for (method, pattern, rule) in RULES {
+            if matches!(rule, Rule::Public) {
+                continue;
+            }
+            for team in [Team::A, Team::B] {
+                let (path, body) = request(pattern, method, team, &o);
+                let (code, text) = answer(api, method, &path, body).await;
+                if code == StatusCode::FORBIDDEN {
+                    continue;
+                }
+                // Only anonymous callers may get an answer, and only an empty one, from
+                // the routes that answer everyone with what they may read.
+                let filtered = expected(*rule, pattern, method, who, team);
+                let leaked = shown(&text, &o, &[Team::A, Team::B]);
+                if !filtered || !leaked.is_empty() {
+                    failures.push(format!("{who:?} {method} {path}: {code}, shows {leaked:?}"));
+                }
+            }
+        }
+    };
+    check(Who::NoToken, &c.server.api(), &mut failures).await;
+    check(Who::Unknown, &unknown, &mut failures).await;
+
+    let ended = watcher.await.expect("stream watcher");
+    let earliest = before + ttl;
+    let latest = after + ttl + Duration::from_secs(1);
+    eprintln!(
+        "the event stream ended {:?} after the latest possible expiry (token created within {:?})",
+        ended.duration_since(after + ttl).unwrap_or_default(),
+        after.duration_since(before).unwrap_or_default()
+    );
+    assert!(
+        ended >= earliest && ended <= latest,
+        "the stream ended {:?} after the token's creation, its TTL is {ttl:?}",
+        ended.duration_since(before).unwrap_or_default()
+    );
+    check(Who::Expired, &holder, &mut failures).await;
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

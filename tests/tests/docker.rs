@@ -244,50 +244,126 @@ async fn wait_event(agent: &Agent, job: &str, needle: &str) -> (Value, String) {
     .await
 }
 
+/// A job pinned to the client named `node`.
+fn pinned(name: &str, node: &str, config: &str) -> String {
+    job(name, "batch", 1, config).replacen(
+        "group \"g\" {",
+        &format!(
+            "group \"g\" {{\n    constraint {{\n      attribute = \"${{node.unique.name}}\"\n      value     = \"{node}\"\n    }}"
+        ),
+        1,
+    )
+}
+
+/// The client plugin config that allows every option scenario 24 asks for.
+const PERMISSIVE_PLUGIN: &str = "plugin \"docker\" {\n  config {\n    gc {\n      image = false\n    }\n    allow_privileged   = true\n    allow_host_network = true\n    allow_host_pid     = true\n    allow_host_ipc     = true\n    allow_host_uts     = true\n    allow_caps         = [\"SYS_ADMIN\"]\n    volumes {\n      enabled = true\n    }\n  }\n}\n";
+
+/// Scenario 24 of RELIABILITY.md, Docker half (the file-system half is in `logs.rs`): a task
+/// asking for privileged mode, a host namespace, a capability outside the allowlist or a bind
+/// mount outside its alloc dir is refused by a client with the default config, with an event
+/// naming the client option and no container created; a client whose config allows them runs
+/// the same tasks.
 #[tokio::test]
-async fn privileged_and_host_network_are_refused_naming_the_client_option() {
-    if !require_docker("privileged_and_host_network_are_refused") {
+async fn scenario_24_docker_isolation_escapes_are_refused_unless_the_client_allows_them() {
+    if !require_docker("scenario_24_docker_isolation_escapes") {
         return;
     }
     let dir = nomadish_tests::test_dir();
-    let (server, _client, node_id, _cleanup) = cluster(dir.path()).await;
+    let (server, _strict, node_id, _cleanup) = cluster(dir.path()).await;
+    let open = Agent::start(
+        dir.path(),
+        "c2",
+        AgentKind::Client(vec![server.rpc.clone()]),
+        PERMISSIVE_PLUGIN,
+    )
+    .await;
+    let api = server.api();
+    let open_id = wait_until("the permissive client is ready", RUN_TIMEOUT, async || {
+        let nodes = api.get_ok("/v1/nodes").await;
+        let node = nodes
+            .as_array()?
+            .iter()
+            .find(|n| n["Name"] == open.name && n["Status"] == "ready")?;
+        node["ID"].as_str().map(str::to_string)
+    })
+    .await;
+    let _open_cleanup = ContainerCleanup::new(LABEL_NODE_ID, &open_id);
     let cases = [
-        (
-            "priv",
-            "        privileged = true\n",
-            "allow_privileged = true",
-        ),
+        ("priv", "privileged = true", "allow_privileged = true"),
         (
             "hostnet",
-            "        network_mode = \"host\"\n",
+            "network_mode = \"host\"",
             "allow_host_network = true",
         ),
+        ("hostpid", "pid_mode = \"host\"", "allow_host_pid = true"),
+        ("hostipc", "ipc_mode = \"host\"", "allow_host_ipc = true"),
+        ("hostuts", "uts_mode = \"host\"", "allow_host_uts = true"),
+        ("capadd", "cap_add = [\"SYS_ADMIN\"]", "allow_caps"),
+        (
+            "bindetc",
+            "volumes = [\"/etc:/host-etc\"]",
+            "volumes { enabled = true }",
+        ),
+        (
+            "bindup",
+            "volumes = [\"../../../../../../etc:/host-etc\"]",
+            "volumes { enabled = true }",
+        ),
     ];
-    for (name, config, _) in cases {
-        run_job(&server, dir.path(), name, &job(name, "batch", 1, config));
+    let body = |option: &str| {
+        format!(
+            "        {option}\n        command = \"sh\"\n        args = [\"-c\", \"echo escaped-ok\"]\n"
+        )
+    };
+    for (name, option, _) in cases {
+        let strict = format!("{name}-strict");
+        run_job(
+            &server,
+            dir.path(),
+            &strict,
+            &pinned(&strict, "c1", &body(option)),
+        );
+        let allowed = format!("{name}-allowed");
+        run_job(
+            &server,
+            dir.path(),
+            &allowed,
+            &pinned(&allowed, "c2", &body(option)),
+        );
     }
-    for (name, _, option) in cases {
-        let (alloc, message) = wait_event(&server, name, option).await;
+    for (name, option, allow) in cases {
+        let strict = format!("{name}-strict");
+        let (alloc, message) = wait_event(&server, &strict, allow).await;
         assert!(
             message.contains("refused") && message.contains("plugin \"docker\""),
-            "{message}"
+            "{option}: {message}"
         );
-        let failed = wait_allocs(&server, name, "failed", 1).await;
+        let failed = wait_allocs(&server, &strict, "failed", 1).await;
         assert_eq!(failed[0]["ID"], alloc["ID"]);
         let alloc_id = alloc["ID"].as_str().expect("alloc id");
         assert!(
             container_of(&node_id, alloc_id).is_empty(),
-            "nothing was created"
+            "{option}: nothing was created"
         );
+
+        let allowed = format!("{name}-allowed");
+        let done = wait_allocs(&server, &allowed, "complete", 1).await;
+        let alloc_id = done[0]["ID"].as_str().expect("alloc id");
+        let out = wait_output(&server, alloc_id, "escaped-ok").await;
+        assert!(out.contains("escaped-ok"), "{option}: {out}");
     }
 }
 
 const COUNTER: &str = r#"        command = "sh"
         args = ["-c", "i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.2; done"]"#;
 
+/// Scenario 15 of RELIABILITY.md: a client restarted (after `kill -9`) with running Docker
+/// tasks re-attaches to the same containers; no duplicate is started and none is orphaned
+/// (the job's stop still removes both, and no allocation was replaced).
 #[tokio::test]
-async fn a_client_killed_with_kill9_reattaches_to_its_containers() {
-    if !require_docker("a_client_killed_with_kill9_reattaches") {
+async fn scenario_15_a_restarted_client_reattaches_to_its_containers_without_duplicates_or_orphans()
+{
+    if !require_docker("scenario_15_a_restarted_client_reattaches") {
         return;
     }
     let dir = nomadish_tests::test_dir();
@@ -334,6 +410,22 @@ async fn a_client_killed_with_kill9_reattaches_to_its_containers() {
     assert_eq!(containers_with_label(LABEL_NODE_ID, &node_id).len(), 2);
     let running = wait_allocs(&server, "counter", "running", 2).await;
     assert_eq!(running.len(), 2);
+    let all = server.api().get_ok("/v1/job/counter/allocations").await;
+    assert_eq!(
+        all.as_array().map(Vec::len),
+        Some(2),
+        "no allocation was replaced: {all}"
+    );
+
+    // None orphaned: the restarted client still owns both containers and removes them.
+    let out = cli(&server, &["job", "stop", "counter"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    wait_until("both containers removed", RUN_TIMEOUT, async || {
+        containers_with_label(LABEL_NODE_ID, &node_id)
+            .is_empty()
+            .then_some(())
+    })
+    .await;
 }
 
 const OOM: &str = r#"        command = "sh"

@@ -358,8 +358,12 @@ const BROKEN: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Scenario 17 of RELIABILITY.md: each broken jobspec (unknown block, missing driver,
+/// negative count, unterminated string, unknown job type, duplicate task, wrong type) is
+/// refused by `job run` and `job validate` with `file:line:column:` and what is wrong, and
+/// nothing is submitted.
 #[tokio::test]
-async fn broken_jobspecs_fail_with_positions_and_submit_nothing() {
+async fn scenario_17_broken_jobspecs_fail_with_file_line_column_and_submit_nothing() {
     let dir = nomadish_tests::test_dir();
     let agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
     let api = agent.api();

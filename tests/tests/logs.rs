@@ -298,8 +298,9 @@ async fn fs_endpoints_read_the_alloc_dir() {
     }
 }
 
+/// Scenario 24 of RELIABILITY.md, file-system half (the Docker half is in `docker.rs`).
 #[tokio::test]
-async fn fs_and_log_endpoints_refuse_to_leave_the_alloc_dir() {
+async fn scenario_24_fs_and_log_endpoints_refuse_to_leave_the_alloc_dir() {
     let dir = nomadish_tests::test_dir();
     let agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
     let alloc = fs_alloc(&agent, dir.path()).await;
@@ -324,6 +325,18 @@ async fn fs_and_log_endpoints_refuse_to_leave_the_alloc_dir() {
             assert!(!body.contains("root:"), "{q} leaked: {body}");
             assert!(!body.is_empty(), "{q}: a message says why");
         }
+    }
+    // The log endpoint names a task and a stream, never a path: neither may climb out.
+    for query in [
+        "task=..%2F..%2F..%2F..%2Fetc&type=passwd",
+        "task=t&type=..%2F..%2F..%2F..%2F..%2Fetc%2Fpasswd",
+        "task=%2Fetc&type=passwd",
+        "task=t%2F..%2F..&type=stdout",
+    ] {
+        let q = format!("/v1/client/fs/logs/{alloc}?{query}&plain=true");
+        let (code, body) = api.get_text(&q).await;
+        assert!(code.is_client_error(), "{q}: {code} {body}");
+        assert!(!body.contains("root:"), "{q} leaked: {body}");
     }
     // Secrets are listed but never read, directly or through a link.
     let (code, body) = api

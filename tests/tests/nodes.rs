@@ -311,6 +311,8 @@ async fn scenario_12_a_panicking_evaluation_fails_alone() {
     let dir = nomadish_tests::test_dir();
     let env = [(nomadish_server::fault::PANIC_HOOK_ENV, "1")];
     let (server, _clients) = cluster(dir.path(), 1, &env).await;
+    let leader = server.api().get_ok("/v1/status/leader").await;
+    assert!(leader.as_str().is_some_and(|l| !l.is_empty()), "{leader}");
     let meta = format!(
         "meta {{\n      {} = \"yes\"\n    }}",
         nomadish_server::fault::PANIC_META_KEY
@@ -339,5 +341,10 @@ async fn scenario_12_a_panicking_evaluation_fails_alone() {
     wait_running(&server, "after", 2).await;
     let (status, _, _) = api.get("/v1/agent/health").await;
     assert!(status.is_success());
+    assert_eq!(
+        api.get_ok("/v1/status/leader").await,
+        leader,
+        "the same server still leads"
+    );
     assert!(server.log().contains("scheduler panicked"));
 }

@@ -1,4 +1,4 @@
-//! Scenarios 19-21 against a real server agent: which certificate may call which RPC, and who
+//! Scenarios 19, 20 and 21 of RELIABILITY.md against a real server agent: which certificate may call which RPC, and who
 //! may use the HTTPS API. Every RPC of every service comes from the compiled descriptors, so
 //! an RPC added later is covered by its service's rule (and a service without a rule fails).
 
@@ -268,43 +268,48 @@ async fn call(
     }
 }
 
-#[tokio::test]
-async fn every_rpc_admits_only_its_roles_and_bad_certificates_fail_the_handshake() {
-    let dir = test_dir();
-    let callers = Callers::new(dir.path());
-    let server = Agent::start_tls(dir.path(), "server", AgentKind::Server, "", &callers.pki).await;
-    let rpcs = rpcs();
-    assert!(
-        rpcs.len() >= 15,
-        "descriptor set lists the RPCs: {}",
-        rpcs.len()
-    );
+/// Whether `got` is what `want` asks for.
+fn meets(want: &Expect, got: &Result<(), Status>) -> bool {
+    match (want, got) {
+        (Expect::Allowed, Ok(())) => true,
+        (Expect::Allowed, Err(s)) => !matches!(
+            s.code(),
+            Code::PermissionDenied
+                | Code::Unauthenticated
+                | Code::Unknown
+                | Code::Unavailable
+                | Code::Cancelled
+        ),
+        (Expect::Denied, Err(s)) => s.code() == Code::PermissionDenied,
+        // A refused handshake reaches the caller as a transport failure on its call.
+        (Expect::Handshake, Err(s)) => {
+            matches!(
+                s.code(),
+                Code::Unknown | Code::Unavailable | Code::Cancelled
+            )
+        }
+        _ => false,
+    }
+}
+
+/// Calls every RPC of the descriptors (those of services `only` accepts) as each of `who`
+/// and asserts each answer meets [`expect`]; returns how many calls were made.
+async fn check_rpcs(
+    server: &Agent,
+    callers: &Callers,
+    who: &[Caller],
+    only: impl Fn(&str) -> bool,
+) -> usize {
+    let rpcs: Vec<_> = rpcs().into_iter().filter(|r| only(&r.0)).collect();
+    assert!(!rpcs.is_empty(), "no RPC selected");
     let mut failures = Vec::new();
+    let mut calls = 0;
     for rpc in &rpcs {
-        for caller in CALLERS {
-            let want = expect(caller, &rpc.0);
-            let got = call(&server.rpc, &callers, caller, rpc).await;
-            let ok = match (&want, &got) {
-                (Expect::Allowed, Ok(())) => true,
-                (Expect::Allowed, Err(s)) => !matches!(
-                    s.code(),
-                    Code::PermissionDenied
-                        | Code::Unauthenticated
-                        | Code::Unknown
-                        | Code::Unavailable
-                        | Code::Cancelled
-                ),
-                (Expect::Denied, Err(s)) => s.code() == Code::PermissionDenied,
-                // A refused handshake reaches the caller as a transport failure on its call.
-                (Expect::Handshake, Err(s)) => {
-                    matches!(
-                        s.code(),
-                        Code::Unknown | Code::Unavailable | Code::Cancelled
-                    )
-                }
-                _ => false,
-            };
-            if !ok {
+        for caller in who {
+            let want = expect(*caller, &rpc.0);
+            let got = call(&server.rpc, callers, *caller, rpc).await;
+            calls += 1;
+            if !meets(&want, &got) {
                 failures.push(format!(
                     "{}/{} as {caller:?}: expected {want:?}, got {got:?}",
                     rpc.0, rpc.1
@@ -318,13 +323,98 @@ async fn every_rpc_admits_only_its_roles_and_bad_certificates_fail_the_handshake
         failures.len(),
         failures.join("\n")
     );
+    calls
 }
 
+/// Services only servers may call.
+fn server_only(service: &str) -> bool {
+    rule(service) == [Role::Server]
+}
+
+/// Every server-only RPC, by name: a new one must be added here (scenario 20).
+const SERVER_ONLY_RPCS: &[&str] = &[
+    "nomadish.raft.v1.RaftService/AppendEntries",
+    "nomadish.raft.v1.RaftService/Vote",
+    "nomadish.raft.v1.RaftService/InstallSnapshot",
+    "nomadish.raft.v1.ClusterService/Apply",
+    "nomadish.raft.v1.ClusterService/ReadIndex",
+    "nomadish.raft.v1.ClusterService/Join",
+    "nomadish.raft.v1.ClusterService/Discover",
+    "nomadish.raft.v1.ClusterService/StreamLogs",
+    "nomadish.raft.v1.ClusterService/StreamFs",
+    "nomadish.raft.v1.ClusterService/ForwardExec",
+    "nomadish.raft.v1.ClusterService/ForwardTaskSignal",
+    "nomadish.raft.v1.ClusterService/ForwardTaskRestart",
+    "nomadish.raft.v1.ClusterService/ForwardAllocQuery",
+    "nomadish.raft.v1.ClusterService/RemovePeer",
+    "nomadish.raft.v1.ClusterService/TransferLeadership",
+    "nomadish.raft.v1.ClusterService/Yield",
+];
+
+/// Scenario 19: only a `server.global.nomadish` certificate from the cluster CA makes Raft
+/// and the other server-only RPCs; client, cli, another region's and wildcard certificates
+/// get PermissionDenied (and the node RPCs admit client and server certificates only).
 #[tokio::test]
-async fn https_api_needs_a_certificate_from_the_cluster_ca() {
+async fn scenario_19_only_server_certificates_of_the_region_make_server_only_rpcs() {
     let dir = test_dir();
     let callers = Callers::new(dir.path());
     let server = Agent::start_tls(dir.path(), "server", AgentKind::Server, "", &callers.pki).await;
+    let who = [
+        Caller::Server,
+        Caller::Client,
+        Caller::Cli,
+        Caller::OtherRegion,
+        Caller::Wildcard,
+    ];
+    let calls = check_rpcs(&server, &callers, &who, |_| true).await;
+    assert!(calls >= 5 * 20, "only {calls} calls");
+}
+
+/// Scenario 20: a client certificate gets PermissionDenied on every server-only RPC. The
+/// RPCs come from the compiled descriptors; one missing from [`SERVER_ONLY_RPCS`] (a new
+/// RPC without a case) fails the test.
+#[tokio::test]
+async fn scenario_20_a_client_certificate_is_denied_every_server_only_rpc() {
+    let from_descriptors: std::collections::BTreeSet<String> = rpcs()
+        .into_iter()
+        .filter(|r| server_only(&r.0))
+        .map(|r| format!("{}/{}", r.0, r.1))
+        .collect();
+    let cases: std::collections::BTreeSet<String> =
+        SERVER_ONLY_RPCS.iter().map(|s| s.to_string()).collect();
+    let missing: Vec<_> = from_descriptors.difference(&cases).collect();
+    assert!(
+        missing.is_empty(),
+        "server-only RPCs without a case in SERVER_ONLY_RPCS: {missing:?}"
+    );
+    let gone: Vec<_> = cases.difference(&from_descriptors).collect();
+    assert!(
+        gone.is_empty(),
+        "cases for RPCs that do not exist: {gone:?}"
+    );
+
+    let dir = test_dir();
+    let callers = Callers::new(dir.path());
+    let server = Agent::start_tls(dir.path(), "server", AgentKind::Server, "", &callers.pki).await;
+    let calls = check_rpcs(&server, &callers, &[Caller::Client], server_only).await;
+    assert_eq!(calls, SERVER_ONLY_RPCS.len());
+}
+
+/// Scenario 21: no certificate, another CA's and an expired one fail the TLS handshake on
+/// every listener: every RPC of the gRPC listener, and the HTTPS API.
+#[tokio::test]
+async fn scenario_21_no_foreign_or_expired_certificate_passes_the_handshake_on_any_listener() {
+    let dir = test_dir();
+    let callers = Callers::new(dir.path());
+    let server = Agent::start_tls(dir.path(), "server", AgentKind::Server, "", &callers.pki).await;
+    let who = [Caller::OtherCa, Caller::Expired, Caller::NoCert];
+    check_rpcs(&server, &callers, &who, |_| true).await;
+    https_api_needs_a_certificate_from_the_cluster_ca(&server, &callers).await;
+}
+
+/// The HTTPS listener: callers with a certificate from the cluster CA get answers, the
+/// others fail the handshake; plain HTTP gets nothing useful.
+async fn https_api_needs_a_certificate_from_the_cluster_ca(server: &Agent, callers: &Callers) {
     for caller in CALLERS {
         let (cert, key) = callers.pair(caller).unzip();
         let tls = CliTlsConfig {

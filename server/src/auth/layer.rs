@@ -343,6 +343,8 @@ fn namespace_param(query: &HashMap<String, String>) -> String {
 
 /// `Job.Namespace` of a register/plan/validate body, when it names one.
 fn body_namespace(body: &Bytes) -> Option<String> {
+    // A body of a shape the handler will refuse is not expanded here either.
+    crate::http::json_shape::check(body).ok()?;
     let v: Value = serde_json::from_slice(body).ok()?;
     v.get("Job")?
         .get("Namespace")?

@@ -20,7 +20,11 @@ use crate::fsm::Command;
 type Params = Query<HashMap<String, String>>;
 
 /// Decodes a JSON body the way Nomad's clients send it (unset fields as `null`).
+/// The body's shape is checked first ([`super::json_shape`]), so a small body cannot expand
+/// into millions of values.
 pub(super) fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, HttpError> {
+    super::json_shape::check(body)
+        .map_err(|e| HttpError::bad_request(format!("Failed to decode request body: {e}")))?;
     let mut value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| HttpError::bad_request(format!("Failed to decode request body: {e}")))?;
     strip_nulls(&mut value);

@@ -24,6 +24,7 @@ mod health;
 mod job_actions;
 mod job_path;
 mod jobs;
+pub mod json_shape;
 mod lifecycle;
 mod list;
 mod logs;

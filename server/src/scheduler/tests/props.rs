@@ -361,13 +361,16 @@ fn check_plan(case: &Case, state: &MemState, out: &Outcome) -> Result<(), TestCa
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 1500,
+        cases: 2000,
         failure_persistence: None,
         ..ProptestConfig::default()
     })]
 
+    /// Scenario 11 of RELIABILITY.md: no placement on a down, draining or ineligible node or
+    /// against a constraint (nor over capacity, nor on a taken port), and the same snapshot,
+    /// evaluation and seed give the same plan.
     #[test]
-    fn plans_respect_nodes_constraints_and_capacity(case in case()) {
+    fn scenario_11_no_placement_on_unschedulable_nodes_or_against_constraints_and_same_plan(case in case()) {
         let (state, job) = build(&case);
         let out = schedule_case(&state, &job, case.seed);
         check_plan(&case, &state, &out)?;
@@ -378,6 +381,14 @@ proptest! {
         prop_assert!(new as i64 + queued <= case.count + case.existing.len() as i64);
         prop_assert_eq!(queued > 0, !out.failed_tg_allocs.is_empty());
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 1500,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn committed_plans_are_not_placed_twice(case in case()) {

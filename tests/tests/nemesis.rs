@@ -1,18 +1,22 @@
 //! A seeded nemesis run: partitions, kills, pauses, one-way cuts, slow links and clients cut
 //! off (tests/src/nemesis.rs) against three servers and two clients behind the fault network,
-//! under a mixed load; then everything heals and every promise is checked.
+//! under a mixed load (tests/src/workload.rs: job registrations, variables written once, and
+//! read/write/check-and-set on shared variables); then everything heals and every promise is
+//! checked: acknowledged writes present once, the shared variables' history linearizable,
+//! equal digests, and each service running exactly its count, one process per task.
 //!
 //! CI runs 90 s. The full run: `NOMADISH_NEMESIS_SECS=1200 cargo test -p nomadish-tests
 //! --test nemesis -- --nocapture`; replay a run with `NOMADISH_NEMESIS_SEED=<printed seed>`.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use nomadish_tests::faults::Net;
-use nomadish_tests::load::{History, assert_all_acked_present, spawn_writers, targets_of};
+use nomadish_tests::history::History;
+use nomadish_tests::linearizable::Limits;
 use nomadish_tests::nemesis::{Schedule, run, seed_from_env};
 use nomadish_tests::sshd::pids_matching;
-use nomadish_tests::{CLUSTER_TIMEOUT, Cluster, Pki, wait_until, write_file};
+use nomadish_tests::workload::{self, Config};
+use nomadish_tests::{Api, CLUSTER_TIMEOUT, Cluster, Pki, wait_until, write_file};
 
 /// How long everything may take to settle after the last heal.
 const SETTLE: Duration = Duration::from_secs(90);
@@ -89,10 +93,6 @@ async fn nemesis_run_loses_no_acked_write_and_runs_no_task_twice() {
         );
     }
 
-    let history = Arc::new(Mutex::new(History::default()));
-    let targets = targets_of(&cluster);
-    let writers = spawn_writers(6, 10_000_000, "nem", targets.clone(), history.clone());
-
     for step in &schedule.steps {
         eprintln!(
             "  plan {:>6.1}s {} for {:.1}s",
@@ -101,15 +101,18 @@ async fn nemesis_run_loses_no_acked_write_and_runs_no_task_twice() {
             step.hold.as_secs_f64()
         );
     }
-    let log = run(&schedule, &mut cluster, &client_names, &net).await;
+    let apis: Vec<Api> = cluster.servers.iter().map(|s| s.api()).collect();
+    let mut config = Config::new(6, Duration::from_secs(secs));
+    config.seed = seed;
+    let history = History::new();
+    let (_, log) = tokio::join!(
+        workload::run(&apis, &config, &history),
+        run(&schedule, &mut cluster, &client_names, &net)
+    );
     for line in &log {
         eprintln!("  did {line}");
     }
     let healed_at = Instant::now();
-    targets.lock().expect("targets").clear();
-    for w in writers {
-        w.await.expect("writer");
-    }
     for s in &cluster.servers {
         s.wait_started().await;
     }
@@ -119,7 +122,15 @@ async fn nemesis_run_loses_no_acked_write_and_runs_no_task_twice() {
         "seed {seed}: converged at index {index} ({digest}) {:?} after the last heal",
         healed_at.elapsed()
     );
-    assert_all_acked_present(&cluster, &history).await;
+    let checked = workload::check(
+        &cluster.servers[0].api(),
+        &config,
+        &history,
+        Limits::default(),
+    )
+    .await;
+    eprintln!("seed {seed}:\n{checked}");
+    assert!(checked.valid(), "seed {seed}: {checked}");
     let api = cluster.servers[0].api();
     for (id, count, marker) in &services {
         let settled = wait_until(
@@ -139,12 +150,10 @@ async fn nemesis_run_loses_no_acked_write_and_runs_no_task_twice() {
         .await;
         assert_eq!(settled, *count as usize);
     }
-    let h = history.lock().expect("history");
+    let (ok, failed, unknown) = checked.outcomes;
     eprintln!(
-        "seed {seed}: {} steps, {} writes acknowledged, {} unknown, none lost",
-        schedule.steps.len(),
-        h.acked.len(),
-        h.unknown.len()
+        "seed {seed}: {} steps; {ok} operations ok, {failed} failed, {unknown} unknown",
+        schedule.steps.len()
     );
-    assert!(!h.acked.is_empty());
+    assert!(checked.jobs.ok > 0 && checked.vars.ok > 0, "{checked}");
 }

@@ -555,11 +555,19 @@ async fn scenario_6_paused_leader_steps_down_and_loses_nothing() {
     cluster.servers[leader].resume();
     // The old term is over everywhere: the resumed server does not lead in it any more, and
     // whoever leads now (leadership may move again) does so in a later term.
-    let (now, _) = cluster.wait_leader().await;
-    let term_now = raft_stat(
-        &cluster.servers[now].api().get_ok("/v1/agent/self").await,
-        "term",
-    );
+    // Just after SIGCONT the resumed server may still claim the old term's leadership for a
+    // moment, until the first answer to its heartbeats tells it of the new term.
+    let term_now = wait_until("a leader in a later term", CLUSTER_TIMEOUT, async || {
+        let (now, _) = cluster.leader().await?;
+        let s = cluster.servers[now]
+            .api()
+            .try_get("/v1/agent/self")
+            .await
+            .ok()?;
+        let term = raft_stat(&s.2, "term");
+        (s.2["stats"]["raft"]["state"] == "Leader" && term > old_term).then_some(term)
+    })
+    .await;
     assert!(
         term_now > old_term,
         "leader in term {term_now}, old term {old_term}"

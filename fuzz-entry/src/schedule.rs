@@ -191,7 +191,7 @@ fn node(i: usize, dc: &str, pool: &str, cpu: i64, memory_mb: i64, drivers: &[&st
         name: format!("client-{i}"),
         datacenter: dc.into(),
         node_pool: pool.into(),
-        node_class: if i % 2 == 0 { "large" } else { "small" }.into(),
+        node_class: ["large", "small"][i % 2].into(),
         status: NODE_STATUS_READY.into(),
         scheduling_eligibility: NODE_ELIGIBLE.into(),
         node_resources: NodeResources {

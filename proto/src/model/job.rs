@@ -36,6 +36,9 @@ pub const JOB_STATUS_DEAD: &str = "dead";
 pub const DEFAULT_NAMESPACE: &str = "default";
 /// The region name used when none is configured.
 pub const DEFAULT_REGION: &str = "global";
+/// The most allocations a job may ask for, summed over its groups' counts (submitted or
+/// scaled): the scheduler holds one placement per missing allocation in memory.
+pub const MAX_JOB_ALLOCATIONS: i64 = 100_000;
 /// Nomad's default job priority.
 pub const DEFAULT_PRIORITY: i64 = 50;
 /// Nomad's default `kill_timeout`: 5 s.

@@ -75,12 +75,27 @@ fn canonical_job(mut job: Job, opts: &QueryOptions) -> Result<Job, HttpError> {
     Ok(job)
 }
 
-async fn register_job(
-    server: &crate::server::Server,
+/// What a job register body asks for, decoded, canonicalized and validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Registration {
+    /// The canonicalized, validated job.
+    pub job: Job,
+    /// `EvalPriority`, when given (positive).
+    pub eval_priority: Option<i64>,
+    /// `JobModifyIndex`, when `EnforceIndex` is set.
+    pub enforce_index: Option<u64>,
+}
+
+/// Decodes a `PUT /v1/jobs` (or `/v1/job/:id`, with `path_id`) body exactly as the register
+/// handlers do: JSON with `null`s as defaults, namespace settled against `opts`, canonicalized
+/// and validated. Every rejection is a 400. Pure (no state, no I/O): the
+/// `http_job_json` fuzz target drives it.
+pub fn decode_registration(
+    body: &[u8],
     opts: &QueryOptions,
-    req: JobRegisterRequest,
     path_id: Option<&str>,
-) -> Result<Response, HttpError> {
+) -> Result<Registration, HttpError> {
+    let req: JobRegisterRequest = decode_body(body)?;
     let job = req
         .job
         .ok_or_else(|| HttpError::bad_request("Job must be specified"))?;
@@ -89,16 +104,27 @@ async fn register_job(
     {
         return Err(HttpError::bad_request("Job ID does not match name"));
     }
-    let job = prepare_job(job, opts)?;
-    let priority = (req.eval_priority > 0).then_some(req.eval_priority);
-    let enforce_index = req.enforce_index.then_some(req.job_modify_index);
+    Ok(Registration {
+        job: prepare_job(job, opts)?,
+        eval_priority: (req.eval_priority > 0).then_some(req.eval_priority),
+        enforce_index: req.enforce_index.then_some(req.job_modify_index),
+    })
+}
+
+async fn register_job(
+    server: &crate::server::Server,
+    opts: &QueryOptions,
+    body: &[u8],
+    path_id: Option<&str>,
+) -> Result<Response, HttpError> {
+    let reg = decode_registration(body, opts, path_id)?;
     write_job(
         server,
         opts,
-        job,
+        reg.job,
         trigger::JOB_REGISTER,
-        priority,
-        enforce_index,
+        reg.eval_priority,
+        reg.enforce_index,
     )
     .await
 }
@@ -158,8 +184,7 @@ pub async fn register(
     body: Bytes,
 ) -> Result<Response, HttpError> {
     let opts = QueryOptions::parse(params)?;
-    let req: JobRegisterRequest = decode_body(&body)?;
-    register_job(&server, &opts, req, None).await
+    register_job(&server, &opts, &body, None).await
 }
 
 /// `PUT|POST /v1/job/:id`: register or update a job (the body's job ID must match).
@@ -170,8 +195,7 @@ pub async fn update(
     body: Bytes,
 ) -> Result<Response, HttpError> {
     let opts = QueryOptions::parse(params)?;
-    let req: JobRegisterRequest = decode_body(&body)?;
-    register_job(&server, &opts, req, Some(&id)).await
+    register_job(&server, &opts, &body, Some(&id)).await
 }
 
 /// `PUT|POST /v1/validate/job`: the job's problems without registering it. Answers 200 with

@@ -8,8 +8,8 @@ use axum::response::Response;
 use base64::Engine;
 use nomadish_proto::model::{
     ALLOC_CLIENT_PENDING, ALLOC_CLIENT_RUNNING, Job, JobDispatchRequest, JobDispatchResponse,
-    JobRevertRequest, JobScaleRequest, JobScaleStatusResponse, PeriodicForceResponse,
-    ScalingPolicy, TaskGroupScaleStatus, generate_id, now_ns, trigger,
+    JobRevertRequest, JobScaleRequest, JobScaleStatusResponse, MAX_JOB_ALLOCATIONS,
+    PeriodicForceResponse, ScalingPolicy, TaskGroupScaleStatus, generate_id, now_ns, trigger,
 };
 
 use super::jobs::{decode_body, write_job};
@@ -203,6 +203,16 @@ pub async fn scale(
         check_scaling_bounds(policy, count)?;
     }
     tg.count = count;
+    let total = job
+        .task_groups
+        .iter()
+        .fold(0i64, |sum, g| sum.saturating_add(g.count.max(0)));
+    if total > MAX_JOB_ALLOCATIONS {
+        return Err(HttpError::bad_request(format!(
+            "scaling to {count} brings the job to {total} allocations; a job may ask for at \
+             most {MAX_JOB_ALLOCATIONS}"
+        )));
+    }
     write_job(
         &server,
         &opts,

@@ -52,6 +52,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{MethodRouter, get};
 
 pub use error::HttpError;
+pub use jobs::{Registration, decode_registration};
 pub use list::{ListScope, ListScoped, NEXT_TOKEN_HEADER};
 pub use query::QueryOptions;
 

@@ -189,6 +189,24 @@ fn system_jobs_reject_counts_above_one() {
 }
 
 #[test]
+fn huge_counts_are_refused_at_the_group_that_crosses_the_job_total() {
+    let mut j = job("batch");
+    j.task_groups[0].count = 1_000_000_000_000;
+    j.canonicalize();
+    assert_eq!(paths(&j), vec!["TaskGroups[0].Count"]);
+    let mut j = job("service");
+    j.task_groups[0].count = crate::model::MAX_JOB_ALLOCATIONS;
+    j.canonicalize();
+    assert!(paths(&j).is_empty(), "the maximum itself is allowed");
+    let mut second = j.task_groups[0].clone();
+    second.name = "second".into();
+    second.count = 1;
+    j.task_groups.push(second);
+    assert_eq!(paths(&j), vec!["TaskGroups[1].Count"]);
+    assert!(j.validate().unwrap_err()[0].contains("at most 100000"));
+}
+
+#[test]
 fn constraint_rules() {
     let mut j = job("service");
     let c = |l: &str, op: &str, r: &str| Constraint {

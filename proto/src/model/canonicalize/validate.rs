@@ -11,7 +11,7 @@ use super::validate_policy::{
 use super::{FieldPath, Problem};
 use crate::model::{
     JOB_TYPES, Job, LIFECYCLE_HOOK_POSTSTART, LIFECYCLE_HOOK_POSTSTOP, LIFECYCLE_HOOK_PRESTART,
-    Task, TaskGroup,
+    MAX_JOB_ALLOCATIONS, Task, TaskGroup,
 };
 
 /// Lowest job priority a user may ask for.
@@ -167,6 +167,27 @@ fn check_groups(job: &Job, out: &mut Vec<Problem>) {
             seen.insert(&group.name, i);
         }
         check_group(job, group, &path, out);
+    }
+    check_total_count(job, &groups, out);
+}
+
+/// The sum of the groups' counts is bounded: the scheduler materializes one placement per
+/// missing allocation, so an unbounded count would let one job exhaust the leader's memory.
+fn check_total_count(job: &Job, groups: &FieldPath, out: &mut Vec<Problem>) {
+    let mut total = 0i64;
+    for (i, group) in job.task_groups.iter().enumerate() {
+        total = total.saturating_add(group.count.max(0));
+        if total > MAX_JOB_ALLOCATIONS {
+            out.push(Problem::new(
+                groups.index(i).field("Count"),
+                format!(
+                    "Task group {:?}: count {} brings the job to {total} allocations; a job may \
+                     ask for at most {MAX_JOB_ALLOCATIONS}",
+                    group.name, group.count
+                ),
+            ));
+            return;
+        }
     }
 }
 

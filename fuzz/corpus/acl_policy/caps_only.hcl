@@ -1,0 +1,1 @@
+namespace "dev" { capabilities = ["list-jobs", "read-job", "scale-job"] }

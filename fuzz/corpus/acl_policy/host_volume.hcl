@@ -1,0 +1,1 @@
+host_volume "ca-certs" { capabilities = ["mount-readonly"] }

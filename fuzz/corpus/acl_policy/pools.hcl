@@ -1,0 +1,6 @@
+node_pool "gpu_*" {
+  policy = "write"
+  capabilities = ["delete"]
+}
+plugin { policy = "list" }
+operator { capabilities = ["snapshot-save"] }

@@ -1,0 +1,2 @@
+namespace "a" { policy = "scale" }
+namespace "b" { policy = "deny" }

@@ -1,0 +1,1 @@
+sentinel { policy = "read" }

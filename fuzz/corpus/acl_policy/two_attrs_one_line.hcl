@@ -1,0 +1,1 @@
+namespace "x" { policy = "read" capabilities = ["read-job"] }

@@ -1,0 +1,6 @@
+namespace "prod" {
+  variables {
+    path "nomad/jobs/*" { capabilities = ["read", "list"] }
+    path "secret" { capabilities = ["deny"] }
+  }
+}

@@ -1,0 +1,13 @@
+job "x" {
+  constraint {
+    attribute = "${attr.kernel.name}"
+    operator  = "like"
+    value     = "linux"
+  }
+
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+    }
+  }
+}

@@ -1,0 +1,13 @@
+job "x" {
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+    }
+  }
+
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+    }
+  }
+}

@@ -1,0 +1,7 @@
+job "x" {
+  group {
+    task "t" {
+      driver = "raw_exec"
+    }
+  }
+}

@@ -1,0 +1,12 @@
+job "x" {
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+
+      resources {
+        cpu    = 100
+        memory = "lots"
+      }
+    }
+  }
+}

@@ -1,0 +1,9 @@
+job "x" {
+  group "g" {
+    countt = 2
+
+    task "t" {
+      driver = "raw_exec"
+    }
+  }
+}

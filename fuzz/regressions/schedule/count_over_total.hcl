@@ -1,0 +1,14 @@
+job "over" {
+  group "a" {
+    count = 60000
+    task "t" {
+      driver = "docker"
+    }
+  }
+  group "b" {
+    count = 60000
+    task "t" {
+      driver = "docker"
+    }
+  }
+}

@@ -45,6 +45,15 @@ pub fn free_port() -> u16 {
         .expect("free port")
 }
 
+/// A TCP port free on `ip` (another cluster's servers may hold ports on the same 127.0.1.K
+/// addresses that a check on 127.0.0.1 would not see).
+pub fn free_port_on(ip: std::net::IpAddr) -> u16 {
+    TcpListener::bind((ip, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
 /// Whether the process `pid` has exited (it is gone or a zombie not yet reaped).
 fn exited(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {

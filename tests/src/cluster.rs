@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::Pki;
-use crate::agent::{Agent, AgentKind, free_port, wait_until};
+use crate::agent::{Agent, AgentKind, free_port, free_port_on, wait_until};
 
 /// How long a cluster may take to elect a leader or converge.
 pub const CLUSTER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -68,7 +68,7 @@ impl Cluster {
         for i in 0..n {
             let name = format!("s{}", i + 1);
             let ip: std::net::IpAddr = format!("127.0.1.{}", i + 1).parse().expect("ip");
-            let (http, rpc) = (free_port(), free_port());
+            let (http, rpc) = (free_port_on(ip), free_port_on(ip));
             net.source(ip, &name);
             let proxy = net.proxy(&name, std::net::SocketAddr::new(ip, rpc), None);
             plans.push((name, ip, (http, rpc), proxy));

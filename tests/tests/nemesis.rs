@@ -133,22 +133,39 @@ async fn nemesis_run_loses_no_acked_write_and_runs_no_task_twice() {
     assert!(checked.valid(), "seed {seed}: {checked}");
     let api = cluster.servers[0].api();
     for (id, count, marker) in &services {
-        let settled = wait_until(
-            &format!("{id}: {count} allocations running, one task each"),
-            SETTLE,
-            async || {
-                let allocs = api.get_ok(&format!("/v1/job/{id}/allocations")).await;
-                let running = allocs
-                    .as_array()?
+        // Polled by hand so that a failure shows what was running where.
+        let deadline = Instant::now() + SETTLE;
+        loop {
+            let allocs = api.get_ok(&format!("/v1/job/{id}/allocations")).await;
+            let list = allocs.as_array().cloned().unwrap_or_default();
+            let running = list
+                .iter()
+                .filter(|a| a["ClientStatus"] == "running")
+                .count();
+            let tasks = pids_matching(marker);
+            if running == *count as usize && tasks.len() == *count as usize {
+                break;
+            }
+            if Instant::now() > deadline {
+                let summary: Vec<String> = list
                     .iter()
-                    .filter(|a| a["ClientStatus"] == "running")
-                    .count();
-                let tasks = pids_matching(marker).len();
-                (running == *count as usize && tasks == *count as usize).then_some(tasks)
-            },
-        )
-        .await;
-        assert_eq!(settled, *count as usize);
+                    .map(|a| {
+                        format!(
+                            "{} node {} desired {} client {}",
+                            a["ID"].as_str().unwrap_or("?"),
+                            a["NodeName"].as_str().unwrap_or("?"),
+                            a["DesiredStatus"].as_str().unwrap_or("?"),
+                            a["ClientStatus"].as_str().unwrap_or("?")
+                        )
+                    })
+                    .collect();
+                panic!(
+                    "seed {seed}: {id} did not settle in {SETTLE:?} at {count} running with one task each: {running} running, task processes {tasks:?}; allocations:\n  {}",
+                    summary.join("\n  ")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
     let (ok, failed, unknown) = checked.outcomes;
     eprintln!(

@@ -336,6 +336,7 @@ const SERVER_ONLY_RPCS: &[&str] = &[
     "nomadish.raft.v1.RaftService/AppendEntries",
     "nomadish.raft.v1.RaftService/Vote",
     "nomadish.raft.v1.RaftService/InstallSnapshot",
+    "nomadish.raft.v1.RaftService/PreVote",
     "nomadish.raft.v1.ClusterService/Apply",
     "nomadish.raft.v1.ClusterService/ReadIndex",
     "nomadish.raft.v1.ClusterService/Join",

@@ -1,6 +1,8 @@
 //! The fuzz corpora as unit tests: every file of `fuzz/corpus/<target>/` and
-//! `fuzz/regressions/<target>/` goes through the target's body on stable Rust, and must
-//! finish without a panic in under [`MAX_INPUT_TIME`] (the fuzz runs' `-timeout=1`).
+//! `fuzz/regressions/<target>/`, and for the HCL targets the repository's own jobspecs
+//! ([`SHARED_HCL_SEEDS`], read in place rather than copied), goes through the target's body on
+//! stable Rust, and must finish without a panic in under [`MAX_INPUT_TIME`] (the fuzz runs'
+//! `-timeout=1`).
 
 use std::fs;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -14,6 +16,34 @@ const MAX_INPUT_TIME: Duration = Duration::from_secs(1);
 
 /// The fewest seed inputs a target's committed corpus may hold.
 const MIN_CORPUS: usize = 5;
+
+/// Directories of jobspecs that seed the HCL targets (`jobspec`, `schedule`) where they lie;
+/// `.ci/fuzz` hands the same directories to libFuzzer.
+const SHARED_HCL_SEEDS: &[&str] = &[
+    "jobspecs/tests/fixtures/good",
+    "jobspecs/tests/fixtures/broken",
+    "examples",
+];
+
+/// The shared seeds of `target`: the `.hcl` files of [`SHARED_HCL_SEEDS`] for the HCL targets,
+/// and for `schedule` (which takes the same input) the `jobspec` target's seeds and
+/// regressions too.
+fn shared_seeds(target: &str) -> Vec<PathBuf> {
+    if !matches!(target, "jobspec" | "schedule") {
+        return Vec::new();
+    }
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut seeds: Vec<PathBuf> = SHARED_HCL_SEEDS
+        .iter()
+        .flat_map(|dir| inputs(&repo.join(dir)))
+        .filter(|p| p.extension().is_some_and(|e| e == "hcl"))
+        .collect();
+    if target == "schedule" {
+        seeds.extend(inputs(&fuzz_dir().join("corpus/jobspec")));
+        seeds.extend(inputs(&fuzz_dir().join("regressions/jobspec")));
+    }
+    seeds
+}
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
@@ -40,10 +70,11 @@ fn inputs(dir: &Path) -> Vec<PathBuf> {
 /// Runs every input of one target; returns the failures, each naming its file.
 fn run_target(name: &str, body: fn(&[u8])) -> (usize, Vec<String>) {
     let root = fuzz_dir();
-    let corpus = inputs(&root.join("corpus").join(name));
+    let mut corpus = inputs(&root.join("corpus").join(name));
+    corpus.extend(shared_seeds(name));
     assert!(
         corpus.len() >= MIN_CORPUS,
-        "fuzz/corpus/{name} holds {} inputs, expected at least {MIN_CORPUS}",
+        "{name}'s seeds hold {} inputs, expected at least {MIN_CORPUS}",
         corpus.len()
     );
     let all: Vec<PathBuf> = corpus

@@ -33,7 +33,7 @@ impl Cluster {
             .iter()
             .map(|(_, rpc)| format!("127.0.0.1:{rpc}"))
             .collect();
-        let mut servers: Vec<Agent> = ports
+        let servers: Vec<Agent> = ports
             .iter()
             .enumerate()
             .map(|(i, p)| {
@@ -44,6 +44,11 @@ impl Cluster {
                 Agent::prepare(dir, &format!("s{}", i + 1), kind, extra, *p, pki)
             })
             .collect();
+        Self::launch_all(servers).await
+    }
+
+    /// Starts prepared servers together (they wait for each other) and waits for each.
+    async fn launch_all(mut servers: Vec<Agent>) -> Cluster {
         for s in &mut servers {
             s.launch();
         }
@@ -74,7 +79,7 @@ impl Cluster {
             plans.push((name, ip, (http, rpc), proxy));
         }
         let join: Vec<String> = plans.iter().map(|p| p.3.to_string()).collect();
-        let mut servers: Vec<Agent> = plans
+        let servers: Vec<Agent> = plans
             .iter()
             .map(|(name, ip, ports, proxy)| {
                 let kind = AgentKind::ClusterServer {
@@ -95,13 +100,7 @@ impl Cluster {
                 agent
             })
             .collect();
-        for s in &mut servers {
-            s.launch();
-        }
-        for s in &servers {
-            s.wait_started().await;
-        }
-        Cluster { servers }
+        Self::launch_all(servers).await
     }
 
     /// A client agent behind `net`: one proxy per server, dedicated to this client, so the
@@ -132,6 +131,19 @@ impl Cluster {
             pki.as_ref(),
         )
         .await
+    }
+
+    /// Waits until the servers list `n` nodes, all `ready`.
+    pub async fn wait_ready_nodes(&self, n: usize) {
+        let api = self.servers[0].api();
+        wait_until(&format!("{n} nodes ready"), CLUSTER_TIMEOUT, async || {
+            let nodes = api.get_ok("/v1/nodes?stale").await;
+            let ready = nodes
+                .as_array()
+                .map(|list| list.iter().filter(|n| n["Status"] == "ready").count());
+            (ready == Some(n)).then_some(())
+        })
+        .await;
     }
 
     /// Adds a server that joins the running cluster through `retry_join`.
@@ -261,4 +273,25 @@ pub fn empty_job(id: &str) -> Value {
             }]
         }
     })
+}
+
+/// A raw_exec service job of `count` tasks that sleep with `marker` as their argument, so a
+/// test can count the processes running it (`sshd::pids_matching`).
+pub fn marked_sleep_job(id: &str, count: u32, marker: &str) -> String {
+    format!(
+        r#"job "{id}" {{
+  datacenters = ["dc1"]
+  group "g" {{
+    count = {count}
+    task "t" {{
+      driver = "raw_exec"
+      config {{
+        command = "/bin/sleep"
+        args    = ["{marker}"]
+      }}
+    }}
+  }}
+}}
+"#
+    )
 }

@@ -29,7 +29,7 @@ pub mod workload;
 
 pub use agent::{Agent, AgentKind, cli, free_port, nomadish_bin, wait_until};
 pub use api::Api;
-pub use cluster::{CLUSTER_TIMEOUT, Cluster, empty_job};
+pub use cluster::{CLUSTER_TIMEOUT, Cluster, empty_job, marked_sleep_job};
 pub use http_files::serve_files;
 pub use pki::Pki;
 

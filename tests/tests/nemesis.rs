@@ -16,30 +16,10 @@ use nomadish_tests::linearizable::Limits;
 use nomadish_tests::nemesis::{Schedule, run, seed_from_env};
 use nomadish_tests::sshd::pids_matching;
 use nomadish_tests::workload::{self, Config};
-use nomadish_tests::{Api, CLUSTER_TIMEOUT, Cluster, Pki, wait_until, write_file};
+use nomadish_tests::{Api, Cluster, Pki, marked_sleep_job, write_file};
 
 /// How long everything may take to settle after the last heal.
 const SETTLE: Duration = Duration::from_secs(90);
-
-/// A raw_exec service job whose tasks carry `marker` in their command line.
-fn service(id: &str, count: u32, marker: &str) -> String {
-    format!(
-        r#"job "{id}" {{
-  datacenters = ["dc1"]
-  group "g" {{
-    count = {count}
-    task "t" {{
-      driver = "raw_exec"
-      config {{
-        command = "/bin/sleep"
-        args    = ["{marker}"]
-      }}
-    }}
-  }}
-}}
-"#
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nemesis_run_loses_no_acked_write_and_runs_no_task_twice() {
@@ -59,15 +39,7 @@ async fn nemesis_run_loses_no_acked_write_and_runs_no_task_twice() {
         cluster.client_behind(dir.path(), "c2", "", &net).await,
     ];
     let client_names: Vec<String> = clients.iter().map(|c| c.name.clone()).collect();
-    let api = cluster.servers[0].api();
-    wait_until("both clients ready", CLUSTER_TIMEOUT, async || {
-        let nodes = api.get_ok("/v1/nodes").await;
-        let ready = nodes
-            .as_array()
-            .map(|n| n.iter().filter(|n| n["Status"] == "ready").count());
-        (ready == Some(2)).then_some(())
-    })
-    .await;
+    cluster.wait_ready_nodes(2).await;
     // Services with real tasks: each must end with exactly its count running, once each.
     let services: Vec<(String, u32, String)> = (0..2)
         .map(|i| {
@@ -79,7 +51,7 @@ async fn nemesis_run_loses_no_acked_write_and_runs_no_task_twice() {
         let spec = write_file(
             dir.path(),
             &format!("{id}.hcl"),
-            &service(id, *count, marker),
+            &marked_sleep_job(id, *count, marker),
         );
         let out = nomadish_tests::cli(
             &cluster.servers[0],

@@ -14,7 +14,9 @@ use nomadish_tests::load::{
     wait_acked,
 };
 use nomadish_tests::sshd::pids_matching as processes_with;
-use nomadish_tests::{CLUSTER_TIMEOUT, Cluster, Pki, empty_job, wait_until, write_file};
+use nomadish_tests::{
+    CLUSTER_TIMEOUT, Cluster, Pki, empty_job, marked_sleep_job, wait_until, write_file,
+};
 
 /// Names of every server but `i`.
 fn others(cluster: &Cluster, i: usize) -> Vec<String> {
@@ -234,27 +236,6 @@ async fn scenario_5_follower_that_cannot_send_leaves_leader_and_term_alone() {
     assert_all_acked_present(&cluster, &history).await;
 }
 
-/// A raw_exec job whose one task sleeps with a `marker` in its command line, so the test can
-/// count the processes running it.
-fn marked_job(marker: &str) -> String {
-    format!(
-        r#"job "cut" {{
-  datacenters = ["dc1"]
-  group "g" {{
-    count = 1
-    task "t" {{
-      driver = "raw_exec"
-      config {{
-        command = "/bin/sleep"
-        args    = ["{marker}"]
-      }}
-    }}
-  }}
-}}
-"#
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scenario_14_client_cut_off_past_its_ttl_is_replaced_and_stopped_after_healing() {
     let dir = nomadish_tests::test_dir();
@@ -264,18 +245,11 @@ async fn scenario_14_client_cut_off_past_its_ttl_is_replaced_and_stopped_after_h
     cluster.wait_leader().await;
     let c1 = cluster.client_behind(dir.path(), "c1", "", &net).await;
     let c2 = cluster.client_behind(dir.path(), "c2", "", &net).await;
+    cluster.wait_ready_nodes(2).await;
     let api = cluster.servers[0].api();
-    wait_until("both clients ready", CLUSTER_TIMEOUT, async || {
-        let nodes = api.get_ok("/v1/nodes").await;
-        let ready = nodes
-            .as_array()
-            .map(|n| n.iter().filter(|n| n["Status"] == "ready").count());
-        (ready == Some(2)).then_some(())
-    })
-    .await;
     // Seconds as a unique fraction: this test's tasks, and no other's, carry it.
     let marker = format!("86000.{}", std::process::id());
-    let spec = write_file(dir.path(), "cut.hcl", &marked_job(&marker));
+    let spec = write_file(dir.path(), "cut.hcl", &marked_sleep_job("cut", 1, &marker));
     let out = nomadish_tests::cli(
         &cluster.servers[0],
         &["job", "run", "-detach", spec.to_str().expect("utf-8")],

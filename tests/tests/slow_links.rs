@@ -11,7 +11,7 @@ use nomadish_tests::faults::Net;
 use nomadish_tests::load::{
     History, assert_all_acked_present, spawn_leader_sampler, spawn_writers, targets_of, wait_acked,
 };
-use nomadish_tests::{CLUSTER_TIMEOUT, Cluster, Pki, wait_until};
+use nomadish_tests::{CLUSTER_TIMEOUT, Cluster, Pki};
 
 /// One-way delay between servers, and between a client and each server.
 const SERVER_DELAY: Duration = Duration::from_millis(50);
@@ -44,15 +44,8 @@ async fn slow_links_cause_no_spurious_elections_and_every_node_stays_ready() {
             net.slow(&c.name, s, CLIENT_DELAY, 0.0);
         }
     }
+    cluster.wait_ready_nodes(2).await;
     let api = cluster.servers[0].api();
-    wait_until("both clients ready", CLUSTER_TIMEOUT, async || {
-        let nodes = api.get_ok("/v1/nodes").await;
-        let ready = nodes
-            .as_array()
-            .map(|n| n.iter().filter(|n| n["Status"] == "ready").count());
-        (ready == Some(2)).then_some(())
-    })
-    .await;
     let (leader, leader_id) = cluster.wait_leader().await;
 
     let stop = Arc::new(AtomicBool::new(false));

@@ -1,7 +1,0 @@
-job "x" {
-  group {
-    task "t" {
-      driver = "raw_exec"
-    }
-  }
-}

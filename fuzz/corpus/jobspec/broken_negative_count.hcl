@@ -1,9 +1,0 @@
-job "x" {
-  group "g" {
-    count = -1
-
-    task "t" {
-      driver = "raw_exec"
-    }
-  }
-}

@@ -1,9 +1,0 @@
-job "x" {
-  group "g" {
-    countt = 2
-
-    task "t" {
-      driver = "raw_exec"
-    }
-  }
-}

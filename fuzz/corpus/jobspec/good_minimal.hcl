@@ -1,8 +1,0 @@
-# The smallest useful jobspec: every other field takes Nomad's default.
-job "minimal" {
-  group "app" {
-    task "server" {
-      driver = "raw_exec"
-    }
-  }
-}

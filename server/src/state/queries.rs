@@ -190,15 +190,30 @@ impl StateView {
                 JOB_STATUS_RUNNING
             };
         }
-        let allocs = self.job_allocs(&job.namespace, &job.id);
-        if allocs.iter().any(|a| !a.terminal()) {
+        // Called on every write that touches the job's allocations: the scans stop at the
+        // first live allocation or outstanding evaluation instead of collecting the job's
+        // (possibly thousands of) allocations first.
+        let key: JobKey = (job.namespace.clone(), job.id.clone());
+        let alloc_ids = self.allocs_by_job.get(&key);
+        let live = |ids: &imbl::OrdSet<String>| {
+            ids.iter()
+                .any(|i| self.allocs.get(i).is_some_and(|a| !a.terminal()))
+        };
+        if alloc_ids.is_some_and(live) {
             return JOB_STATUS_RUNNING;
         }
-        let evals = self.job_evals(&job.namespace, &job.id);
-        if evals.iter().any(|e| !e.terminal()) {
+        let eval_ids = self.evals_by_job.get(&key);
+        let outstanding = |ids: &imbl::OrdSet<String>| {
+            ids.iter()
+                .any(|i| self.evals.get(i).is_some_and(|e| !e.terminal()))
+        };
+        if eval_ids.is_some_and(outstanding) {
             return JOB_STATUS_PENDING;
         }
-        if !allocs.is_empty() || !evals.is_empty() || job.stop {
+        let has_allocs =
+            alloc_ids.is_some_and(|ids| ids.iter().any(|i| self.allocs.contains_key(i)));
+        let has_evals = eval_ids.is_some_and(|ids| ids.iter().any(|i| self.evals.contains_key(i)));
+        if has_allocs || has_evals || job.stop {
             JOB_STATUS_DEAD
         } else {
             JOB_STATUS_PENDING

@@ -451,6 +451,8 @@ async fn serve_https(
             },
             () = &mut shutdown => break,
         };
+        // A response written in pieces must not wait for the client's delayed ACK.
+        let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let app = app
             .clone()

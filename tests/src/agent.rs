@@ -39,19 +39,37 @@ pub fn nomadish_bin() -> PathBuf {
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    free_port_on(std::net::Ipv4Addr::LOCALHOST.into())
 }
 
 /// A TCP port free on `ip` (another cluster's servers may hold ports on the same 127.0.1.K
-/// addresses that a check on 127.0.0.1 would not see).
+/// addresses that a check on 127.0.0.1 would not see), never one this process handed out
+/// before: the kernel may offer a port again as soon as the probe closes it, and two
+/// listeners of one agent given the same port make it exit with "address in use".
 pub fn free_port_on(ip: std::net::IpAddr) -> u16 {
-    TcpListener::bind((ip, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    let listener = fresh_listener(ip);
+    listener.local_addr().expect("free port").port()
+}
+
+/// A listener on `ip` at a port this process never handed out before (so a proxy the
+/// harness binds cannot take a port an agent was told to use but has not bound yet).
+pub fn fresh_listener(ip: std::net::IpAddr) -> TcpListener {
+    static GIVEN: std::sync::Mutex<Vec<(std::net::IpAddr, u16)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    // Hold every probe open until a new port turns up, so the kernel cannot offer the
+    // same one twice in this loop either.
+    let mut probes = Vec::new();
+    for _ in 0..1000 {
+        let probe = TcpListener::bind((ip, 0)).expect("free port");
+        let port = probe.local_addr().expect("free port").port();
+        if !given.contains(&(ip, port)) {
+            given.push((ip, port));
+            return probe;
+        }
+        probes.push(probe);
+    }
+    panic!("no fresh free port on {ip} after 1000 tries");
 }
 
 /// Whether the process `pid` has exited (it is gone or a zombie not yet reaped).

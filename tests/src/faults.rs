@@ -143,7 +143,7 @@ impl Net {
     pub fn proxy(&self, node: &str, upstream: SocketAddr, sender: Option<&str>) -> SocketAddr {
         let runtime = self.runtime.as_ref().expect("network running");
         // Bound here, so the address is known at once; served on the network's runtime.
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("proxy listener");
+        let listener = crate::agent::fresh_listener(std::net::Ipv4Addr::LOCALHOST.into());
         listener
             .set_nonblocking(true)
             .expect("nonblocking listener");

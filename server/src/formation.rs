@@ -61,12 +61,16 @@ pub async fn form_cluster(server: Arc<Server>, me: ServerNode, mut stop: watch::
         return;
     }
     let mut delay = RETRY_MIN;
+    // Once any round has heard of a formed cluster this server only ever joins: a later
+    // round that reaches nobody must not make it bootstrap a second cluster of its own.
+    let mut seen_formed = false;
     loop {
         if initialized(&server).await {
             tracing::info!("this server is a member of the cluster");
             return;
         }
         let round = discover_round(&server, &me).await;
+        seen_formed |= round.formed.is_some();
         if let Some(addr) = round.formed {
             match join(&server, &addr, &me).await {
                 Ok(leader) => {
@@ -81,8 +85,7 @@ pub async fn form_cluster(server: Arc<Server>, me: ServerNode, mut stop: watch::
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .clone();
-            let lowest = known.keys().next().copied();
-            if known.len() >= expect && lowest == Some(server.node_id) {
+            if may_bootstrap(&known, expect, server.node_id, seen_formed) {
                 tracing::info!(
                     servers = known.len(),
                     "expected servers found; bootstrapping the cluster"
@@ -97,6 +100,17 @@ pub async fn form_cluster(server: Arc<Server>, me: ServerNode, mut stop: watch::
         }
         delay = (delay * 2).min(RETRY_MAX);
     }
+}
+
+/// Whether this server (`me`) should initialize a new cluster of the `known` servers: only
+/// when it never heard of a formed one, `expect` servers are known, and its ID is the lowest.
+fn may_bootstrap(
+    known: &BTreeMap<NodeId, ServerNode>,
+    expect: usize,
+    me: NodeId,
+    seen_formed: bool,
+) -> bool {
+    !seen_formed && known.len() >= expect && known.keys().next() == Some(&me)
 }
 
 async fn initialized(server: &Server) -> bool {
@@ -193,4 +207,36 @@ async fn join(server: &Server, addr: &str, me: &ServerNode) -> Result<String, St
     };
     let reply = c.join(req).await.map_err(|s| s.message().to_string())?;
     Ok(reply.into_inner().leader_addr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known(ids: &[NodeId]) -> BTreeMap<NodeId, ServerNode> {
+        ids.iter()
+            .map(|&id| {
+                let node = ServerNode {
+                    rpc_addr: format!("127.0.0.1:{id}"),
+                    http_addr: String::new(),
+                    name: format!("s{id}"),
+                };
+                (id, node)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_the_lowest_id_bootstraps_once_the_expected_servers_are_known() {
+        assert!(may_bootstrap(&known(&[1, 2, 3]), 3, 1, false));
+        assert!(!may_bootstrap(&known(&[1, 2, 3]), 3, 2, false));
+        assert!(!may_bootstrap(&known(&[1, 2]), 3, 1, false));
+    }
+
+    #[test]
+    fn a_server_that_heard_of_a_formed_cluster_never_bootstraps_another() {
+        // A later round that reached nobody still finds three servers known and this one
+        // lowest: it must keep trying to join instead.
+        assert!(!may_bootstrap(&known(&[1, 2, 3]), 3, 1, true));
+    }
 }

@@ -28,6 +28,18 @@ impl Cluster {
     /// Starts `n` servers expecting each other, with TLS when `pki` is given; returns once
     /// every one reports a leader.
     pub async fn start(dir: &Path, n: usize, extra: &str, pki: Option<&Pki>) -> Cluster {
+        Self::start_edited(dir, n, extra, pki, |text| text.to_string()).await
+    }
+
+    /// Like [`Cluster::start`], with each server's config file passed through `edit` before
+    /// it starts (for settings the harness writes itself, such as the heartbeat timing).
+    pub async fn start_edited(
+        dir: &Path,
+        n: usize,
+        extra: &str,
+        pki: Option<&Pki>,
+        edit: impl Fn(&str) -> String,
+    ) -> Cluster {
         let ports: Vec<(u16, u16)> = (0..n).map(|_| (free_port(), free_port())).collect();
         let join: Vec<String> = ports
             .iter()
@@ -41,7 +53,9 @@ impl Cluster {
                     expect: n,
                     join: join.clone(),
                 };
-                Agent::prepare(dir, &format!("s{}", i + 1), kind, extra, *p, pki)
+                let agent = Agent::prepare(dir, &format!("s{}", i + 1), kind, extra, *p, pki);
+                agent.edit_config(&edit);
+                agent
             })
             .collect();
         Self::launch_all(servers).await
@@ -226,20 +240,66 @@ impl Cluster {
         out
     }
 
-    /// Waits until every running server is at the same index with the same digest.
-    pub async fn wait_converged(&self, timeout: Duration) -> (u64, String) {
-        let running = self.running().len();
+    /// Waits until the leader's evaluation broker holds nothing ready, unacknowledged or
+    /// pending: after a long write load the scheduler may still be working through its
+    /// evaluations, and each one it finishes is another raft write.
+    pub async fn wait_evals_done(&self, timeout: Duration) {
         wait_until(
-            "every server at the same index and digest",
+            "the leader's evaluation broker empty",
             timeout,
             async || {
-                let d = self.digests().await;
-                let same = d.len() == running
-                    && d.windows(2).all(|w| w[0].1 == w[1].1 && w[0].2 == w[1].2);
-                same.then(|| (d[0].1, d[0].2.clone()))
+                let (leader, _) = self.leader().await?;
+                let metrics = self.servers[leader].api().get_ok("/v1/metrics").await;
+                let queued: f64 = metrics["Gauges"]
+                    .as_array()?
+                    .iter()
+                    .filter(|g| {
+                        g["Name"].as_str().is_some_and(|n| {
+                            [
+                                "nomad.nomad.broker.total_ready",
+                                "nomad.nomad.broker.total_unacked",
+                                "nomad.nomad.broker.total_pending",
+                            ]
+                            .contains(&n)
+                        })
+                    })
+                    .filter_map(|g| g["Value"].as_f64())
+                    .sum();
+                (queued == 0.0).then_some(())
             },
         )
         .await
+    }
+
+    /// Waits until every running server is at the same index with the same digest; on timeout
+    /// the panic shows what each server answered last.
+    pub async fn wait_converged(&self, timeout: Duration) -> (u64, String) {
+        let running = self.running();
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let d = self.digests().await;
+            let same = d.len() == running.len()
+                && d.windows(2).all(|w| w[0].1 == w[1].1 && w[0].2 == w[1].2);
+            if same {
+                return (d[0].1, d[0].2.clone());
+            }
+            if std::time::Instant::now() > deadline {
+                let seen: Vec<String> = running
+                    .iter()
+                    .map(|i| match d.iter().find(|(s, _, _)| s == i) {
+                        Some((_, index, digest)) => {
+                            format!("{}: index {index} digest {digest}", self.servers[*i].name)
+                        }
+                        None => format!("{}: no digest answer", self.servers[*i].name),
+                    })
+                    .collect();
+                panic!(
+                    "timed out after {timeout:?} waiting for every server at the same index and digest; last seen:\n  {}",
+                    seen.join("\n  ")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Job IDs a server holds in its own state (`?stale`), sorted.

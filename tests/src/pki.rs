@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use nomadish_proto::tls::{CliTlsConfig, cli_client_config};
+use nomadish_proto::tls::{CliTlsConfig, RpcClientTls, TlsConfig, cli_client_config};
 
 use crate::agent::nomadish_bin;
 
@@ -76,6 +76,24 @@ impl Pki {
             cert.display(),
             key.display()
         )
+    }
+
+    /// TLS for gRPC calls to this PKI's servers with the `role` certificate (the node
+    /// simulator presents "client"), verifying the servers' names as agents do.
+    pub fn rpc_client_tls(&self, role: &str) -> RpcClientTls {
+        crate::install_crypto();
+        let (cert, key) = self.pair(role);
+        let config = TlsConfig {
+            http: true,
+            rpc: true,
+            ca_file: self.ca(),
+            cert_file: cert,
+            key_file: key,
+            verify_server_hostname: true,
+            verify_https_client: true,
+            region: "global".to_string(),
+        };
+        config.rpc_client_tls().expect("RPC client TLS config")
     }
 
     /// CLI settings with the cli certificate.

@@ -85,6 +85,13 @@ async fn slow_links_cause_no_spurious_elections_and_every_node_stays_ready() {
     // Servers are compared with the links fast again: 50 ms apart they are rarely all at the
     // same index at the instant each is asked.
     net.heal_all();
+    // Each registration left an evaluation; the scheduler may still be finishing them (each
+    // one more raft write), so the servers are compared once it is done.
+    let healed = Instant::now();
+    cluster
+        .wait_evals_done(Duration::from_secs(secs.max(60)))
+        .await;
+    eprintln!("evaluations done {:?} after healing", healed.elapsed());
     cluster.wait_converged(CLUSTER_TIMEOUT).await;
     assert_all_acked_present(&cluster, &history).await;
     let acked = history.lock().expect("history").acked.len();

@@ -2,14 +2,18 @@
 //! service), J service jobs of A allocations each registered at once; placements per second
 //! and, per job, the time from its registration to all its allocations placed, committed
 //! and delivered to their nodes; plus the server's peak RSS.
+//!
+//! [`place`] and [`wait_nodes`] are shared with `c1m`, which runs the same load against
+//! three servers with TLS.
 
 use std::time::{Duration, Instant};
 
 use nomadish_tests::sim::{SimNodeSpec, Simulator};
-use nomadish_tests::{Agent, AgentKind, free_port, test_dir};
+use nomadish_tests::{Agent, AgentKind, Api, free_port, test_dir};
 use serde_json::{Value, json};
 
 use crate::percentile;
+use crate::procfs::rss_mb;
 
 /// How often progress is checked (and the server's RSS sampled).
 const POLL: Duration = Duration::from_millis(100);
@@ -17,6 +21,7 @@ const POLL: Duration = Duration::from_millis(100);
 const REGISTER_LIMIT_PER_1000: Duration = Duration::from_secs(60);
 
 /// Options of the scenario.
+#[derive(Debug, Clone)]
 pub struct SimOptions {
     pub nodes: usize,
     pub jobs: usize,
@@ -25,7 +30,8 @@ pub struct SimOptions {
     pub timeout: Duration,
 }
 
-fn job(id: &str, count: usize) -> Value {
+/// A service job of `count` allocations of 100 MHz / 128 MB each.
+pub fn job(id: &str, count: usize) -> Value {
     json!({"Job": {
         "ID": id, "Name": id, "Type": "service", "Datacenters": ["dc1"],
         "TaskGroups": [{
@@ -39,24 +45,12 @@ fn job(id: &str, count: usize) -> Value {
     }})
 }
 
-/// The resident set size of a process in MB (0 when unreadable).
-fn rss_mb(pid: i32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-async fn wait_nodes(server: &Agent, n: usize) -> Duration {
-    let api = server.api();
+/// Waits until `api` lists `n` ready nodes; returns how long that took.
+pub async fn wait_nodes(api: &Api, n: usize) -> Duration {
     let started = Instant::now();
     let limit = REGISTER_LIMIT_PER_1000 * (n / 1000 + 1) as u32;
     loop {
-        let nodes = api.get_ok("/v1/nodes").await;
+        let nodes = api.get_ok("/v1/nodes?stale").await;
         let ready = nodes
             .as_array()
             .map_or(0, |a| a.iter().filter(|n| n["Status"] == "ready").count());
@@ -68,26 +62,102 @@ async fn wait_nodes(server: &Agent, n: usize) -> Duration {
     }
 }
 
-/// Runs the scenario.
-pub async fn run(opts: SimOptions) -> (String, Value) {
-    let dir = test_dir();
-    // Nomad's heartbeat defaults, not the harness's 1 s ones: thousands of nodes on a
-    // 2-core machine must not be declared down while a large plan is being applied.
-    let ports = (free_port(), free_port());
-    let mut server = Agent::prepare(dir.path(), "server", AgentKind::Server, "", ports, None);
-    server.edit_config(|text| {
-        text.replace("heartbeat_grace = \"1s\"", "heartbeat_grace = \"10s\"")
-            .replace("min_heartbeat_ttl = \"1s\"", "min_heartbeat_ttl = \"10s\"")
-    });
-    server.restart().await;
-    let pid = server.pid().as_raw();
-    let sim = Simulator::start(&server.rpc, opts.nodes, SimNodeSpec::default())
-        .await
-        .expect("simulator");
-    let register_time = wait_nodes(&server, opts.nodes).await;
-    let idle_rss = rss_mb(pid);
+/// Allocations of jobs `sim-0..jobs` in `api`'s state, from the job summaries:
+/// `(all, running, lost)` (lost ones were on nodes marked down and got replaced).
+pub async fn allocs_in_state(api: &Api, jobs: usize) -> (i64, i64, i64) {
+    let (mut all, mut running, mut lost) = (0, 0, 0);
+    for i in 0..jobs {
+        let summary = api.get_ok(&format!("/v1/job/sim-{i}/summary?stale")).await;
+        for group in summary["Summary"].as_object().into_iter().flatten() {
+            let n = |k: &str| group.1[k].as_i64().unwrap_or(0);
+            running += n("Running");
+            lost += n("Lost");
+            all += [
+                "Complete", "Failed", "Running", "Starting", "Lost", "Unknown",
+            ]
+            .iter()
+            .map(|k| n(k))
+            .sum::<i64>();
+        }
+    }
+    (all, running, lost)
+}
 
-    let api = server.api();
+/// What one placement run reached.
+#[derive(Debug)]
+pub struct Placement {
+    /// Allocations delivered to their nodes.
+    pub placed: usize,
+    /// Allocations whose `running` update the servers committed.
+    pub acked: usize,
+    /// Allocations asked for.
+    pub total: usize,
+    /// Whether every allocation was delivered (and acknowledged) within the timeout.
+    pub complete: bool,
+    /// First registration to the last allocation delivered (and acknowledged), or to the
+    /// timeout.
+    pub wall_seconds: f64,
+    /// Registration -> all of the job's allocations delivered, per complete job, sorted (ms).
+    pub latencies: Vec<f64>,
+    /// The server's RSS before the first registration and at its peak (MiB).
+    pub rss_idle_mb: f64,
+    pub rss_peak_mb: f64,
+}
+
+impl Placement {
+    /// Placements per second over the wall time.
+    pub fn rate(&self) -> f64 {
+        self.placed as f64 / self.wall_seconds.max(f64::MIN_POSITIVE)
+    }
+
+    /// The figures as JSON fields.
+    pub fn json(&self) -> Value {
+        json!({
+            "placed": self.placed,
+            "acknowledged": self.acked,
+            "total": self.total,
+            "complete": self.complete,
+            "jobs_fully_placed": self.latencies.len(),
+            "wall_seconds": self.wall_seconds,
+            "placements_per_second": self.rate(),
+            "p50_ms": percentile(&self.latencies, 0.5),
+            "p99_ms": percentile(&self.latencies, 0.99),
+            "leader_rss_idle_mb": self.rss_idle_mb,
+            "leader_rss_peak_mb": self.rss_peak_mb,
+        })
+    }
+
+    /// The figures as one markdown table row (after the row's own leading cells).
+    pub fn cells(&self) -> String {
+        format!(
+            "{} of {} ({} acked) | {:.2} | {:.0} | {:.0} | {:.0} | {:.0} / {:.0} |",
+            self.placed,
+            self.total,
+            self.acked,
+            self.wall_seconds,
+            self.rate(),
+            percentile(&self.latencies, 0.5),
+            percentile(&self.latencies, 0.99),
+            self.rss_idle_mb,
+            self.rss_peak_mb
+        )
+    }
+
+    /// The header matching [`Placement::cells`].
+    pub const HEADER: &str = "placed | wall (s) | placements/s | p50 reg->placed (ms) | p99 reg->placed (ms) | leader RSS idle / peak (MiB) |";
+}
+
+/// Registers `opts.jobs` jobs of `opts.allocs` at once through `api` and waits until the
+/// simulated nodes have them all (and, with `wait_acked`, the servers committed every
+/// `running` update), or `opts.timeout`; samples the RSS of `pid` meanwhile.
+pub async fn place(
+    api: &Api,
+    sim: &Simulator,
+    pid: i32,
+    opts: &SimOptions,
+    wait_acked: bool,
+) -> Placement {
+    let rss_idle_mb = rss_mb(pid);
     let ids: Vec<String> = (0..opts.jobs).map(|i| format!("sim-{i}")).collect();
     let mut submitted = Vec::with_capacity(opts.jobs);
     let start = Instant::now();
@@ -100,16 +170,16 @@ pub async fn run(opts: SimOptions) -> (String, Value) {
     while let Some(ok) = writers.join_next().await {
         assert!(ok.unwrap_or(false), "a job registration failed");
     }
-    let mut peak_rss = rss_mb(pid);
+    let mut rss_peak_mb = rss_mb(pid);
     let total = opts.jobs * opts.allocs;
-    while sim.stats.total() < total && start.elapsed() < opts.timeout {
-        peak_rss = peak_rss.max(rss_mb(pid));
+    let done = || sim.stats.total() >= total && (!wait_acked || sim.stats.acked().0 >= total);
+    while !done() && start.elapsed() < opts.timeout {
+        rss_peak_mb = rss_peak_mb.max(rss_mb(pid));
         tokio::time::sleep(POLL).await;
     }
-    peak_rss = peak_rss.max(rss_mb(pid));
+    rss_peak_mb = rss_peak_mb.max(rss_mb(pid));
     // On timeout the figures cover what was placed, and only complete jobs have latencies.
-    let placed = sim.stats.total();
-    let complete = placed >= total;
+    let complete = done();
     let mut latencies: Vec<f64> = Vec::new();
     let mut last = start;
     for (id, t0) in ids.iter().zip(&submitted) {
@@ -121,45 +191,78 @@ pub async fn run(opts: SimOptions) -> (String, Value) {
             }
         }
     }
+    let (acked, last_ack) = sim.stats.acked();
+    if wait_acked && let Some(at) = last_ack {
+        last = last.max(at);
+    }
     latencies.sort_by(f64::total_cmp);
-    let elapsed = if complete {
+    let wall_seconds = if complete {
         last.duration_since(start).as_secs_f64()
     } else {
         start.elapsed().as_secs_f64()
     };
-    let rate = placed as f64 / elapsed;
+    Placement {
+        placed: sim.stats.total(),
+        acked,
+        total,
+        complete,
+        wall_seconds,
+        latencies,
+        rss_idle_mb,
+        rss_peak_mb,
+    }
+}
+
+/// Runs the scenario.
+pub async fn run(opts: SimOptions) -> (String, Value) {
+    let dir = test_dir();
+    // Nomad's heartbeat defaults, not the harness's 1 s ones: thousands of nodes on a
+    // 2-core machine must not be declared down while a large plan is being applied.
+    let ports = (free_port(), free_port());
+    let mut server = Agent::prepare(dir.path(), "server", AgentKind::Server, "", ports, None);
+    server.edit_config(nomad_heartbeats);
+    server.restart().await;
+    let pid = server.pid().as_raw();
+    let sim = Simulator::start(&server.rpc, opts.nodes, SimNodeSpec::default())
+        .await
+        .expect("simulator");
+    let api = server.api();
+    let register_time = wait_nodes(&api, opts.nodes).await;
+    let placement = place(&api, &sim, pid, &opts, false).await;
     sim.stop().await;
-    let (p50, p99) = (percentile(&latencies, 0.5), percentile(&latencies, 0.99));
     let table = format!(
-        "| nodes | jobs x allocs | placed | wall (s) | placements/s | p50 reg->placed (ms) | p99 reg->placed (ms) | leader RSS idle / peak (MB) |\n\
-         |---|---|---|---|---|---|---|---|\n\
-         | {} | {} x {} | {placed} of {total} | {elapsed:.2} | {rate:.0} | {p50:.0} | {p99:.0} | {idle_rss:.0} / {peak_rss:.0} |\n\
+        "| nodes | jobs x allocs | {}\n|---|---|---|---|---|---|---|---|\n| {} | {} x {} | {}\n\
          \nnodes registered and ready in {:.1}s; {} cores; {} of {} jobs fully placed{}",
+        Placement::HEADER,
         opts.nodes,
         opts.jobs,
         opts.allocs,
+        placement.cells(),
         register_time.as_secs_f64(),
         crate::cores(),
-        latencies.len(),
+        placement.latencies.len(),
         opts.jobs,
-        if complete { "" } else { " (timed out)" },
+        if placement.complete {
+            ""
+        } else {
+            " (timed out)"
+        },
     );
-    let result = json!({
+    let mut result = json!({
         "scenario": "sim",
         "nodes": opts.nodes,
         "jobs": opts.jobs,
         "allocs_per_job": opts.allocs,
-        "placed": placed,
-        "complete": complete,
-        "jobs_fully_placed": latencies.len(),
-        "wall_seconds": elapsed,
-        "placements_per_second": rate,
-        "p50_ms": p50,
-        "p99_ms": p99,
         "register_seconds": register_time.as_secs_f64(),
-        "leader_rss_idle_mb": idle_rss,
-        "leader_rss_peak_mb": peak_rss,
         "cores": crate::cores(),
     });
+    crate::merge(&mut result, placement.json());
     (table, result)
+}
+
+/// A server config with Nomad's heartbeat timing (10 s TTL and grace) instead of the test
+/// harness's 1 s.
+pub fn nomad_heartbeats(text: &str) -> String {
+    text.replace("heartbeat_grace = \"1s\"", "heartbeat_grace = \"10s\"")
+        .replace("min_heartbeat_ttl = \"1s\"", "min_heartbeat_ttl = \"10s\"")
 }

@@ -72,13 +72,15 @@ impl ClusterService for ClusterGrpc {
                 command = cmd.metric_name(),
                 "applying a write forwarded by a follower"
             );
-            crate::metrics::raft_commit(self.server.raft.client_write(cmd)).await
+            self.server
+                .group_commit
+                .commit(&self.server.raft, cmd)
+                .await
         };
         let resp = crate::http::request_id::scope(request_id.clone(), write)
             .instrument(span)
             .await
-            .map_err(|e| Status::unavailable(e.to_string()))?
-            .data;
+            .map_err(Status::unavailable)?;
         let response = serde_json::to_vec(&resp).map_err(|e| Status::internal(e.to_string()))?;
         Ok(Response::new(ApplyReply {
             response,

@@ -16,6 +16,7 @@ pub mod fault;
 pub mod formation;
 pub mod fsm;
 pub mod gc;
+pub mod group_commit;
 pub mod heartbeat;
 pub mod http;
 pub mod job_plan;

@@ -98,6 +98,8 @@ pub struct Server {
     pub known_servers: Mutex<std::collections::BTreeMap<NodeId, ServerNode>>,
     /// ACL state of this server: the audit log.
     pub auth: crate::auth::AuthState,
+    /// The leader's write queue: concurrent writes share raft entries.
+    pub group_commit: crate::group_commit::GroupCommit,
 }
 
 impl Server {
@@ -126,6 +128,7 @@ impl Server {
             known_servers: Mutex::default(),
             rpc_client_tls,
             leader_conn: Mutex::new(None),
+            group_commit: Default::default(),
         }
     }
 
@@ -224,10 +227,10 @@ impl Server {
     /// Applies a command through raft (here or on the leader).
     pub async fn write(&self, cmd: Command) -> Result<CommandResponse, WriteError> {
         let response = if self.is_leader() {
-            crate::metrics::raft_commit(self.raft.client_write(cmd))
+            self.group_commit
+                .commit(&self.raft, cmd)
                 .await
-                .map(|r| r.data)
-                .map_err(|e| WriteError::Raft(e.to_string()))?
+                .map_err(WriteError::Raft)?
         } else {
             self.forward(cmd).await?
         };

@@ -320,8 +320,14 @@ impl Changes {
                 }
             }
         }
-        if !events.is_empty() {
-            self.sealed.push(EventBatch { index, events });
+        if events.is_empty() {
+            return;
+        }
+        // The commands of one group-committed entry share its index: their events travel
+        // as one batch, so a subscriber resuming after that index misses none of them.
+        match self.sealed.last_mut() {
+            Some(last) if last.index == index => last.events.extend(events),
+            _ => self.sealed.push(EventBatch { index, events }),
         }
     }
 
@@ -358,7 +364,8 @@ pub fn command_type(cmd: &Command) -> Option<&'static str> {
         | Command::SetSchedulerConfig { .. }
         | Command::ApplyVariable { .. }
         | Command::ApplyAcl { .. }
-        | Command::ApplyNamespace { .. } => return None,
+        | Command::ApplyNamespace { .. }
+        | Command::Batch { .. } => return None,
     })
 }
 

@@ -213,6 +213,30 @@ fn fsm_commands_produce_nomads_events_once_per_object() {
 }
 
 #[test]
+fn a_group_committed_entry_streams_its_commands_events_as_one_batch() {
+    let mut view = StateView::default();
+    let upsert = |id: &str| Command::UpsertJob {
+        job: Box::new(job(id, "default")),
+        eval: None,
+        enforce_index: None,
+        now: 1,
+    };
+    let resp = fsm::apply(
+        &mut view,
+        9,
+        Command::Batch {
+            commands: vec![upsert("a"), upsert("b")],
+        },
+    );
+    assert_eq!(resp.batch.len(), 2);
+    assert!(resp.batch.iter().all(|r| r.error.is_none() && r.index == 9));
+    let batches = view.changes.drain();
+    assert_eq!(batches.len(), 1, "one batch per index");
+    let keys: Vec<&str> = batches[0].events.iter().map(|e| e.payload.key()).collect();
+    assert_eq!((batches[0].index, keys), (9, vec!["a", "b"]));
+}
+
+#[test]
 fn payloads_have_nomads_shape_without_the_alloc_job_or_secrets() {
     let mut a = alloc("a1", "web", "default");
     a.job = Some(Arc::new(job("web", "default")));

@@ -266,6 +266,12 @@ pub enum Command {
         cas_index: Option<u64>,
     },
     // ---- end extra v1 endpoints ----
+    /// Several commands committed as one raft entry (group commit, see `group_commit.rs`):
+    /// applied in order at the entry's index, each with its own response.
+    Batch {
+        /// The commands, in the order they arrived.
+        commands: Vec<Command>,
+    },
 }
 
 impl Command {
@@ -299,6 +305,7 @@ impl Command {
             | Command::DeleteServiceRegistration { .. } => Vec::new(),
             Command::ApplyVariable { .. } => Vec::new(),
             Command::ApplyAcl { .. } => Vec::new(),
+            Command::Batch { commands } => commands.iter().flat_map(Command::eval_ids).collect(),
             // ---- namespaces (wip-ns) ----
             Command::ApplyNamespace { .. } => Vec::new(),
             // ---- end namespaces ----
@@ -359,6 +366,9 @@ pub struct CommandResponse {
     pub error: Option<ApplyError>,
     /// For job commands: the job's `JobModifyIndex` after the command.
     pub job_modify_index: u64,
+    /// For a [`Command::Batch`]: each command's response, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub batch: Vec<CommandResponse>,
 }
 
 /// Applies one command at `index`.
@@ -366,7 +376,15 @@ pub fn apply(view: &mut StateView, index: u64, cmd: Command) -> CommandResponse 
     view.index = view.index.max(index);
     let event_type = crate::events::command_type(&cmd);
     let mut touched = BTreeSet::new();
+    let mut batch = Vec::new();
     let result = match cmd {
+        Command::Batch { commands } => {
+            batch = commands
+                .into_iter()
+                .map(|cmd| apply(view, index, cmd))
+                .collect();
+            Ok(0)
+        }
         Command::UpsertJob {
             job,
             eval,
@@ -564,13 +582,14 @@ pub fn apply(view: &mut StateView, index: u64, cmd: Command) -> CommandResponse 
     match result {
         Ok(job_modify_index) => CommandResponse {
             index,
-            error: None,
             job_modify_index,
+            batch,
+            ..CommandResponse::default()
         },
         Err(error) => CommandResponse {
             index,
             error: Some(error),
-            job_modify_index: 0,
+            ..CommandResponse::default()
         },
     }
 }

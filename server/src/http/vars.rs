@@ -84,14 +84,17 @@ pub async fn put(
     var.path = path;
     var.validate().map_err(HttpError::bad_request)?;
     let cas = opts.cas()?;
-    let key = root_key(&server).await?;
     let now = now_ns();
     var.create_time = now;
     var.modify_time = now;
-    let sealed = seal_variable(&key, &var).map_err(HttpError::internal)?;
     let (ns, path) = (var.namespace.clone(), var.path.clone());
-    let op = VariableOp::Upsert { var: sealed, cas };
-    match server.write(Command::ApplyVariable { op }).await {
+    let mut written = write_sealed(&server, &var, cas, false).await;
+    if let Err(WriteError::Apply(ApplyError::Invalid { .. })) = &written {
+        // Sealed with a key this server held and the cluster no longer does (a restored
+        // snapshot brought another): once more with the key read from the leader.
+        written = write_sealed(&server, &var, cas, true).await;
+    }
+    match written {
         Ok(resp) => {
             // On a follower the write was applied by the leader first: wait until this
             // server's own state has it before reading it back.
@@ -109,6 +112,19 @@ pub async fn put(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Seals `var` with the root key and writes it.
+async fn write_sealed(
+    server: &Server,
+    var: &Variable,
+    cas: Option<u64>,
+    fresh_key: bool,
+) -> Result<crate::fsm::CommandResponse, WriteError> {
+    let key = root_key(server, fresh_key).await?;
+    let sealed = seal_variable(&key, var).map_err(WriteError::Raft)?;
+    let op = VariableOp::Upsert { var: sealed, cas };
+    server.write(Command::ApplyVariable { op }).await
 }
 
 /// `DELETE /v1/var/:path[?cas=N]`.
@@ -158,8 +174,14 @@ async fn conflict(
     Ok(response.into_response())
 }
 
-/// The cluster root key, created through raft by the first caller that finds none.
-async fn root_key(server: &Server) -> Result<RootKey, HttpError> {
+/// The cluster root key, created through raft by the first caller that finds none. This
+/// server's own copy serves once it has one (a write sealed with a key the leader no longer
+/// holds is refused when applied, and `put` then asks again here with `fresh`); otherwise,
+/// and with `fresh`, the key is read linearizably.
+async fn root_key(server: &Server, fresh: bool) -> Result<RootKey, WriteError> {
+    if !fresh && let Some(key) = server.state.snapshot().root_key.as_deref() {
+        return Ok(key.clone());
+    }
     let view = server.consistent_view().await?;
     if let Some(key) = view.root_key.as_deref() {
         return Ok(key.clone());
@@ -172,5 +194,5 @@ async fn root_key(server: &Server) -> Result<RootKey, HttpError> {
     view.root_key
         .as_deref()
         .cloned()
-        .ok_or_else(|| HttpError::internal("root key missing after its creation"))
+        .ok_or_else(|| WriteError::Raft("root key missing after its creation".to_string()))
 }

@@ -38,6 +38,7 @@ impl Command {
             Command::DeregisterNode { .. } => "nomad.nomad.fsm.deregister_node",
             Command::SetAllocHealth { .. } => "nomad.nomad.fsm.deployment_alloc_health",
             Command::SetAutopilotConfig { .. } => "nomad.nomad.fsm.autopilot",
+            Command::Batch { .. } => "nomad.nomad.fsm.batch",
         }
     }
 }

@@ -119,3 +119,68 @@ async fn single_node_writes_survive_restart_with_and_without_snapshot() {
     assert!(state.snapshot().evals.contains_key("after-snapshot"));
     raft.shutdown().await.expect("shuts down");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_share_entries_and_keep_their_own_outcomes() {
+    use crate::fsm::ApplyError;
+    use crate::group_commit::GroupCommit;
+    use nomadish_proto::model::SchedulerConfiguration;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = StateStore::new();
+    let raft = start(dir.path(), state.clone()).await;
+    raft.initialize(BTreeMap::from([(1, ServerNode::default())]))
+        .await
+        .expect("initializes");
+    wait_leader(&raft).await;
+    let before = raft.metrics().borrow().last_log_index.unwrap_or(0);
+    let commit = Arc::new(GroupCommit::default());
+    // 60 writers of distinct evaluations, and 4 compare-and-set writers that all expect the
+    // scheduler configuration never set (index 0): exactly one of those may win.
+    let mut writers = tokio::task::JoinSet::new();
+    for i in 0..64 {
+        let (commit, raft) = (commit.clone(), raft.clone());
+        writers.spawn(async move {
+            let cmd = if i % 16 == 0 {
+                Command::SetSchedulerConfig {
+                    config: SchedulerConfiguration {
+                        scheduler_algorithm: "spread".into(),
+                        ..SchedulerConfiguration::default()
+                    },
+                    cas_index: Some(0),
+                }
+            } else {
+                Command::UpsertEvals {
+                    evals: vec![eval(&format!("e{i}"))],
+                }
+            };
+            (i, commit.commit(&raft, cmd).await.expect("committed"))
+        });
+    }
+    let mut cas_won = 0;
+    let mut indexes = std::collections::BTreeSet::new();
+    while let Some(done) = writers.join_next().await {
+        let (i, resp) = done.expect("writer");
+        indexes.insert(resp.index);
+        if i % 16 == 0 {
+            match resp.error {
+                None => cas_won += 1,
+                Some(ApplyError::CasMismatch { .. }) => {}
+                Some(other) => panic!("unexpected refusal: {other:?}"),
+            }
+        } else {
+            assert_eq!(resp.error, None, "write {i}");
+        }
+    }
+    assert_eq!(cas_won, 1, "exactly one compare-and-set of index 0 wins");
+    let view = state.snapshot();
+    assert_eq!(view.evals.len(), 60, "every acknowledged write is in the state");
+    let after = raft.metrics().borrow().last_log_index.unwrap_or(0);
+    assert!(
+        after - before < 64,
+        "64 concurrent writes took {} entries: none were grouped",
+        after - before
+    );
+    assert_eq!(indexes.len() as u64, after - before, "one index per entry");
+    raft.shutdown().await.expect("shuts down");
+}

@@ -97,7 +97,7 @@ pub fn open_storage(
         path: dir.display().to_string(),
         source,
     })?;
-    let sm = StateMachine::open(&db, state)?;
+    let sm = StateMachine::open(&db, dir, state)?;
     Ok((log, sm))
 }
 

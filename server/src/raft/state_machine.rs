@@ -1,9 +1,16 @@
 //! The raft state machine: applies committed entries to the in-memory [`StateStore`] and keeps
-//! snapshots of it in sled.
+//! the latest snapshot of it in a file beside the sled store.
 //!
 //! The tables live in memory; what makes them durable is the raft log (flushed before every
 //! acknowledgement) plus the latest snapshot stored here. On start the state is restored from
 //! the snapshot and openraft re-applies the committed log after it.
+//!
+//! The snapshot lives in its own file (`state.snapshot`: the metadata's length as 8 bytes
+//! little-endian, the metadata as JSON, then the encoded tables), written to a temporary
+//! file, synced and renamed into place. Kept in sled, a snapshot of many megabytes had to be
+//! written out by the next flush of the raft log, stalling every write behind it. Stores
+//! written before that keep their snapshot in sled's `raft_snapshot` tree, read when no file
+//! exists yet.
 
 use std::io::Cursor;
 use std::sync::{Arc, Mutex};
@@ -44,8 +51,10 @@ pub struct StateMachine {
     eval_sink: Arc<Mutex<Option<EvalSink>>>,
     /// Held while applying, so a snapshot sees tables and `Applied` at the same index.
     applied: Arc<Mutex<Applied>>,
+    /// The sled tree older stores kept their snapshot in (read only).
     snapshots: sled::Tree,
-    db: sled::Db,
+    /// The snapshot file.
+    snapshot_file: Arc<std::path::Path>,
 }
 
 fn sm_err(e: impl std::error::Error + 'static) -> StorageError<NodeId> {
@@ -58,7 +67,11 @@ fn snap_read_err(e: impl std::error::Error + 'static) -> StorageError<NodeId> {
 
 impl StateMachine {
     /// Opens the snapshot tree and restores the state from the latest snapshot, if any.
-    pub fn open(db: &sled::Db, state: StateStore) -> Result<Self, RaftStoreError> {
+    pub fn open(
+        db: &sled::Db,
+        dir: &std::path::Path,
+        state: StateStore,
+    ) -> Result<Self, RaftStoreError> {
         let sled_err = |source| RaftStoreError::Sled {
             path: "snapshots".into(),
             source,
@@ -69,7 +82,7 @@ impl StateMachine {
             eval_sink: Arc::default(),
             applied: Arc::new(Mutex::new(Applied::default())),
             snapshots,
-            db: db.clone(),
+            snapshot_file: dir.join(SNAPSHOT_FILE).into(),
         };
         if let Some((meta, data)) = sm
             .read_snapshot()
@@ -96,6 +109,11 @@ impl StateMachine {
     }
 
     fn read_snapshot(&self) -> StoreResult<Option<StoredSnapshot>> {
+        match std::fs::read(&self.snapshot_file) {
+            Ok(bytes) => return split_snapshot_file(&bytes).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(snap_read_err(e)),
+        }
         let meta = self
             .snapshots
             .get(SNAPSHOT_META_KEY)
@@ -119,13 +137,52 @@ impl StateMachine {
         data: &[u8],
     ) -> StoreResult<()> {
         let meta_bytes = serde_json::to_vec(meta).map_err(sm_err)?;
-        let mut batch = sled::Batch::default();
-        batch.insert(SNAPSHOT_META_KEY, meta_bytes);
-        batch.insert(SNAPSHOT_DATA_KEY, data);
-        self.snapshots.apply_batch(batch).map_err(sm_err)?;
-        self.db.flush_async().await.map_err(sm_err)?;
-        Ok(())
+        let mut bytes = Vec::with_capacity(8 + meta_bytes.len() + data.len());
+        bytes.extend_from_slice(&(meta_bytes.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&meta_bytes);
+        bytes.extend_from_slice(data);
+        let file = self.snapshot_file.clone();
+        tokio::task::spawn_blocking(move || write_durably(&file, &bytes))
+            .await
+            .map_err(sm_err)?
+            .map_err(sm_err)
     }
+}
+
+/// The snapshot's file name in the raft directory.
+const SNAPSHOT_FILE: &str = "state.snapshot";
+
+/// Metadata and tables of a snapshot file.
+fn split_snapshot_file(bytes: &[u8]) -> StoreResult<StoredSnapshot> {
+    let corrupt = || {
+        snap_read_err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "snapshot file is truncated",
+        ))
+    };
+    let (len, rest) = bytes.split_first_chunk::<8>().ok_or_else(corrupt)?;
+    let len = usize::try_from(u64::from_le_bytes(*len)).map_err(|_| corrupt())?;
+    if rest.len() < len {
+        return Err(corrupt());
+    }
+    let (meta, data) = rest.split_at(len);
+    let meta = serde_json::from_slice(meta).map_err(snap_read_err)?;
+    Ok((meta, data.to_vec()))
+}
+
+/// Replaces `path` with `bytes` so that a crash leaves the old file or the new one, whole.
+fn write_durably(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
@@ -264,5 +321,27 @@ impl std::fmt::Debug for StateMachine {
         f.debug_struct("StateMachine")
             .field("applied", &self.lock().last_applied)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_file_round_trips_and_a_truncated_one_is_an_error() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(SNAPSHOT_FILE);
+        let meta = SnapshotMeta::<NodeId, ServerNode>::default();
+        let meta_bytes = serde_json::to_vec(&meta).expect("meta");
+        let mut bytes = (meta_bytes.len() as u64).to_le_bytes().to_vec();
+        bytes.extend_from_slice(&meta_bytes);
+        bytes.extend_from_slice(b"tables");
+        write_durably(&path, &bytes).expect("written");
+        let read = std::fs::read(&path).expect("read");
+        let (back, data) = split_snapshot_file(&read).expect("whole file");
+        assert_eq!((back, data.as_slice()), (meta, &b"tables"[..]));
+        assert!(split_snapshot_file(&read[..read.len() - 7]).is_err());
+        assert!(split_snapshot_file(&read[..3]).is_err());
     }
 }

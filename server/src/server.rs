@@ -146,13 +146,17 @@ impl Server {
 
     /// Whether this server is the raft leader.
     pub fn is_leader(&self) -> bool {
-        let m = self.raft.metrics().borrow().clone();
+        // Read in place: every RPC asks, and a clone copies the membership and the
+        // replication map.
+        let metrics = self.raft.metrics();
+        let m = metrics.borrow();
         m.state == ServerState::Leader && m.current_leader == Some(self.node_id)
     }
 
     /// The current leader's ID and node, if known.
     pub fn leader(&self) -> Option<(NodeId, ServerNode)> {
-        let m = self.raft.metrics().borrow().clone();
+        let metrics = self.raft.metrics();
+        let m = metrics.borrow();
         let id = m.current_leader?;
         let node = m.membership_config.membership().get_node(&id).cloned()?;
         Some((id, node))

@@ -174,7 +174,11 @@ async fn concurrent_writes_share_entries_and_keep_their_own_outcomes() {
     }
     assert_eq!(cas_won, 1, "exactly one compare-and-set of index 0 wins");
     let view = state.snapshot();
-    assert_eq!(view.evals.len(), 60, "every acknowledged write is in the state");
+    assert_eq!(
+        view.evals.len(),
+        60,
+        "every acknowledged write is in the state"
+    );
     let after = raft.metrics().borrow().last_log_index.unwrap_or(0);
     assert!(
         after - before < 64,

@@ -76,7 +76,7 @@ pub async fn run(opts: SimOptions) -> (String, Value) {
          \nwall = first job registration -> last allocation delivered and its `running` update \
          committed; nodes registered and ready in {:.1}s; {} heartbeats ({} failed); \
          allocations in state: {in_state} ({running} running, {lost} lost on nodes marked down); \
-         {} cores; {} of {} jobs fully placed{}{}",
+         {} cores; {}{}",
         Placement::HEADER,
         opts.nodes,
         opts.jobs,
@@ -86,13 +86,7 @@ pub async fn run(opts: SimOptions) -> (String, Value) {
         beats,
         failed_beats,
         crate::cores(),
-        placement.latencies.len(),
-        opts.jobs,
-        if placement.complete {
-            ""
-        } else {
-            " (timed out)"
-        },
+        placement.jobs_placed(opts.jobs),
         if moved {
             "; leadership moved during the run (the RSS is the first leader's)"
         } else {

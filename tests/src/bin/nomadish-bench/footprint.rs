@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::percentile;
 use crate::procfs::rss_mb;
-use crate::sim::{SimOptions, allocs_in_state, nomad_heartbeats, place, wait_nodes};
+use crate::sim::{SimOptions, allocs_in_state, place, wait_nodes};
 
 /// How long RSS is sampled, and how often.
 const SAMPLE_FOR: Duration = Duration::from_secs(5);
@@ -91,10 +91,7 @@ struct Loaded {
 /// RSS samples of a server holding `opts.allocs` allocations, and how many it holds.
 async fn loaded_server(opts: &FootprintOptions) -> Loaded {
     let dir = test_dir();
-    let ports = (free_port(), free_port());
-    let mut server = Agent::prepare(dir.path(), "server", AgentKind::Server, "", ports, None);
-    server.edit_config(nomad_heartbeats);
-    server.restart().await;
+    let server = crate::sim::nomad_server(dir.path()).await;
     let pid = server.pid().as_raw();
     let sim = Simulator::start(&server.rpc, opts.nodes, BIG_NODE)
         .await

@@ -105,6 +105,12 @@ pub struct Placement {
 }
 
 impl Placement {
+    /// "N of J jobs fully placed", marked when the run timed out.
+    pub fn jobs_placed(&self, jobs: usize) -> String {
+        let cut = if self.complete { "" } else { " (timed out)" };
+        format!("{} of {jobs} jobs fully placed{cut}", self.latencies.len())
+    }
+
     /// Placements per second over the wall time.
     pub fn rate(&self) -> f64 {
         self.placed as f64 / self.wall_seconds.max(f64::MIN_POSITIVE)
@@ -213,15 +219,21 @@ pub async fn place(
     }
 }
 
+/// One server started with Nomad's heartbeat defaults, not the harness's 1 s ones:
+/// thousands of nodes on a 2-core machine must not be declared down while a large plan is
+/// being applied.
+pub async fn nomad_server(dir: &std::path::Path) -> Agent {
+    let ports = (free_port(), free_port());
+    let mut server = Agent::prepare(dir, "server", AgentKind::Server, "", ports, None);
+    server.edit_config(nomad_heartbeats);
+    server.restart().await;
+    server
+}
+
 /// Runs the scenario.
 pub async fn run(opts: SimOptions) -> (String, Value) {
     let dir = test_dir();
-    // Nomad's heartbeat defaults, not the harness's 1 s ones: thousands of nodes on a
-    // 2-core machine must not be declared down while a large plan is being applied.
-    let ports = (free_port(), free_port());
-    let mut server = Agent::prepare(dir.path(), "server", AgentKind::Server, "", ports, None);
-    server.edit_config(nomad_heartbeats);
-    server.restart().await;
+    let server = nomad_server(dir.path()).await;
     let pid = server.pid().as_raw();
     let sim = Simulator::start(&server.rpc, opts.nodes, SimNodeSpec::default())
         .await
@@ -232,7 +244,7 @@ pub async fn run(opts: SimOptions) -> (String, Value) {
     sim.stop().await;
     let table = format!(
         "| nodes | jobs x allocs | {}\n|---|---|---|---|---|---|---|---|\n| {} | {} x {} | {}\n\
-         \nnodes registered and ready in {:.1}s; {} cores; {} of {} jobs fully placed{}",
+         \nnodes registered and ready in {:.1}s; {} cores; {}",
         Placement::HEADER,
         opts.nodes,
         opts.jobs,
@@ -240,13 +252,7 @@ pub async fn run(opts: SimOptions) -> (String, Value) {
         placement.cells(),
         register_time.as_secs_f64(),
         crate::cores(),
-        placement.latencies.len(),
-        opts.jobs,
-        if placement.complete {
-            ""
-        } else {
-            " (timed out)"
-        },
+        placement.jobs_placed(opts.jobs),
     );
     let mut result = json!({
         "scenario": "sim",

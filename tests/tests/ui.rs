@@ -1,0 +1,289 @@
+//! The web UI (issue 11) end to end, in headless Chromium through WebDriver.
+//!
+//! Against a dev agent: the jobs list opens; a job is run from the UI (HCL pasted, plan
+//! shown, submitted); its allocation becomes running; the allocation page shows a line the
+//! task printed in its live logs, and pause holds the output; the nodes, node and servers
+//! pages show the agent; the job is stopped from the UI. With ACLs on: a token limited to
+//! one namespace signs in and sees that namespace's job and not another's, and a "not
+//! allowed" state where it may not look. Screenshots of the main pages land in
+//! `target/ui-screenshots/`.
+//!
+//! Without Chromium and chromedriver these tests fail when `CI=true` and are skipped
+//! otherwise.
+
+#[path = "ui/browser.rs"]
+mod browser;
+
+use std::time::{Duration, Instant};
+
+use browser::Browser;
+use nomadish_tests::acl::AclCluster;
+use nomadish_tests::{Agent, AgentKind, Api, wait_until};
+use serde_json::Value;
+
+/// Longest wait for a page to show what it should.
+const PAGE: Duration = Duration::from_secs(20);
+/// Longest wait for the scheduler and the client (a job placed and running, logs written).
+const RUNNING: Duration = Duration::from_secs(60);
+/// Only one browser at a time: the machines have two cores.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The line the job prints, and the job itself (raw_exec, as the dev agent enables).
+const MARKER: &str = "ui-e2e-marker-line";
+fn ticker_hcl() -> String {
+    format!(
+        r#"job "ui-ticker" {{
+  group "g" {{
+    task "t" {{
+      driver = "raw_exec"
+      config {{
+        command = "/bin/sh"
+        args    = ["-c", "i=0; while true; do i=$((i+1)); echo {MARKER} $i; sleep 0.5; done"]
+      }}
+      resources {{
+        cpu    = 20
+        memory = 16
+      }}
+    }}
+  }}
+}}
+"#
+    )
+}
+
+/// Time to the first byte and size of `/ui/`, and the headers every UI answer carries.
+async fn measure_and_check_index(base: &str) {
+    nomadish_tests::install_crypto();
+    let http = reqwest::Client::new();
+    let mut best = Duration::MAX;
+    let mut size = 0;
+    for _ in 0..5 {
+        let started = Instant::now();
+        let r = http
+            .get(format!("{base}/ui/"))
+            .send()
+            .await
+            .expect("GET /ui/");
+        best = best.min(started.elapsed());
+        assert_eq!(r.status(), reqwest::StatusCode::OK);
+        let h = r.headers();
+        assert_eq!(h["content-type"], "text/html; charset=utf-8");
+        let csp = h["content-security-policy"].to_str().expect("csp");
+        assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"));
+        assert!(h.contains_key("etag") && h.contains_key("cache-control"));
+        size = r.bytes().await.expect("body").len();
+    }
+    let mut total = size;
+    for file in [
+        "style.css",
+        "app.js",
+        "api.js",
+        "jobs.js",
+        "plan.js",
+        "job.js",
+        "alloc.js",
+        "nodes.js",
+        "cluster.js",
+    ] {
+        let r = http
+            .get(format!("{base}/ui/{file}"))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(r.status(), reqwest::StatusCode::OK, "{file}");
+        total += r.bytes().await.expect("body").len();
+    }
+    eprintln!(
+        "UI /ui/: time to first byte {:.2} ms (best of 5), {size} bytes; all files {total} bytes",
+        best.as_secs_f64() * 1000.0
+    );
+}
+
+/// Chromium's paint timings and the navigation's timings for the page just loaded.
+async fn report_paint(b: &Browser) {
+    let v = b
+        .script(
+            "const n = performance.getEntriesByType('navigation')[0] || {}; \
+             return { paint: performance.getEntriesByType('paint').map(e => [e.name, e.startTime]), \
+                      ttfb: n.responseStart - n.requestStart, dcl: n.domContentLoadedEventEnd, \
+                      load: n.loadEventEnd };",
+        )
+        .await;
+    eprintln!("UI timings in Chromium (ms): {v}");
+    let fcp = v["paint"]
+        .as_array()
+        .and_then(|p| p.iter().find(|e| e[0] == "first-contentful-paint"))
+        .and_then(|e| e[1].as_f64());
+    let fcp = fcp.expect("a first-contentful-paint entry");
+    assert!(fcp < 2000.0, "first contentful paint took {fcp} ms");
+}
+
+#[tokio::test]
+async fn run_a_job_watch_its_logs_and_stop_it_from_the_ui() {
+    let _one = ONE_BROWSER.lock().await;
+    let dir = nomadish_tests::test_dir();
+    let Some(b) = Browser::start("ui", dir.path()).await else {
+        return;
+    };
+    let agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
+    let base = agent.http.clone();
+    measure_and_check_index(&base).await;
+
+    // The jobs list, empty, and its first paint.
+    b.goto(&format!("{base}/ui/#/jobs?namespace=default")).await;
+    b.text_contains("#jobs-body", "No jobs in namespace default", PAGE)
+        .await;
+    report_paint(&b).await;
+
+    // Run a job: HCL pasted, the plan shown, then submitted.
+    b.click("#run-job", PAGE).await;
+    b.type_into("#jobspec", &ticker_hcl(), PAGE).await;
+    b.click("#plan-job", PAGE).await;
+    let plan = b.text_contains("#plan-out", "place 1", PAGE).await;
+    assert!(plan.contains("ui-ticker"), "{plan}");
+    b.screenshot("run-plan").await;
+    b.click("#plan-confirm", PAGE).await;
+
+    // The job page: its allocation becomes running without a reload.
+    b.text_contains("#job-id", "ui-ticker", PAGE).await;
+    b.element("#job-allocs tr[data-status='running']", RUNNING)
+        .await;
+    b.text_contains("#groups-table", "g", PAGE).await;
+    b.text_contains("#job-versions", "Version 0", PAGE).await;
+    b.screenshot("job").await;
+
+    // The jobs list shows it, with its running allocation; the search box filters.
+    b.goto(&format!("{base}/ui/#/jobs?namespace=default")).await;
+    b.text_contains("tr[data-job='ui-ticker']", "1 running", PAGE)
+        .await;
+    b.screenshot("jobs").await;
+    b.type_into("#job-search", "no-such", PAGE).await;
+    b.text_contains("#jobs-body", "No job matches", PAGE).await;
+
+    // The allocation page: the printed line in the live logs.
+    b.goto(&format!("{base}/ui/#/job/default/ui-ticker")).await;
+    b.click("#job-allocs tr[data-status='running'] a", PAGE)
+        .await;
+    b.text_contains("#alloc-tasks", "Started", PAGE).await;
+    b.text_contains("#logs", MARKER, RUNNING).await;
+    // Live: new lines arrive; paused, they wait; resumed, they show.
+    let first = b.text("#logs").await.len();
+    b.text_contains("#log-state", "Following", PAGE).await;
+    wait_until("more log lines", PAGE, async || {
+        (b.text("#logs").await.len() > first).then_some(())
+    })
+    .await;
+    b.screenshot("alloc").await;
+    b.click("#log-pause", PAGE).await;
+    let held = b.text("#logs").await.len();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        b.text("#logs").await.len(),
+        held,
+        "output shown while paused"
+    );
+    b.text_contains("#log-state", "waiting", PAGE).await;
+    b.click("#log-pause", PAGE).await;
+    wait_until("the held lines", PAGE, async || {
+        (b.text("#logs").await.len() > held).then_some(())
+    })
+    .await;
+
+    // Nodes, one node, servers.
+    b.goto(&format!("{base}/ui/#/nodes")).await;
+    b.text_contains("#nodes-table", "ready", PAGE).await;
+    b.screenshot("nodes").await;
+    b.click("#nodes-table tbody a", PAGE).await;
+    b.text_contains("#drivers-table", "raw_exec", PAGE).await;
+    b.text_contains("#node-allocs", "ui-ticker", PAGE).await;
+    b.screenshot("node").await;
+    b.goto(&format!("{base}/ui/#/servers")).await;
+    b.text_contains("#servers-table", "leader", PAGE).await;
+    b.text_contains("#leader", "Leader", PAGE).await;
+    b.screenshot("servers").await;
+
+    // Stop the job from its page.
+    b.goto(&format!("{base}/ui/#/job/default/ui-ticker")).await;
+    b.click("#job-stop", PAGE).await;
+    b.click("#stop-confirm", PAGE).await;
+    b.text_contains("#action-out", "Job stopped", PAGE).await;
+    b.text_contains("#job-status", "stopped", PAGE).await;
+    let api = agent.api();
+    let job = api.get_ok("/v1/job/ui-ticker").await;
+    assert_eq!(job["Stop"], Value::Bool(true), "{job}");
+    wait_until("the allocation stopped", RUNNING, async || {
+        let allocs = api.get_ok("/v1/job/ui-ticker/allocations").await;
+        allocs
+            .as_array()?
+            .iter()
+            .all(|a| a["ClientStatus"] != "running")
+            .then_some(())
+    })
+    .await;
+    b.element("#job-allocs tr[data-status='complete']", RUNNING)
+        .await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_token_limited_to_one_namespace_sees_only_its_jobs() {
+    let _one = ONE_BROWSER.lock().await;
+    let dir = nomadish_tests::test_dir();
+    let Some(b) = Browser::start("ui acl", dir.path()).await else {
+        return;
+    };
+    let c = AclCluster::start(dir.path()).await;
+    let base = c.server.http.clone();
+
+    // The UI's files need no token, on the server and on the client-only agent; the API does.
+    for agent in [&c.server, &c.client] {
+        let api = Api::new(&agent.http).with_token("6f1f2b0c-0000-4000-8000-000000000000");
+        let (code, text) = api.get_text("/ui/").await;
+        assert_eq!(code, reqwest::StatusCode::OK, "{}: {text}", agent.http);
+        assert!(text.contains("/ui/app.js"));
+    }
+    let (code, _) = Api::new(&base).get_text("/v1/jobs?namespace=team-a").await;
+    assert_eq!(code, reqwest::StatusCode::FORBIDDEN);
+
+    // Anonymous: not allowed.
+    b.goto(&format!("{base}/ui/#/jobs?namespace=team-a")).await;
+    b.text_contains("#jobs-body", "Not allowed", PAGE).await;
+
+    // Sign in with the token that reads team-a.
+    b.goto(&format!("{base}/ui/#/signin")).await;
+    b.type_into("#token-secret", &c.read_a.secret, PAGE).await;
+    b.click("#signin", PAGE).await;
+    b.text_contains("#token-self", "a-read", PAGE).await;
+    b.text_contains("#whoami", "a-read", PAGE).await;
+    b.screenshot("signin").await;
+
+    // team-a's job, never team-b's: in team-a, in "all namespaces", and team-b is refused.
+    b.goto(&format!("{base}/ui/#/jobs?namespace=team-a")).await;
+    b.text_contains("tr[data-job='web-a']", "running", PAGE)
+        .await;
+    assert!(!b.text("#jobs-body").await.contains("web-b"));
+    b.goto(&format!("{base}/ui/#/jobs?namespace=*")).await;
+    b.text_contains("#jobs-table", "web-a", PAGE).await;
+    let all = b.text("#jobs-body").await;
+    assert!(!all.contains("web-b") && !all.contains("team-b"), "{all}");
+    let options = b.text("#ns-select").await;
+    assert!(
+        !options.contains("team-b"),
+        "namespace switcher offers team-b: {options}"
+    );
+    b.goto(&format!("{base}/ui/#/jobs?namespace=team-b")).await;
+    b.text_contains("#jobs-body", "Not allowed", PAGE).await;
+    assert!(!b.text("#jobs-body").await.contains("web-b"));
+    b.screenshot("jobs-not-allowed").await;
+    b.goto(&format!("{base}/ui/#/job/team-b/web-b")).await;
+    b.text_contains("#job-groups", "Not allowed", PAGE).await;
+    b.goto(&format!("{base}/ui/#/nodes")).await;
+    b.text_contains("#nodes-body", "Not allowed", PAGE).await;
+
+    // Signed out, the page is anonymous again.
+    b.goto(&format!("{base}/ui/#/signin")).await;
+    b.click("#signout", PAGE).await;
+    b.text_contains("#token-info", "Not signed in", PAGE).await;
+    b.text_contains("#whoami", "Sign in", PAGE).await;
+    b.close().await;
+}

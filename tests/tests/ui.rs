@@ -152,9 +152,26 @@ async fn run_a_job_watch_its_logs_and_stop_it_from_the_ui() {
     b.text_contains("#job-versions", "Version 0", PAGE).await;
     b.screenshot("job").await;
 
-    // The jobs list shows it, with its running allocation; the search box filters.
+    // Scale from the UI: the plan first, then two running allocations and a version 1
+    // whose diff shows the count.
+    let count = b.element("#scale-count", PAGE).await;
+    count.clear().await.expect("clear count");
+    count.send_keys("2").await.expect("count");
+    b.click("#scale-plan", PAGE).await;
+    b.text_contains("#action-out", "place 1", PAGE).await;
+    b.text_contains("#action-out", "Count", PAGE).await;
+    b.screenshot("scale-plan").await;
+    b.click("#plan-confirm", PAGE).await;
+    b.text_contains("#action-out", "scaled to 2", PAGE).await;
+    b.text_contains("#groups-table tr[data-group='g']", "2 2 2", RUNNING)
+        .await;
+    b.text_contains("#job-versions", "Version 1", PAGE).await;
+    b.click("#job-versions details summary", PAGE).await;
+    b.text_contains("#job-versions", "Count: 1 → 2", PAGE).await;
+
+    // The jobs list shows it, with its running allocations; the search box filters.
     b.goto(&format!("{base}/ui/#/jobs?namespace=default")).await;
-    b.text_contains("tr[data-job='ui-ticker']", "1 running", PAGE)
+    b.text_contains("tr[data-job='ui-ticker']", "2 running", PAGE)
         .await;
     b.screenshot("jobs").await;
     b.type_into("#job-search", "no-such", PAGE).await;
@@ -201,6 +218,20 @@ async fn run_a_job_watch_its_logs_and_stop_it_from_the_ui() {
     b.text_contains("#servers-table", "leader", PAGE).await;
     b.text_contains("#leader", "Leader", PAGE).await;
     b.screenshot("servers").await;
+
+    // A job that cannot be placed: its evaluation says why, in words.
+    let nofit = ticker_hcl()
+        .replace("ui-ticker", "ui-nofit")
+        .replace("memory = 16", "memory = 99999999");
+    nomadish_tests::run_job(&agent, dir.path(), "ui-nofit", &nofit);
+    b.goto(&format!("{base}/ui/#/job/default/ui-nofit")).await;
+    let evals = b
+        .text_contains("#job-evals", "could not be placed", RUNNING)
+        .await;
+    assert!(evals.contains("without enough memory"), "{evals}");
+    b.text_contains("#groups-table tr[data-group='g']", "g 1 0 0 0 1", PAGE)
+        .await;
+    b.screenshot("job-placement-failure").await;
 
     // Stop the job from its page.
     b.goto(&format!("{base}/ui/#/job/default/ui-ticker")).await;

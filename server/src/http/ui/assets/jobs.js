@@ -155,7 +155,8 @@ export async function showPlan(out, job, ctx, label, confirm) {
       <button type="button" id="plan-cancel">Cancel</button></div>
     <div id="plan-result"></div></section>`);
   announce(`Plan ready for ${job.ID}`);
-  out.querySelector("#plan-confirm").focus();
+  out.scrollIntoView({ block: "start" });
+  out.querySelector("#plan-confirm").focus({ preventScroll: true });
   out.querySelector("#plan-cancel").addEventListener("click", () => put(out, ""));
   const button = out.querySelector("#plan-confirm");
   button.addEventListener("click", async () => {

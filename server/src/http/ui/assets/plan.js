@@ -43,7 +43,9 @@ export function planView(plan) {
     <ul class="plan-groups">${groups.length ? groups : html`<li>No task group changes.</li>`}</ul>
     ${failures.length ? html`<div class="notice warn"><strong>Some allocations would not be placed.</strong><ul>${failures}</ul></div>` : ""}
     ${plan.Warnings ? html`<div class="notice warn">${plan.Warnings}</div>` : ""}
-    <h3>Job changes</h3>${diffView(plan.Diff)}`;
+    ${plan.Diff?.Type === "Added"
+    ? html`<details><summary>Job changes: a new job (every field added)</summary>${diffView(plan.Diff)}</details>`
+    : html`<h3>Job changes</h3>${diffView(plan.Diff)}`}`;
 }
 
 /** Placement failures (FailedTGAllocs) as list items, one sentence per group. */

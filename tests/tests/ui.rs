@@ -205,6 +205,13 @@ async fn run_a_job_watch_its_logs_and_stop_it_from_the_ui() {
         (b.text("#logs").await.len() > held).then_some(())
     })
     .await;
+    // stderr: the task wrote nothing there.
+    b.click("input[name='log-type'][value='stderr']", PAGE)
+        .await;
+    b.text_contains("#log-state", "stderr", PAGE).await;
+    assert!(!b.text("#logs").await.contains(MARKER));
+
+    let api = agent.api();
 
     // Nodes, one node, servers.
     b.goto(&format!("{base}/ui/#/nodes")).await;
@@ -214,6 +221,16 @@ async fn run_a_job_watch_its_logs_and_stop_it_from_the_ui() {
     b.text_contains("#drivers-table", "raw_exec", PAGE).await;
     b.text_contains("#node-allocs", "ui-ticker", PAGE).await;
     b.screenshot("node").await;
+    // Eligibility from the node page, and back.
+    b.click("#node-eligibility", PAGE).await;
+    b.text_contains("#node-facts", "ineligible", PAGE).await;
+    let node = api.get_ok("/v1/nodes").await;
+    assert_eq!(node[0]["SchedulingEligibility"], "ineligible", "{node}");
+    b.text_contains("#node-eligibility", "Mark eligible", PAGE)
+        .await;
+    b.click("#node-eligibility", PAGE).await;
+    b.text_contains("#node-eligibility", "Mark ineligible", PAGE)
+        .await;
     b.goto(&format!("{base}/ui/#/servers")).await;
     b.text_contains("#servers-table", "leader", PAGE).await;
     b.text_contains("#leader", "Leader", PAGE).await;
@@ -239,7 +256,6 @@ async fn run_a_job_watch_its_logs_and_stop_it_from_the_ui() {
     b.click("#stop-confirm", PAGE).await;
     b.text_contains("#action-out", "Job stopped", PAGE).await;
     b.text_contains("#job-status", "stopped", PAGE).await;
-    let api = agent.api();
     let job = api.get_ok("/v1/job/ui-ticker").await;
     assert_eq!(job["Stop"], Value::Bool(true), "{job}");
     wait_until("the allocation stopped", RUNNING, async || {
@@ -316,5 +332,80 @@ async fn a_token_limited_to_one_namespace_sees_only_its_jobs() {
     b.click("#signout", PAGE).await;
     b.text_contains("#token-info", "Not signed in", PAGE).await;
     b.text_contains("#whoami", "Sign in", PAGE).await;
+    b.close().await;
+}
+
+/// A service job with one canary per update.
+fn canary_hcl(line: &str) -> String {
+    format!(
+        r#"job "ui-canary" {{
+  group "app" {{
+    update {{
+      max_parallel      = 1
+      canary            = 1
+      min_healthy_time  = "1s"
+      healthy_deadline  = "30s"
+      progress_deadline = "2m"
+    }}
+    task "t" {{
+      driver = "raw_exec"
+      config {{
+        command = "/bin/sh"
+        args    = ["-c", "echo {line}; while true; do sleep 1; done"]
+      }}
+      resources {{
+        cpu    = 20
+        memory = 16
+      }}
+    }}
+  }}
+}}
+"#
+    )
+}
+
+/// The latest deployment of `ui-canary`, once `ready` accepts it.
+async fn deployment_when(api: &Api, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    wait_until(what, RUNNING, async || {
+        let d = api.get_ok("/v1/job/ui-canary/deployment").await;
+        ready(&d).then_some(d)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_canary_deployment_is_promoted_from_the_job_page() {
+    let _one = ONE_BROWSER.lock().await;
+    let dir = nomadish_tests::test_dir();
+    let Some(b) = Browser::start("ui deployment", dir.path()).await else {
+        return;
+    };
+    let agent = Agent::start(dir.path(), "dev", AgentKind::Dev, "").await;
+    let api = agent.api();
+    nomadish_tests::run_job(&agent, dir.path(), "v0", &canary_hcl("v0"));
+    deployment_when(&api, "version 0 deployed", |d| {
+        d["JobVersion"] == 0 && d["Status"] == "successful"
+    })
+    .await;
+    nomadish_tests::run_job(&agent, dir.path(), "v1", &canary_hcl("v1"));
+    // The canary must be healthy before it can be promoted.
+    deployment_when(&api, "a healthy canary", |d| {
+        d["JobVersion"] == 1 && d["TaskGroups"]["app"]["HealthyAllocs"].as_u64() >= Some(1)
+    })
+    .await;
+
+    b.goto(&format!("{}/ui/#/job/default/ui-canary", agent.http))
+        .await;
+    b.text_contains("#job-deployment", "job version 1", PAGE)
+        .await;
+    b.text_contains("#job-deployment", "1 / 1", PAGE).await;
+    b.element("#job-deployment .dep-promote", PAGE).await;
+    b.screenshot("deployment").await;
+    b.click("#job-deployment .dep-promote", PAGE).await;
+    b.text_contains("#job-deployment", "successful", RUNNING)
+        .await;
+    let d = api.get_ok("/v1/job/ui-canary/deployment").await;
+    assert_eq!(d["Status"], "successful", "{d}");
+    assert_eq!(d["TaskGroups"]["app"]["Promoted"], true, "{d}");
     b.close().await;
 }

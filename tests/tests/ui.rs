@@ -168,6 +168,14 @@ async fn run_a_job_watch_its_logs_and_stop_it_from_the_ui() {
     b.text_contains("#job-versions", "Version 1", PAGE).await;
     b.click("#job-versions details summary", PAGE).await;
     b.text_contains("#job-versions", "Count: 1 → 2", PAGE).await;
+    // Edit as JSON: the job as it is plans to no change.
+    b.click("#job-edit", PAGE).await;
+    let spec = b.element("#jobspec", PAGE).await;
+    let text = spec.prop("value").await.expect("value").unwrap_or_default();
+    assert!(text.contains("\"ui-ticker\""), "{text}");
+    b.click("#plan-job", PAGE).await;
+    b.text_contains("#plan-out", "No changes", PAGE).await;
+    b.goto(&format!("{base}/ui/#/job/default/ui-ticker")).await;
 
     // The jobs list shows it, with its running allocations; the search box filters.
     b.goto(&format!("{base}/ui/#/jobs?namespace=default")).await;

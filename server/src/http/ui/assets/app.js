@@ -30,7 +30,7 @@ const PAGES = {
 
 let leave = null;
 
-function route() {
+function route(event) {
   leave?.abort();
   leave = new AbortController();
   const hash = location.hash.replace(/^#\/?/, "");
@@ -56,6 +56,8 @@ function route() {
   } catch (e) {
     put(main, html`<div class="notice error" role="alert">${e.message}</div>`);
   }
+  // After a navigation, keyboard and screen reader users start at the new page's content.
+  if (event) main.focus({ preventScroll: true });
 }
 
 /** Shows the signed-in token's name in the header (or "Sign in"). */
@@ -76,5 +78,5 @@ export async function whoami() {
 
 window.addEventListener("hashchange", route);
 window.addEventListener("nomadish:token", whoami);
-route();
+route(null);
 whoami();

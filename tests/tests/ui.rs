@@ -99,23 +99,44 @@ async fn measure_and_check_index(base: &str) {
     );
 }
 
-/// Chromium's paint timings and the navigation's timings for the page just loaded.
-async fn report_paint(b: &Browser) {
-    let v = b
-        .script(
-            "const n = performance.getEntriesByType('navigation')[0] || {}; \
-             return { paint: performance.getEntriesByType('paint').map(e => [e.name, e.startTime]), \
-                      ttfb: n.responseStart - n.requestStart, dcl: n.domContentLoadedEventEnd, \
-                      load: n.loadEventEnd };",
-        )
+/// How many fresh loads of the jobs list the paint figures are taken over.
+const PAINT_SAMPLES: usize = 7;
+/// The page's paint and navigation timings (ms since navigation start).
+const TIMINGS: &str = "const n = performance.getEntriesByType('navigation')[0] || {}; \
+     const p = performance.getEntriesByName('first-contentful-paint')[0]; \
+     return { fcp: p ? p.startTime : null, ttfb: n.responseStart - n.requestStart, \
+              dcl: n.domContentLoadedEventEnd, load: n.loadEventEnd };";
+
+/// Chromium's first contentful paint of the jobs list over a few full page loads (the
+/// first one is a cold browser): printed as min / median / max, the median asserted.
+async fn report_paint(b: &Browser, base: &str) {
+    let mut fcp = Vec::new();
+    for i in 0..PAINT_SAMPLES {
+        // A new query string makes each a full load, not a same-document hash change.
+        b.goto(&format!("{base}/ui/?load={i}#/jobs?namespace=default"))
+            .await;
+        b.text_contains("#jobs-body", "No jobs", PAGE).await;
+        // The paint entry is recorded a moment after the frame: look again until it is.
+        let v = wait_until("a first-contentful-paint entry", PAGE, async || {
+            let v = b.script(TIMINGS).await;
+            v["fcp"].is_number().then_some(v)
+        })
         .await;
-    eprintln!("UI timings in Chromium (ms): {v}");
-    let fcp = v["paint"]
-        .as_array()
-        .and_then(|p| p.iter().find(|e| e[0] == "first-contentful-paint"))
-        .and_then(|e| e[1].as_f64());
-    let fcp = fcp.expect("a first-contentful-paint entry");
-    assert!(fcp < 2000.0, "first contentful paint took {fcp} ms");
+        if i == 0 {
+            eprintln!("UI timings in Chromium, first load (ms): {v}");
+        }
+        fcp.push(v["fcp"].as_f64().expect("a number"));
+    }
+    let mut sorted = fcp.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    eprintln!(
+        "UI first contentful paint over {PAINT_SAMPLES} loads (ms): min {:.0}, median {median:.0}, max {:.0} ({fcp:?})",
+        sorted[0],
+        sorted[sorted.len() - 1]
+    );
+    // The issue's target is 200 ms; a loaded CI machine gets some slack before failing.
+    assert!(median < 1000.0, "median first contentful paint {median} ms");
 }
 
 #[tokio::test]
@@ -133,7 +154,7 @@ async fn run_a_job_watch_its_logs_and_stop_it_from_the_ui() {
     b.goto(&format!("{base}/ui/#/jobs?namespace=default")).await;
     b.text_contains("#jobs-body", "No jobs in namespace default", PAGE)
         .await;
-    report_paint(&b).await;
+    report_paint(&b, &base).await;
 
     // Run a job: HCL pasted, the plan shown, then submitted.
     b.click("#run-job", PAGE).await;

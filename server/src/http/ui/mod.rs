@@ -233,9 +233,11 @@ mod tests {
     #[test]
     fn every_script_the_index_loads_is_embedded() {
         let index = std::str::from_utf8(ASSETS[0].body).expect("utf-8");
-        for part in index.split("src=\"/ui/").skip(1) {
-            let name = part.split('"').next().expect("name");
-            assert!(ASSETS.iter().any(|a| a.name == name), "{name} not embedded");
+        for attr in ["src=\"/ui/", "href=\"/ui/"] {
+            for part in index.split(attr).skip(1) {
+                let name = part.split('"').next().expect("name");
+                assert!(ASSETS.iter().any(|a| a.name == name), "{name} not embedded");
+            }
         }
         // Every module a script imports is embedded too.
         for asset in ASSETS.iter().filter(|a| a.content_type == JS) {

@@ -35,12 +35,14 @@ export function allocPage(main, ctx) {
     <section aria-labelledby="res-title"><h2 id="res-title">Resources</h2><div id="alloc-resources"></div></section>`);
   const $ = (sel) => main.querySelector(sel);
   const logs = logViewer($, id, ctx.signal);
+  const TERMINAL = ["complete", "failed", "lost"];
   let tasksFilled = false;
   const path = `/v1/allocation/${encodeURIComponent(id)}`;
   live(ctx.signal, [path], async () => {
     try {
       const a = await get(path, ctx.signal);
       renderAlloc($, a);
+      logs.terminal = TERMINAL.includes(a.ClientStatus);
       if (!tasksFilled) {
         tasksFilled = true;
         const tasks = Object.keys(a.TaskStates || {}).length
@@ -85,6 +87,7 @@ function logViewer($, id, pageSignal) {
   const state = $("#log-state");
   const pauseButton = $("#log-pause");
   let ctrl = null;
+  pageSignal.addEventListener("abort", () => ctrl?.abort(), { once: true });
   let paused = false;
   let held = "";
   const type = () => $("input[name=log-type]:checked").value;
@@ -104,7 +107,6 @@ function logViewer($, id, pageSignal) {
     ctrl?.abort();
     ctrl = new AbortController();
     const signal = ctrl.signal;
-    pageSignal.addEventListener("abort", () => ctrl.abort(), { once: true });
     pre.textContent = "";
     held = "";
     const task = $("#log-task").value;
@@ -126,7 +128,10 @@ function logViewer($, id, pageSignal) {
           if (done) break;
           show(decoder.decode(value, { stream: true }));
         }
-        if (!follow()) return;
+        if (!follow() || viewer.terminal) {
+          state.textContent = `End of ${type()} of ${task}`;
+          return;
+        }
         state.textContent = `The ${type()} stream of ${task} ended; reopening…`;
       } catch (e) {
         if (signal.aborted) return;
@@ -155,5 +160,6 @@ function logViewer($, id, pageSignal) {
       state.textContent = "Paused";
     }
   });
-  return { open };
+  const viewer = { open, terminal: false };
+  return viewer;
 }

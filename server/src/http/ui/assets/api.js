@@ -7,6 +7,10 @@ const NAMESPACE_KEY = "nomadish.namespace";
 const WAIT = "30s";
 /** Pause before retrying a failed live query, and between polls of unindexed answers. */
 const RETRY_MS = 3000;
+/** Changes within this window make one reload. */
+const DEBOUNCE_MS = 50;
+/** Live pages reload at most this often. */
+const THROTTLE_MS = 1000;
 
 /** The signed-in token's secret, kept in this browser's local storage. */
 export const token = {
@@ -75,19 +79,26 @@ export function sleep(ms, signal) {
  * Live data: calls `load()` now, and again whenever one of `paths` changes, learnt through
  * blocking queries (`?index=N&wait=30s`, answered when X-Nomad-Index passes N). At most a
  * few paths per page: a browser opens only six connections to one origin. Stops when
- * `signal` aborts. `load` errors are its own to show.
+ * `signal` aborts. `load` errors are its own to show. Returns a function that asks for a
+ * reload (for changes no watched index shows).
  */
 export function live(signal, paths, load) {
   let pending = null;
+  let last = Date.now();
+  // Changes close together make one reload, and reloads are at least THROTTLE_MS apart
+  // (a busy cluster moves the indexes all the time).
   const refresh = () => {
     if (pending || signal.aborted) return;
+    const delay = Math.max(DEBOUNCE_MS, last + THROTTLE_MS - Date.now());
     pending = setTimeout(async () => {
       pending = null;
+      last = Date.now();
       if (!signal.aborted) await load();
-    }, 50);
+    }, delay);
   };
   load();
   for (const path of paths) watch(signal, path, refresh);
+  return refresh;
 }
 
 async function watch(signal, path, changed) {

@@ -77,6 +77,9 @@ export async function whoami() {
 }
 
 window.addEventListener("hashchange", route);
+// Leaving the page ends its long polls at once: a browser has only six connections per
+// origin, and a poll left waiting would hold one until its wait ran out.
+window.addEventListener("pagehide", () => leave?.abort());
 window.addEventListener("nomadish:token", whoami);
 route(null);
 whoami();

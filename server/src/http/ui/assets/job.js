@@ -8,6 +8,11 @@ import {
 import { diffView, failureList } from "./plan.js";
 import { showPlan, submit } from "./jobs.js";
 
+/** Deployment statuses that may still change (and take promote / fail). */
+const ACTIVE = ["running", "paused", "pending", "blocked"];
+/** How often an active deployment is looked at. */
+const DEPLOYMENT_POLL_MS = 3000;
+
 /** #/job/<namespace>/<id> */
 export function jobPage(main, ctx) {
   const [ns, id] = ctx.parts;
@@ -33,7 +38,7 @@ export function jobPage(main, ctx) {
     <section aria-labelledby="evals-title"><h2 id="evals-title">Evaluations</h2><div id="job-evals"></div></section>
     <section aria-labelledby="versions-title"><h2 id="versions-title">Versions</h2><div id="job-versions"></div></section>`);
   const $ = (sel) => main.querySelector(sel);
-  const state = { job: null, scaleFilled: false };
+  const state = { job: null, scaleFilled: false, deploying: false };
   const load = async () => {
     try {
       const [job, summary, allocs, evals, dep, versions] = await Promise.all([
@@ -47,6 +52,7 @@ export function jobPage(main, ctx) {
       state.job = job;
       renderHead($, job, state);
       put($("#job-groups"), groupsTable(job, summary, allocs));
+      state.deploying = ACTIVE.includes(dep?.Status);
       put($("#job-deployment"), deploymentView(dep));
       put($("#job-allocs"), allocsTable(allocs));
       put($("#job-evals"), evalsTable(evals));
@@ -55,7 +61,11 @@ export function jobPage(main, ctx) {
       if (!ctx.signal.aborted) put($("#job-groups"), problem(e, `read job ${id} in namespace ${ns}`));
     }
   };
-  live(ctx.signal, [`${base}?${q}`, `${base}/allocations?${q}`, `${base}/deployment?${q}`], load);
+  // Two long polls: the summary's index follows the job and its allocations, the
+  // evaluations' the evaluations. A deployment's own progress is polled while it is active.
+  const refresh = live(ctx.signal, [`${base}/summary?${q}`, `${base}/evaluations?${q}`], load);
+  const timer = setInterval(() => state.deploying && refresh(), DEPLOYMENT_POLL_MS);
+  ctx.signal.addEventListener("abort", () => clearInterval(timer), { once: true });
   wireActions($, ctx, state, base, q, load);
 }
 
@@ -140,7 +150,7 @@ function groupsTable(job, summary, allocs) {
 
 function deploymentView(dep) {
   if (!dep || !dep.ID) return html`<p class="empty">No deployment.</p>`;
-  const active = ["running", "paused", "pending", "blocked"].includes(dep.Status);
+  const active = ACTIVE.includes(dep.Status);
   const rows = Object.entries(dep.TaskGroups || {}).map(([g, s]) => html`<tr><th scope="row">${g}</th>
     <td class="num">${s.DesiredTotal}</td><td class="num">${s.PlacedAllocs}</td><td class="num">${s.HealthyAllocs}</td>
     <td class="num">${s.UnhealthyAllocs}</td><td class="num">${s.PlacedCanaries?.length || 0} / ${s.DesiredCanaries}</td>

@@ -99,6 +99,14 @@ async fn measure_and_check_index(base: &str) {
     );
 }
 
+/// Checks the page shown: labelled controls, named buttons and links, contrast of at least
+/// 4.5:1 for visible text (ui/a11y.js), and a skip link as the first stop of the keyboard.
+async fn assert_accessible(b: &Browser, page: &str) {
+    let problems = b.script(include_str!("ui/a11y.js")).await;
+    let problems = problems.as_array().expect("a list");
+    assert!(problems.is_empty(), "{page}: {problems:#?}");
+}
+
 /// How many fresh loads of the jobs list the paint figures are taken over.
 const PAINT_SAMPLES: usize = 7;
 /// The page's paint and navigation timings (ms since navigation start).
@@ -172,6 +180,7 @@ async fn run_a_job_watch_its_logs_and_stop_it_from_the_ui() {
     b.text_contains("#groups-table", "g", PAGE).await;
     b.text_contains("#job-versions", "Version 0", PAGE).await;
     b.screenshot("job").await;
+    assert_accessible(&b, "job").await;
 
     // Scale from the UI: the plan first, then two running allocations and a version 1
     // whose diff shows the count.
@@ -203,6 +212,7 @@ async fn run_a_job_watch_its_logs_and_stop_it_from_the_ui() {
     b.text_contains("tr[data-job='ui-ticker']", "2 running", PAGE)
         .await;
     b.screenshot("jobs").await;
+    assert_accessible(&b, "jobs").await;
     b.type_into("#job-search", "no-such", PAGE).await;
     b.text_contains("#jobs-body", "No job matches", PAGE).await;
 
@@ -220,6 +230,7 @@ async fn run_a_job_watch_its_logs_and_stop_it_from_the_ui() {
     })
     .await;
     b.screenshot("alloc").await;
+    assert_accessible(&b, "alloc").await;
     b.click("#log-pause", PAGE).await;
     let held = b.text("#logs").await.len();
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -246,10 +257,12 @@ async fn run_a_job_watch_its_logs_and_stop_it_from_the_ui() {
     b.goto(&format!("{base}/ui/#/nodes")).await;
     b.text_contains("#nodes-table", "ready", PAGE).await;
     b.screenshot("nodes").await;
+    assert_accessible(&b, "nodes").await;
     b.click("#nodes-table tbody a", PAGE).await;
     b.text_contains("#drivers-table", "raw_exec", PAGE).await;
     b.text_contains("#node-allocs", "ui-ticker", PAGE).await;
     b.screenshot("node").await;
+    assert_accessible(&b, "node").await;
     // Eligibility from the node page, and back.
     b.click("#node-eligibility", PAGE).await;
     b.text_contains("#node-facts", "ineligible", PAGE).await;
@@ -264,6 +277,7 @@ async fn run_a_job_watch_its_logs_and_stop_it_from_the_ui() {
     b.text_contains("#servers-table", "leader", PAGE).await;
     b.text_contains("#leader", "Leader", PAGE).await;
     b.screenshot("servers").await;
+    assert_accessible(&b, "servers").await;
 
     // A job that cannot be placed: its evaluation says why, in words.
     let nofit = ticker_hcl()
@@ -278,6 +292,7 @@ async fn run_a_job_watch_its_logs_and_stop_it_from_the_ui() {
     b.text_contains("#groups-table tr[data-group='g']", "g 1 0 0 0 1", PAGE)
         .await;
     b.screenshot("job-placement-failure").await;
+    assert_accessible(&b, "job-placement-failure").await;
 
     // Stop the job from its page.
     b.goto(&format!("{base}/ui/#/job/default/ui-ticker")).await;
@@ -332,6 +347,7 @@ async fn a_token_limited_to_one_namespace_sees_only_its_jobs() {
     b.text_contains("#token-self", "a-read", PAGE).await;
     b.text_contains("#whoami", "a-read", PAGE).await;
     b.screenshot("signin").await;
+    assert_accessible(&b, "signin").await;
 
     // team-a's job, never team-b's: in team-a, in "all namespaces", and team-b is refused.
     b.goto(&format!("{base}/ui/#/jobs?namespace=team-a")).await;
@@ -351,6 +367,7 @@ async fn a_token_limited_to_one_namespace_sees_only_its_jobs() {
     b.text_contains("#jobs-body", "Not allowed", PAGE).await;
     assert!(!b.text("#jobs-body").await.contains("web-b"));
     b.screenshot("jobs-not-allowed").await;
+    assert_accessible(&b, "jobs-not-allowed").await;
     b.goto(&format!("{base}/ui/#/job/team-b/web-b")).await;
     b.text_contains("#job-groups", "Not allowed", PAGE).await;
     b.goto(&format!("{base}/ui/#/nodes")).await;
@@ -430,6 +447,7 @@ async fn a_canary_deployment_is_promoted_from_the_job_page() {
     b.text_contains("#job-deployment", "1 / 1", PAGE).await;
     b.element("#job-deployment .dep-promote", PAGE).await;
     b.screenshot("deployment").await;
+    assert_accessible(&b, "deployment").await;
     b.click("#job-deployment .dep-promote", PAGE).await;
     b.text_contains("#job-deployment", "successful", RUNNING)
         .await;

@@ -71,7 +71,7 @@ function jobsTable(jobs, filter, ns) {
       ${all ? html`<td>${j.Namespace}</td>` : ""}
       <td><span class="badge st-${esc(j.Status)}">${j.Status}</span></td>
       <td>${j.Type}</td><td class="num">${j.Priority}</td><td class="num">${groups.length}</td>
-      <td class="counts">${counts.some((c) => c) ? counts : html`<span class="muted">none</span>`}</td>
+      <td><span class="counts">${counts.some((c) => c) ? counts : html`<span class="muted">none</span>`}</span></td>
       <td>${when(j.SubmitTime)}</td></tr>`;
   });
   return html`<table class="list" id="jobs-table">

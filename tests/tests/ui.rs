@@ -1,12 +1,14 @@
 //! The web UI (issue 11) end to end, in headless Chromium through WebDriver.
 //!
 //! Against a dev agent: the jobs list opens; a job is run from the UI (HCL pasted, plan
-//! shown, submitted); its allocation becomes running; the allocation page shows a line the
-//! task printed in its live logs, and pause holds the output; the nodes, node and servers
-//! pages show the agent; the job is stopped from the UI. With ACLs on: a token limited to
-//! one namespace signs in and sees that namespace's job and not another's, and a "not
-//! allowed" state where it may not look. Screenshots of the main pages land in
-//! `target/ui-screenshots/`.
+//! shown, submitted); its allocation becomes running; it is scaled (plan first) and its
+//! versions show the diff; the allocation page shows a line the task printed in its live
+//! logs, and pause holds the output; the nodes, node and servers pages show the agent; the
+//! job is stopped from the UI; the node is drained and made eligible from its page. A canary
+//! deployment is promoted from the job page. With ACLs on: a token limited to one namespace
+//! signs in and sees that namespace's job and not another's, and a "not allowed" state where
+//! it may not look. Every page visited is checked for accessibility (ui/a11y.js); the main
+//! ones are saved as screenshots in `target/ui-screenshots/`.
 //!
 //! Without Chromium and chromedriver these tests fail when `CI=true` and are skipped
 //! otherwise.
@@ -313,6 +315,21 @@ async fn run_a_job_watch_its_logs_and_stop_it_from_the_ui() {
     .await;
     b.element("#job-allocs tr[data-status='complete']", RUNNING)
         .await;
+
+    // Drain the node from its page: nothing runs there now, so the drain completes at once
+    // and leaves the node ineligible; then make it eligible again.
+    b.goto(&format!("{base}/ui/#/nodes")).await;
+    b.click("#nodes-table tbody a", PAGE).await;
+    b.text_contains("#node-facts", " eligible", PAGE).await;
+    b.click("#node-drain", PAGE).await;
+    b.text_contains("#node-out", "Drain started", PAGE).await;
+    b.text_contains("#node-facts", "ineligible", PAGE).await;
+    let node = api.get_ok("/v1/nodes").await;
+    assert_eq!(node[0]["SchedulingEligibility"], "ineligible", "{node}");
+    b.click("#node-eligibility", PAGE).await;
+    b.text_contains("#node-out", "marked eligible", PAGE).await;
+    let node = api.get_ok("/v1/nodes").await;
+    assert_eq!(node[0]["SchedulingEligibility"], "eligible", "{node}");
     b.close().await;
 }
 

@@ -2,7 +2,7 @@
 // see the scheduler's plan, then submit exactly what was planned.
 
 import {
-  announce, api, esc, get, html, live, namespace, problem, put, when,
+  announce, api, badge, get, html, live, namespace, problem, put, when,
 } from "./api.js";
 import { planView } from "./plan.js";
 
@@ -69,7 +69,7 @@ function jobsTable(jobs, filter, ns) {
     return html`<tr data-job="${j.ID}" data-namespace="${j.Namespace}">
       <th scope="row"><a href="#/job/${encodeURIComponent(j.Namespace)}/${encodeURIComponent(j.ID)}">${j.ID}</a></th>
       ${all ? html`<td>${j.Namespace}</td>` : ""}
-      <td><span class="badge st-${esc(j.Status)}">${j.Status}</span></td>
+      <td>${badge(j.Status)}</td>
       <td>${j.Type}</td><td class="num">${j.Priority}</td><td class="num">${groups.length}</td>
       <td><span class="counts">${counts.some((c) => c) ? counts : html`<span class="muted">none</span>`}</span></td>
       <td>${when(j.SubmitTime)}</td></tr>`;

@@ -5,6 +5,7 @@
 //! reason printed) otherwise.
 
 use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -80,7 +81,10 @@ impl Browser {
         };
         let port = nomadish_tests::free_port();
         let log = std::fs::File::create(dir.join("chromedriver.log")).expect("driver log");
+        // Its own process group, which the browser it starts joins: a failed test ends both
+        // by the group's ID (killing only the driver would orphan the browser).
         let child = Command::new(&driver)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             .stdin(Stdio::null())
@@ -219,30 +223,35 @@ impl Browser {
         eprintln!("screenshot: {}", path.display());
     }
 
-    /// Ends the session and the driver.
-    pub async fn close(mut self) {
+    /// Ends the session (the browser quits) and the driver.
+    pub async fn close(self) {
         let _ = tokio::time::timeout(Duration::from_secs(10), self.client.clone().close()).await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        // Drop ends the driver's process group.
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // A failed test still ends its driver (and with it the browser).
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        // A failed test still ends its driver and browser.
+        end_group(&mut self.driver);
     }
 }
 
-/// Kills the driver if starting the session fails.
+/// Kills a driver's process group (the driver and the browser it started) and reaps the
+/// driver.
+fn end_group(driver: &mut Child) {
+    let group = nix::unistd::Pid::from_raw(driver.id() as i32);
+    let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+    let _ = driver.wait();
+}
+
+/// Ends the driver if starting the session fails.
 struct DriverGuard(Option<Child>);
 
 impl Drop for DriverGuard {
     fn drop(&mut self) {
         if let Some(child) = self.0.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
+            end_group(child);
         }
     }
 }

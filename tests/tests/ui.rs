@@ -247,6 +247,13 @@ async fn run_a_job_watch_its_logs_and_stop_it_from_the_ui() {
         (b.text("#logs").await.len() > held).then_some(())
     })
     .await;
+    // Restart its tasks from the page: the timeline shows it.
+    b.click("#alloc-restart", PAGE).await;
+    b.click("#alloc-confirm", PAGE).await;
+    b.text_contains("#alloc-out", "Tasks restarted", PAGE).await;
+    b.text_contains("#alloc-tasks", "Restart Signaled", PAGE)
+        .await;
+    b.text_contains("#alloc-tasks", "restarts 1", RUNNING).await;
     // stderr: the task wrote nothing there.
     b.click("input[name='log-type'][value='stderr']", PAGE)
         .await;

@@ -4,8 +4,8 @@
 //! Without Chromium or chromedriver the suite fails when `CI=true` and is skipped (with the
 //! reason printed) otherwise.
 
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 

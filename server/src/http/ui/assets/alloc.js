@@ -3,7 +3,7 @@
 // switch, follow and pause.
 
 import {
-  api, badge, get, html, live, problem, put, short, when,
+  act, announce, api, badge, get, html, live, problem, put, short, when,
 } from "./api.js";
 
 /** Bytes of earlier output shown when a log opens. */
@@ -20,6 +20,9 @@ export function allocPage(main, ctx) {
   put(main, html`<nav class="crumbs" aria-label="Breadcrumb"><a href="#/jobs">Jobs</a> / <span id="alloc-job"></span></nav>
     <h1>Allocation <code>${short(id)}</code> <span id="alloc-status"></span></h1>
     <p id="alloc-facts" class="facts"></p>
+    <div class="toolbar"><button type="button" id="alloc-restart">Restart tasks</button>
+      <button type="button" id="alloc-stop" class="danger">Stop allocation</button></div>
+    <div id="alloc-out" aria-live="polite"></div>
     <section class="panel" aria-labelledby="logs-title"><h2 id="logs-title">Logs</h2>
       <div class="toolbar">
         <label>Task <select id="log-task"></select></label>
@@ -35,6 +38,7 @@ export function allocPage(main, ctx) {
     <section aria-labelledby="res-title"><h2 id="res-title">Resources</h2><div id="alloc-resources"></div></section>`);
   const $ = (sel) => main.querySelector(sel);
   const logs = logViewer($, id, ctx.signal);
+  wireActions($, id);
   const TERMINAL = ["complete", "failed", "lost"];
   let tasksFilled = false;
   const path = `/v1/allocation/${encodeURIComponent(id)}`;
@@ -55,6 +59,37 @@ export function allocPage(main, ctx) {
       if (!ctx.signal.aborted) put($("#alloc-tasks"), problem(e, `read allocation ${short(id)}`));
     }
   });
+}
+
+/** Restart (every task, in place) and stop (the scheduler replaces it), each confirmed. */
+function wireActions($, id) {
+  const out = $("#alloc-out");
+  const confirm = (question, label, run) => {
+    put(out, html`<div class="panel confirm" role="alertdialog" aria-labelledby="alloc-q">
+      <p id="alloc-q">${question}</p><div class="buttons">
+      <button type="button" class="danger" id="alloc-confirm">${label}</button>
+      <button type="button" id="alloc-cancel">Cancel</button></div><div id="alloc-result"></div></div>`);
+    $("#alloc-confirm").focus();
+    $("#alloc-cancel").addEventListener("click", () => put(out, ""));
+    $("#alloc-confirm").addEventListener("click", (ev) => act(ev.target, $("#alloc-result"), run));
+  };
+  const path = encodeURIComponent(id);
+  $("#alloc-restart").addEventListener("click", () => confirm(
+    "Restart every task of this allocation in place?", "Yes, restart",
+    async () => {
+      await api(`/v1/client/allocation/${path}/restart`, { method: "POST", body: { AllTasks: true } });
+      put(out, html`<p class="notice ok">Tasks restarted.</p>`);
+      announce("Tasks restarted");
+    },
+  ));
+  $("#alloc-stop").addEventListener("click", () => confirm(
+    "Stop this allocation? The scheduler places a replacement.", "Yes, stop",
+    async () => {
+      const r = await api(`/v1/allocation/${path}/stop`, { method: "POST" });
+      put(out, html`<p class="notice ok">Allocation stopping (evaluation ${short(r.data.EvalID)}).</p>`);
+      announce("Allocation stopping");
+    },
+  ));
 }
 
 function renderAlloc($, a) {

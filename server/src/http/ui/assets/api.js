@@ -117,6 +117,8 @@ async function watch(signal, path, changed) {
       index = next < index ? 0 : next;
     } catch (e) {
       if (signal.aborted) return;
+      // Not allowed or gone: the page says so; asking again would not change that.
+      if (e instanceof ApiError && (e.status === 403 || e.status === 404)) return;
       await sleep(RETRY_MS, signal);
     }
   }

@@ -153,4 +153,11 @@ async fn read_commands_json_output_and_check_index() {
     assert_eq!(job["Version"], 1, "a changed spec is a new version");
     let versions = api.get_ok("/v1/job/cas/versions").await;
     assert_eq!(versions["Versions"].as_array().map(Vec::len), Some(2));
+    assert!(versions["Diffs"].is_null(), "diffs only when asked");
+    // `?diffs=true`: version 1 against version 0, the changed argument an edit.
+    let versions = api.get_ok("/v1/job/cas/versions?diffs=true").await;
+    let diffs = versions["Diffs"].as_array().expect("diffs");
+    assert_eq!(diffs.len(), 1, "{versions}");
+    assert_eq!(diffs[0]["Type"], "Edited", "{}", diffs[0]);
+    assert!(diffs[0].to_string().contains("echo v1"), "{}", diffs[0]);
 }

@@ -413,10 +413,13 @@ async fn scenario_21_no_foreign_or_expired_certificate_passes_the_handshake_on_a
     https_api_needs_a_certificate_from_the_cluster_ca(&server, &callers).await;
 }
 
-/// The HTTPS listener: callers with a certificate from the cluster CA get answers, the
-/// others fail the handshake; plain HTTP gets nothing useful.
+/// The HTTPS listener: callers with a certificate from the cluster CA get answers (from the
+/// API and the web UI alike), the others fail the handshake; plain HTTP gets nothing useful.
 async fn https_api_needs_a_certificate_from_the_cluster_ca(server: &Agent, callers: &Callers) {
-    for caller in CALLERS {
+    for (caller, path) in CALLERS
+        .into_iter()
+        .flat_map(|c| ["/v1/agent/health", "/ui/"].map(|p| (c, p)))
+    {
         let (cert, key) = callers.pair(caller).unzip();
         let tls = CliTlsConfig {
             ca_cert: Some(callers.pki.ca()),
@@ -425,19 +428,16 @@ async fn https_api_needs_a_certificate_from_the_cluster_ca(server: &Agent, calle
             ..CliTlsConfig::default()
         };
         let http = Pki::http_client(&tls);
-        let result = http
-            .get(format!("{}/v1/agent/health", server.http))
-            .send()
-            .await;
+        let result = http.get(format!("{}{path}", server.http)).send().await;
         let signed_by_our_ca =
             !matches!(caller, Caller::OtherCa | Caller::Expired | Caller::NoCert);
         match result {
             Ok(r) => assert!(
                 signed_by_our_ca && r.status().is_success(),
-                "{caller:?} got {} from the HTTPS API",
+                "{caller:?} got {} from {path} over HTTPS",
                 r.status()
             ),
-            Err(e) => assert!(!signed_by_our_ca, "{caller:?} was refused: {e}"),
+            Err(e) => assert!(!signed_by_our_ca, "{caller:?} was refused {path}: {e}"),
         }
     }
     // Plain HTTP to the HTTPS port gets nothing useful either.

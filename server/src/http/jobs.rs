@@ -316,6 +316,9 @@ pub async fn versions(
     Path(id): Path<String>,
     Query(params): Params,
 ) -> Result<Response, HttpError> {
+    let with_diffs = params
+        .get("diffs")
+        .is_some_and(|v| super::query::parse_bool(v));
     let opts = QueryOptions::parse(params)?;
     let view = read_view(&server, &opts, |v| v.tables.jobs).await?;
     let versions: Vec<Job> = view
@@ -326,8 +329,19 @@ pub async fn versions(
     if versions.is_empty() {
         return Err(HttpError::not_found("job versions not found"));
     }
+    // `?diffs=true`: each version against the one before it (newest first, as the versions).
+    let diffs = with_diffs.then(|| {
+        versions
+            .windows(2)
+            .map(|pair| {
+                let diff = crate::job_plan::diff::job_diff(Some(&pair[1]), &pair[0]);
+                serde_json::to_value(diff).unwrap_or_default()
+            })
+            .collect()
+    });
     let body = JobVersionsResponse {
         versions,
+        diffs,
         index: view.tables.jobs,
         known_leader: true,
         ..JobVersionsResponse::default()

@@ -6,6 +6,7 @@
 //!   response: JSON + X-Nomad-Index, X-Nomad-KnownLeader, X-Nomad-LastContact; errors as
 //!   plain text with 400/404/409/413/500, as Nomad answers.
 //!   every request: an X-Request-Id, a tracing span and a latency sample (request_id.rs).
+//!   /ui: the web UI's embedded files, no token needed (ui/mod.rs); its data comes from /v1.
 //! ```
 
 mod acl;
@@ -41,6 +42,7 @@ mod search;
 mod services;
 pub(crate) mod stream;
 mod system;
+pub mod ui;
 mod unavailable;
 mod vars;
 
@@ -107,6 +109,8 @@ fn routed(server: Arc<Server>) -> Router {
             server.clone(),
             crate::auth::layer::authorize,
         ))
+        // The UI's static files carry no data: outside the authorization layer (ui.rs).
+        .merge(ui::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(request_id::observe))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

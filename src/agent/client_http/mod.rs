@@ -10,6 +10,8 @@
 //!                          else 503 {"Status":"unavailable","Message"}
 //!   GET /v1/metrics        this process's metrics (Nomad JSON, ?format=prometheus)
 //!   GET /v1/agent/self     config, member, stats (refused when acl { enabled = true })
+//!   GET /, /ui, /ui/...    the web UI's files, as servers serve them (its /v1 calls get
+//!                          the 501 below, which the UI shows)
 //!   anything else          501 with a message naming the servers to ask instead
 //! ```
 //!
@@ -153,6 +155,7 @@ fn router(agent: ClientAgent) -> Router {
         .route("/ready", get(probes::ready))
         .route("/v1/metrics", get(self_info::metrics))
         .route(AGENT_SELF, get(self_info::agent_self))
+        .merge(nomadish_server::http::ui::routes())
         .fallback(not_served)
         .layer(axum::middleware::from_fn(
             nomadish_server::http::request_id::observe,
@@ -173,8 +176,9 @@ async fn not_served(
     };
     let message = format!(
         "{} is not served by a client-only agent: it serves /live, /health, /ready, \
-         /v1/agent/health, /v1/agent/self and /v1/metrics. Send API requests to a server's \
-         HTTP address (this client's servers, by RPC address: {servers}).\n",
+         /v1/agent/health, /v1/agent/self, /v1/metrics and the web UI's files at /ui. Send \
+         API requests to a server's HTTP address, and open the UI there (this client's \
+         servers, by RPC address: {servers}).\n",
         uri.path()
     );
     (StatusCode::NOT_IMPLEMENTED, message).into_response()

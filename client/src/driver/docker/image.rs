@@ -80,8 +80,9 @@ pub fn schedule_gc(docker: Docker, image: String, delay: Duration) {
         // Only containers created from this very reference hold it back: another tag of
         // the same image in use elsewhere does not, and removing an image some container
         // still needs is refused by the engine anyway (no force).
+        let holds = |c: &bollard::models::ContainerSummary| c.image.as_deref() == Some(&image);
         match docker.list_containers(Some(options)).await {
-            Ok(users) if users.iter().all(|c| c.image.as_deref() != Some(image.as_str())) => {}
+            Ok(users) if !users.iter().any(holds) => {}
             Ok(_) => return,
             Err(e) => {
                 tracing::debug!(%image, error = %e, "image gc: listing containers failed");

@@ -5,15 +5,17 @@
 //!
 //! ```text
 //!   write ─> queue ─> [a permit free?] ─> take everything queued (up to MAX_BATCH)
+//!                         │                  (and up to MAX_WEIGHT objects)
 //!                         │                  ├─ one command ──> client_write(command)
 //!                         │                  └─ several ─────> client_write(Batch[...])
 //!                         └─ MAX_IN_FLIGHT entries still uncommitted: the queue grows
 //! ```
 //!
 //! A lone write goes out at once, unwrapped, so an idle cluster pays no extra latency; the
-//! batches grow only while raft is busy. Each command keeps its own response (a refused
-//! compare-and-set in a batch refuses only that command), and the commands of a batch apply
-//! in the order they arrived, at the entry's index.
+//! batches grow only while raft is busy, and never past 64 objects (an entry must reach a
+//! follower within one append-entries timeout). Each command keeps its
+//! own response (a refused compare-and-set in a batch refuses only that command), and the
+//! commands of a batch apply in the order they arrived, at the entry's index.
 
 use std::sync::{Arc, OnceLock};
 
@@ -26,6 +28,29 @@ use crate::raft::Raft;
 const MAX_IN_FLIGHT: usize = 2;
 /// Commands in one entry at most.
 const MAX_BATCH: usize = 256;
+/// Weight of one entry at most (see [`weight`]). A raft entry must reach a follower within
+/// one append-entries timeout, and openraft sends heartbeats behind the entries: in a debug
+/// build, batches of a thousand allocation updates delayed them past the election timeout
+/// and moved the leadership, while 64 keep small writes batching.
+const MAX_WEIGHT: usize = 64;
+
+/// A command's rough size: the objects it carries (allocations, updates, evaluations).
+fn weight(cmd: &Command) -> usize {
+    let objects = match cmd {
+        Command::ApplyPlanResults {
+            placed, stopped, ..
+        } => placed.len() + stopped.len(),
+        Command::UpdateAllocsFromClient { updates, evals, .. } => updates.len() + evals.len(),
+        Command::UpsertEvals { evals } => evals.len(),
+        Command::UpdateAllocDesiredTransition { transitions, evals } => {
+            transitions.len() + evals.len()
+        }
+        Command::RestoreState { .. } | Command::GarbageCollect { .. } => MAX_WEIGHT,
+        Command::Batch { commands } => commands.iter().map(weight).sum(),
+        _ => 1,
+    };
+    objects.max(1)
+}
 
 /// What a write's caller gets back: the command's response, or why raft did not take it.
 pub type CommitResult = Result<CommandResponse, String>;
@@ -62,16 +87,34 @@ impl GroupCommit {
 
 async fn run(raft: Arc<Raft>, mut queue: mpsc::UnboundedReceiver<Pending>) {
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
-    while let Some(first) = queue.recv().await {
+    // A command taken from the queue that did not fit in the previous entry.
+    let mut carried: Option<Pending> = None;
+    loop {
+        let first = match carried.take() {
+            Some(first) => first,
+            None => match queue.recv().await {
+                Some(first) => first,
+                None => return,
+            },
+        };
         let Ok(permit) = in_flight.clone().acquire_owned().await else {
             return;
         };
-        // Everything that queued while the permits were taken goes in this entry, except
-        // writes whose callers gave up meanwhile (never submitted, so never applied).
+        // Everything that queued while the permits were taken goes in this entry, up to
+        // the weight bound, except writes whose callers gave up meanwhile (never
+        // submitted, so never applied).
+        let mut total = weight(&first.cmd);
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+        while batch.len() < MAX_BATCH && total < MAX_WEIGHT {
             match queue.try_recv() {
-                Ok(next) => batch.push(next),
+                Ok(next) if total + weight(&next.cmd) > MAX_WEIGHT => {
+                    carried = Some(next);
+                    break;
+                }
+                Ok(next) => {
+                    total += weight(&next.cmd);
+                    batch.push(next);
+                }
                 Err(_) => break,
             }
         }

@@ -1,11 +1,19 @@
 //! The raft log in sled: entries keyed by big-endian index, vote and bookkeeping in a meta
 //! tree. An append is acknowledged to openraft only after sled has flushed it to disk.
+//!
+//! `append` writes the entries into sled's buffers and returns; a flusher task acknowledges
+//! them once a flush that began after they were written has finished. Appends that arrive
+//! while a flush runs share the next one, and raft goes on (sending the same entries to the
+//! followers) while the leader's own flush is under way, instead of one after the other.
 
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
+use std::sync::{Arc, OnceLock};
 
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{Entry, LogId, RaftLogReader, StorageError, StorageIOError, Vote};
+
+use tokio::sync::mpsc;
 
 use super::{NodeId, TypeConfig};
 
@@ -19,6 +27,8 @@ pub struct LogStore {
     db: sled::Db,
     log: sled::Tree,
     meta: sled::Tree,
+    /// Appends waiting for a flush (the flusher task starts on first use, in the runtime).
+    flusher: Arc<OnceLock<mpsc::UnboundedSender<LogFlushed<TypeConfig>>>>,
 }
 
 type StoreResult<T> = Result<T, StorageError<NodeId>>;
@@ -42,7 +52,21 @@ impl LogStore {
             db: db.clone(),
             log: db.open_tree("raft_log")?,
             meta: db.open_tree("raft_meta")?,
+            flusher: Arc::default(),
         })
+    }
+
+    /// Acknowledges `callback` after the next flush that begins from now on.
+    fn flush_then(&self, callback: LogFlushed<TypeConfig>) {
+        let queue = self.flusher.get_or_init(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(flush_loop(self.db.clone(), rx));
+            tx
+        });
+        if let Err(mpsc::error::SendError(callback)) = queue.send(callback) {
+            let stopped = std::io::Error::other("the raft log flusher has stopped");
+            callback.log_io_completed(Err(stopped));
+        }
     }
 
     fn get_meta<T: serde::de::DeserializeOwned>(&self, k: &[u8]) -> StoreResult<Option<T>> {
@@ -137,15 +161,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             batch.insert(&key(entry.log_id.index), bytes);
         }
         self.log.apply_batch(batch).map_err(write_err)?;
-        let flushed = self.db.flush_async().await;
-        match flushed {
-            Ok(_) => callback.log_io_completed(Ok(())),
-            Err(e) => {
-                let io = std::io::Error::other(e.to_string());
-                callback.log_io_completed(Err(io));
-                return Err(write_err(e));
-            }
-        }
+        self.flush_then(callback);
         Ok(())
     }
 
@@ -168,5 +184,22 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         }
         self.log.apply_batch(batch).map_err(write_err)?;
         self.flush().await
+    }
+}
+
+/// Flushes for the appends queued on `queue`: everything queued when a flush begins is
+/// acknowledged, in order, when it ends.
+async fn flush_loop(db: sled::Db, mut queue: mpsc::UnboundedReceiver<LogFlushed<TypeConfig>>) {
+    let mut waiting = Vec::new();
+    while queue.recv_many(&mut waiting, usize::MAX).await > 0 {
+        // An io::Error cannot be cloned: each callback gets one made from the same text.
+        let failed = db.flush_async().await.err().map(|e| e.to_string());
+        for callback in waiting.drain(..) {
+            let result = match &failed {
+                None => Ok(()),
+                Some(e) => Err(std::io::Error::other(e.clone())),
+            };
+            callback.log_io_completed(result);
+        }
     }
 }

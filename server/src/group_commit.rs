@@ -1,7 +1,9 @@
 //! Group commit on the leader: writes that arrive while earlier ones are still on their way
 //! through raft wait, then travel together as one raft entry ([`Command::Batch`]), so many
 //! concurrent writers cost one log append, one flush and one replication round instead of
-//! one each.
+//! one each. Followers batch the same way before forwarding: the writes queued behind a
+//! forward in flight go to the leader as one `Batch` in one RPC, and the leader's own queue
+//! takes that batch as one command of its combined weight.
 //!
 //! ```text
 //!   write ─> queue ─> [a permit free?] ─> take everything queued (up to MAX_BATCH)
@@ -19,6 +21,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use futures::future::BoxFuture;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::fsm::{Command, CommandResponse};
@@ -52,43 +55,141 @@ fn weight(cmd: &Command) -> usize {
     objects.max(1)
 }
 
+/// What `cmd` writes that a later write may check by its modify index (a check-and-set of a
+/// variable, a job's `EnforceIndex`, the scheduler or autopilot configuration), as hashes of
+/// the objects' identities. Every command of one entry gets the entry's index, so two writes
+/// of one object in one entry would leave a caller of the first holding the index of the
+/// second: a later check-and-set against it would pass over a write it never saw. Such writes
+/// go in separate entries (a hash collision only splits a batch that need not be split).
+fn cas_keys(cmd: &Command, out: &mut Vec<u64>) {
+    use crate::fsm::variables::VariableOp;
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    let key = |object: (&str, &str, &str)| {
+        BuildHasherDefault::<DefaultHasher>::default().hash_one(object)
+    };
+    match cmd {
+        Command::ApplyVariable { op } => match op {
+            VariableOp::Upsert { var, .. } => {
+                out.push(key(("var", &var.meta.namespace, &var.meta.path)));
+            }
+            VariableOp::Delete {
+                namespace, path, ..
+            } => out.push(key(("var", namespace, path))),
+            VariableOp::InitRootKey { .. } => out.push(key(("root_key", "", ""))),
+        },
+        Command::UpsertJob { job, .. } => out.push(key(("job", &job.namespace, &job.id))),
+        Command::DeregisterJob {
+            namespace, job_id, ..
+        } => out.push(key(("job", namespace, job_id))),
+        Command::SetSchedulerConfig { .. } => out.push(key(("scheduler_config", "", ""))),
+        Command::SetAutopilotConfig { .. } => out.push(key(("autopilot_config", "", ""))),
+        Command::Batch { commands } => commands.iter().for_each(|c| cas_keys(c, out)),
+        _ => {}
+    }
+}
+
 /// What a write's caller gets back: the command's response, or why raft did not take it.
 pub type CommitResult = Result<CommandResponse, String>;
 
-struct Pending {
+/// Where a queue sends each entry: raft on the leader, the leader's RPC on a follower.
+pub type Submit<E> =
+    Arc<dyn Fn(Command) -> BoxFuture<'static, Result<CommandResponse, E>> + Send + Sync>;
+
+/// The error type of a queue's results: what its submitter fails with, plus the queue's own
+/// failures in words.
+pub trait CommitError: Clone + Send + 'static {
+    /// A failure of the queue itself (stopped, or a batch answered out of shape).
+    fn queue_failed(message: String) -> Self;
+}
+
+impl CommitError for String {
+    fn queue_failed(message: String) -> Self {
+        message
+    }
+}
+
+struct Pending<E> {
     cmd: Command,
-    reply: oneshot::Sender<CommitResult>,
+    reply: oneshot::Sender<Result<CommandResponse, E>>,
+    /// The HTTP request the write came from, carried to the submission (a forward sends it
+    /// to the leader).
+    request_id: Option<String>,
 }
 
-/// The leader's write queue (started on first use, inside the runtime).
-#[derive(Default)]
-pub struct GroupCommit {
-    queue: OnceLock<mpsc::UnboundedSender<Pending>>,
+/// A write queue (started on first use, inside the runtime).
+pub struct GroupCommit<E = String> {
+    queue: OnceLock<mpsc::UnboundedSender<Pending<E>>>,
+    /// The metric counting the commands of each batch.
+    metric: &'static str,
 }
 
-impl GroupCommit {
+impl<E> GroupCommit<E> {
+    /// An idle queue whose batch sizes are counted under `metric`.
+    pub const fn new(metric: &'static str) -> Self {
+        Self {
+            queue: OnceLock::new(),
+            metric,
+        }
+    }
+}
+
+impl Default for GroupCommit<String> {
+    /// The leader's raft queue.
+    fn default() -> Self {
+        Self::new("nomad.raft.group_commit.commands")
+    }
+}
+
+impl GroupCommit<String> {
     /// Commits `cmd` through `raft` (this server must be the leader), batched with whatever
     /// other writes are waiting.
     pub async fn commit(&self, raft: &Arc<Raft>, cmd: Command) -> CommitResult {
+        let start = || -> Submit<String> {
+            let raft = raft.clone();
+            Arc::new(move |cmd| {
+                let raft = raft.clone();
+                Box::pin(async move { client_write(&raft, cmd).await })
+            })
+        };
+        self.submit(start, cmd).await
+    }
+}
+
+impl<E: CommitError> GroupCommit<E> {
+    /// Sends `cmd` through the queue's submitter (made by `start` on first use), batched with
+    /// whatever other writes are waiting.
+    pub async fn submit(
+        &self,
+        start: impl FnOnce() -> Submit<E>,
+        cmd: Command,
+    ) -> Result<CommandResponse, E> {
         let queue = self.queue.get_or_init(|| {
             let (tx, rx) = mpsc::unbounded_channel();
-            tokio::spawn(run(raft.clone(), rx));
+            tokio::spawn(run(start(), rx, self.metric));
             tx
         });
         let (reply, answer) = oneshot::channel();
         queue
-            .send(Pending { cmd, reply })
-            .map_err(|_| "the write queue has stopped".to_string())?;
-        answer
-            .await
-            .map_err(|_| "the write was dropped before raft answered".to_string())?
+            .send(Pending {
+                cmd,
+                reply,
+                request_id: crate::http::request_id::current(),
+            })
+            .map_err(|_| E::queue_failed("the write queue has stopped".to_string()))?;
+        answer.await.map_err(|_| {
+            E::queue_failed("the write was dropped before it was answered".to_string())
+        })?
     }
 }
 
-async fn run(raft: Arc<Raft>, mut queue: mpsc::UnboundedReceiver<Pending>) {
+async fn run<E: CommitError>(
+    submit: Submit<E>,
+    mut queue: mpsc::UnboundedReceiver<Pending<E>>,
+    metric: &'static str,
+) {
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     // A command taken from the queue that did not fit in the previous entry.
-    let mut carried: Option<Pending> = None;
+    let mut carried: Option<Pending<E>> = None;
     loop {
         let first = match carried.take() {
             Some(first) => first,
@@ -104,10 +205,16 @@ async fn run(raft: Arc<Raft>, mut queue: mpsc::UnboundedReceiver<Pending>) {
         // the weight bound, except writes whose callers gave up meanwhile (never
         // submitted, so never applied).
         let mut total = weight(&first.cmd);
+        let mut keys = Vec::new();
+        cas_keys(&first.cmd, &mut keys);
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH && total < MAX_WEIGHT {
             match queue.try_recv() {
                 Ok(next) if total + weight(&next.cmd) > MAX_WEIGHT => {
+                    carried = Some(next);
+                    break;
+                }
+                Ok(next) if shares_a_key(&next.cmd, &mut keys) => {
                     carried = Some(next);
                     break;
                 }
@@ -122,36 +229,55 @@ async fn run(raft: Arc<Raft>, mut queue: mpsc::UnboundedReceiver<Pending>) {
         if batch.is_empty() {
             continue;
         }
-        let raft = raft.clone();
+        let submit = submit.clone();
         tokio::spawn(async move {
-            write(&raft, batch).await;
+            write(&submit, batch, metric).await;
             drop(permit);
         });
     }
 }
 
-/// One raft entry for `batch`; every caller gets its own response.
-async fn write(raft: &Raft, mut batch: Vec<Pending>) {
+/// Whether `cmd` writes an object already in `keys`; if not, its objects join `keys`.
+fn shares_a_key(cmd: &Command, keys: &mut Vec<u64>) -> bool {
+    let before = keys.len();
+    cas_keys(cmd, keys);
+    let (earlier, mine) = keys.split_at(before);
+    if mine.iter().any(|k| earlier.contains(k)) {
+        keys.truncate(before);
+        return true;
+    }
+    false
+}
+
+/// One submission for `batch`; every caller gets its own response.
+async fn write<E: CommitError>(submit: &Submit<E>, mut batch: Vec<Pending<E>>, metric: &str) {
+    let ids: Vec<String> = batch.iter().filter_map(|p| p.request_id.clone()).collect();
+    let in_request = |fut| async move {
+        match crate::http::request_id::joined(&ids) {
+            Some(id) => crate::http::request_id::scope(id, fut).await,
+            None => fut.await,
+        }
+    };
     if batch.len() == 1 {
-        let Pending { cmd, reply } = batch.remove(0);
-        let _ = reply.send(client_write(raft, cmd).await);
+        let Pending { cmd, reply, .. } = batch.remove(0);
+        let _ = reply.send(in_request(submit(cmd)).await);
         return;
     }
-    crate::metrics::add("nomad.raft.group_commit.commands", &[], batch.len() as f64);
+    crate::metrics::add(metric, &[], batch.len() as f64);
     let (commands, replies): (Vec<Command>, Vec<_>) =
         batch.into_iter().map(|p| (p.cmd, p.reply)).unzip();
     let count = commands.len();
-    match client_write(raft, Command::Batch { commands }).await {
+    match in_request(submit(Command::Batch { commands })).await {
         Ok(response) if response.batch.len() == count => {
             for (reply, response) in replies.into_iter().zip(response.batch) {
                 let _ = reply.send(Ok(response));
             }
         }
         Ok(response) => {
-            let error = format!(
+            let error = E::queue_failed(format!(
                 "a batch of {count} commands got {} responses",
                 response.batch.len()
-            );
+            ));
             for reply in replies {
                 let _ = reply.send(Err(error.clone()));
             }
@@ -169,4 +295,161 @@ async fn client_write(raft: &Raft, cmd: Command) -> CommitResult {
         .await
         .map(|r| r.data)
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use tokio::sync::Semaphore;
+
+    use super::*;
+    use crate::fsm::ApplyError;
+
+    /// A stand-in for raft or the leader: records how many commands each submission carried,
+    /// holds every submission until `gate` lets it through, refuses the fifth command of a
+    /// batch, and fails everything when `down`.
+    struct Fake {
+        calls: Mutex<Vec<usize>>,
+        gate: Semaphore,
+        down: bool,
+    }
+
+    fn submitter(fake: Arc<Fake>) -> Submit<String> {
+        Arc::new(move |cmd| {
+            let fake = fake.clone();
+            Box::pin(async move {
+                let commands = match cmd {
+                    Command::Batch { commands } => Some(commands.len()),
+                    _ => None,
+                };
+                fake.calls.lock().unwrap().push(commands.unwrap_or(1));
+                fake.gate.acquire().await.expect("gate open").forget();
+                if fake.down {
+                    return Err("the leader is unreachable".to_string());
+                }
+                let answer = |i: usize| CommandResponse {
+                    index: 7,
+                    error: (i == 4).then(|| ApplyError::Rejected {
+                        reason: "refused".into(),
+                    }),
+                    ..CommandResponse::default()
+                };
+                Ok(CommandResponse {
+                    index: 7,
+                    batch: (0..commands.unwrap_or(0)).map(answer).collect(),
+                    ..CommandResponse::default()
+                })
+            })
+        })
+    }
+
+    /// Two submissions held in flight, then ten writes queued behind them; returns the
+    /// queue's calls and the ten writes' results.
+    async fn ten_behind_two(down: bool) -> (Vec<usize>, Vec<CommitResult>) {
+        let fake = Arc::new(Fake {
+            calls: Mutex::default(),
+            gate: Semaphore::new(0),
+            down,
+        });
+        let queue = Arc::new(GroupCommit::new("test.batch"));
+        let write = |i: usize| {
+            let (queue, fake) = (queue.clone(), fake.clone());
+            tokio::spawn(async move {
+                let cmd = Command::UpsertEvals { evals: Vec::new() };
+                (i, queue.submit(|| submitter(fake), cmd).await)
+            })
+        };
+        // One at a time, so each goes out alone and takes a permit.
+        let mut first = Vec::new();
+        for i in 0..MAX_IN_FLIGHT {
+            first.push(write(i));
+            while fake.calls.lock().unwrap().len() <= i {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        let behind: Vec<_> = (0..10).map(write).collect();
+        // The ten queue up while both permits are taken.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        fake.gate.add_permits(100);
+        for w in first {
+            let (_, result) = w.await.expect("writer");
+            assert_eq!(result.is_ok(), !down);
+        }
+        let mut results = Vec::new();
+        for w in behind {
+            let (i, result) = w.await.expect("writer");
+            results.push((i, result));
+        }
+        results.sort_by_key(|(i, _)| *i);
+        let calls = fake.calls.lock().unwrap().clone();
+        (calls, results.into_iter().map(|(_, r)| r).collect())
+    }
+
+    #[tokio::test]
+    async fn writes_queued_behind_the_ones_in_flight_go_as_one_batch_with_their_own_outcomes() {
+        let (calls, results) = ten_behind_two(false).await;
+        assert_eq!(
+            calls,
+            vec![1, 1, 10],
+            "two alone, then the ten as one batch"
+        );
+        for (i, result) in results.iter().enumerate() {
+            let response = result.as_ref().expect("answered");
+            assert_eq!(response.index, 7);
+            assert_eq!(response.error.is_some(), i == 4, "write {i}: {response:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_fails_every_write_in_it() {
+        let (calls, results) = ten_behind_two(true).await;
+        assert_eq!(calls, vec![1, 1, 10]);
+        for result in results {
+            assert_eq!(result.unwrap_err(), "the leader is unreachable");
+        }
+    }
+
+    #[test]
+    fn two_writes_of_one_variable_never_share_an_entry() {
+        use crate::fsm::variables::VariableOp;
+        use crate::state::{RootKey, seal_variable};
+        use nomadish_proto::model::Variable;
+        let key = RootKey::generate(0);
+        let put = |path: &str| {
+            let var = Variable {
+                namespace: "default".into(),
+                path: path.into(),
+                ..Variable::default()
+            };
+            let var = seal_variable(&key, &var).unwrap();
+            Command::ApplyVariable {
+                op: VariableOp::Upsert { var, cas: None },
+            }
+        };
+        let mut keys = Vec::new();
+        assert!(!shares_a_key(&put("a"), &mut keys));
+        assert!(!shares_a_key(&put("b"), &mut keys));
+        assert!(shares_a_key(&put("a"), &mut keys), "a second write of a");
+        let forwarded = Command::Batch {
+            commands: vec![put("c"), put("b")],
+        };
+        assert!(shares_a_key(&forwarded, &mut keys), "a batch holding b");
+        assert!(!shares_a_key(
+            &Command::UpsertEvals { evals: Vec::new() },
+            &mut keys
+        ));
+    }
+
+    #[test]
+    fn a_forwarded_batch_weighs_what_its_commands_weigh() {
+        let evals = |n: usize| Command::UpsertEvals {
+            evals: (0..n).map(|_| Default::default()).collect(),
+        };
+        let batch = Command::Batch {
+            commands: vec![evals(3), evals(0), evals(5)],
+        };
+        assert_eq!(weight(&batch), 3 + 1 + 5);
+    }
 }

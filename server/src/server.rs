@@ -30,9 +30,12 @@ const READ_INDEX_RETRIES: u32 = 3;
 const READ_INDEX_RETRY_DELAY: Duration = Duration::from_millis(50);
 /// How long dialing the leader may take.
 const FORWARD_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a request that must reach the leader waits for one while none is known (an
+/// election in progress), as Nomad's `rpc_hold_timeout`.
+const RPC_HOLD_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a write did not happen (or its outcome is unknown).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum WriteError {
     /// No leader is known right now.
     #[error("no cluster leader")]
@@ -54,6 +57,12 @@ pub enum WriteError {
     /// The plan applier is not running (not the leader, or shutting down).
     #[error("plan applier unavailable")]
     PlanApplierGone,
+}
+
+impl crate::group_commit::CommitError for WriteError {
+    fn queue_failed(message: String) -> Self {
+        WriteError::Raft(message)
+    }
 }
 
 /// A plan waiting for the applier.
@@ -90,16 +99,107 @@ pub struct Server {
     pub last_leader_contact: Arc<std::sync::atomic::AtomicI64>,
     /// While set, this server calls no election (a leadership transfer to another server).
     pub elections_held: std::sync::atomic::AtomicBool,
-    /// The cached channel to the leader: `(rpc address, channel)`.
-    leader_conn: Mutex<Option<(String, tonic::transport::Channel)>>,
-    /// TLS for outgoing RPC (plaintext when `None`).
-    pub rpc_client_tls: Option<nomadish_proto::tls::RpcClientTls>,
+    /// How this server reaches the leader (and dials other servers).
+    link: LeaderLink,
     /// Servers this one has heard of (itself included), for forming a new cluster.
     pub known_servers: Mutex<std::collections::BTreeMap<NodeId, ServerNode>>,
     /// ACL state of this server: the audit log.
     pub auth: crate::auth::AuthState,
     /// The leader's write queue: concurrent writes share raft entries.
     pub group_commit: crate::group_commit::GroupCommit,
+    /// A follower's forwarding queue: concurrent writes share one RPC to the leader.
+    forwards: crate::group_commit::GroupCommit<WriteError>,
+}
+
+/// What a server needs to reach the leader, apart from the server (so the forwarding queue's
+/// task can own it): raft's view of who leads, the cached channel, how to dial.
+#[derive(Clone)]
+struct LeaderLink {
+    raft: Arc<Raft>,
+    tls: Option<nomadish_proto::tls::RpcClientTls>,
+    rpc_bind: std::net::SocketAddr,
+    /// The cached channel to the leader: `(rpc address, channel)`.
+    conn: Arc<Mutex<Option<(String, tonic::transport::Channel)>>>,
+}
+
+impl LeaderLink {
+    fn leader(&self) -> Option<(NodeId, ServerNode)> {
+        let metrics = self.raft.metrics();
+        let m = metrics.borrow();
+        let id = m.current_leader?;
+        let node = m.membership_config.membership().get_node(&id).cloned()?;
+        Some((id, node))
+    }
+
+    /// The leader, waiting up to [`RPC_HOLD_TIMEOUT`] for one when none is known: a request
+    /// that arrives during an election is held until it ends rather than failed.
+    async fn leader_held(&self) -> Option<(NodeId, ServerNode)> {
+        let mut metrics = self.raft.metrics();
+        if let Some(leader) = self.leader() {
+            return Some(leader);
+        }
+        let elected = async {
+            while metrics.changed().await.is_ok() {
+                if let Some(leader) = self.leader() {
+                    return Some(leader);
+                }
+            }
+            None
+        };
+        tokio::time::timeout(RPC_HOLD_TIMEOUT, elected)
+            .await
+            .ok()
+            .flatten()
+    }
+
+    async fn dial(
+        &self,
+        addr: &str,
+    ) -> Result<tonic::transport::Channel, crate::transport::DialError> {
+        let source = crate::transport::source_address(self.rpc_bind);
+        crate::grpc_channel(addr, self.tls.clone(), source, FORWARD_CONNECT_TIMEOUT).await
+    }
+
+    async fn channel(&self) -> Result<(ServerNode, tonic::transport::Channel), WriteError> {
+        let (_, leader) = self.leader_held().await.ok_or(WriteError::NoLeader)?;
+        let cached = self
+            .conn
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .filter(|(addr, _)| *addr == leader.rpc_addr);
+        if let Some((_, channel)) = cached {
+            return Ok((leader, channel));
+        }
+        let channel = self
+            .dial(&leader.rpc_addr)
+            .await
+            .map_err(|e| WriteError::Forward {
+                leader: leader.rpc_addr.clone(),
+                message: e.to_string(),
+            })?;
+        *self.conn.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((leader.rpc_addr.clone(), channel.clone()));
+        Ok((leader, channel))
+    }
+
+    /// Sends `cmd` (one write, or a batch of them) to the leader's cluster service.
+    async fn forward(&self, cmd: Command) -> Result<CommandResponse, WriteError> {
+        let (leader, channel) = self.channel().await?;
+        let fail = |message: String| WriteError::Forward {
+            leader: leader.rpc_addr.clone(),
+            message,
+        };
+        let command = serde_json::to_vec(&cmd).map_err(|e| fail(e.to_string()))?;
+        let mut client = ClusterServiceClient::new(channel).max_decoding_message_size(usize::MAX);
+        let request = crate::http::request_id::with_request_id(ApplyRequest { command });
+        let reply = tokio::time::timeout(FORWARD_TIMEOUT, client.apply(request))
+            .await
+            .map_err(|_| fail("timed out".to_string()))?
+            .map_err(|s| fail(s.message().to_string()))?
+            .into_inner();
+        serde_json::from_slice(&reply.response).map_err(|e| fail(e.to_string()))
+    }
 }
 
 impl Server {
@@ -111,6 +211,12 @@ impl Server {
         state: StateStore,
         rpc_client_tls: Option<nomadish_proto::tls::RpcClientTls>,
     ) -> Self {
+        let link = LeaderLink {
+            raft: raft.clone(),
+            tls: rpc_client_tls,
+            rpc_bind: config.rpc_bind,
+            conn: Arc::default(),
+        };
         Self {
             auth: crate::auth::AuthState::new(&config),
             heartbeats: HeartbeatTracker::new(config.heartbeat.clone()),
@@ -126,9 +232,9 @@ impl Server {
             last_leader_contact: Arc::default(),
             elections_held: std::sync::atomic::AtomicBool::new(false),
             known_servers: Mutex::default(),
-            rpc_client_tls,
-            leader_conn: Mutex::new(None),
+            link,
             group_commit: Default::default(),
+            forwards: crate::group_commit::GroupCommit::new("nomad.rpc.forward_batch.commands"),
         }
     }
 
@@ -155,11 +261,7 @@ impl Server {
 
     /// The current leader's ID and node, if known.
     pub fn leader(&self) -> Option<(NodeId, ServerNode)> {
-        let metrics = self.raft.metrics();
-        let m = metrics.borrow();
-        let id = m.current_leader?;
-        let node = m.membership_config.membership().get_node(&id).cloned()?;
-        Some((id, node))
+        self.link.leader()
     }
 
     /// Every voter and learner: `(id, node, is_voter)`.
@@ -191,26 +293,7 @@ impl Server {
     pub async fn leader_channel(
         &self,
     ) -> Result<(ServerNode, tonic::transport::Channel), WriteError> {
-        let (_, leader) = self.leader().ok_or(WriteError::NoLeader)?;
-        let cached = self
-            .leader_conn
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-            .filter(|(addr, _)| *addr == leader.rpc_addr);
-        if let Some((_, channel)) = cached {
-            return Ok((leader, channel));
-        }
-        let channel = self
-            .dial(&leader.rpc_addr)
-            .await
-            .map_err(|e| WriteError::Forward {
-                leader: leader.rpc_addr.clone(),
-                message: e.to_string(),
-            })?;
-        *self.leader_conn.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((leader.rpc_addr.clone(), channel.clone()));
-        Ok((leader, channel))
+        self.link.channel().await
     }
 
     /// Dials another server's RPC port (with TLS when configured).
@@ -218,14 +301,7 @@ impl Server {
         &self,
         addr: &str,
     ) -> Result<tonic::transport::Channel, crate::transport::DialError> {
-        let source = crate::transport::source_address(self.config.rpc_bind);
-        crate::grpc_channel(
-            addr,
-            self.rpc_client_tls.clone(),
-            source,
-            FORWARD_CONNECT_TIMEOUT,
-        )
-        .await
+        self.link.dial(addr).await
     }
 
     /// Applies a command through raft (here or on the leader).
@@ -236,29 +312,19 @@ impl Server {
                 .await
                 .map_err(WriteError::Raft)?
         } else {
-            self.forward(cmd).await?
+            let start = || -> crate::group_commit::Submit<WriteError> {
+                let link = self.link.clone();
+                Arc::new(move |cmd| {
+                    let link = link.clone();
+                    Box::pin(async move { link.forward(cmd).await })
+                })
+            };
+            self.forwards.submit(start, cmd).await?
         };
         match response.error {
             Some(e) => Err(e.into()),
             None => Ok(response),
         }
-    }
-
-    async fn forward(&self, cmd: Command) -> Result<CommandResponse, WriteError> {
-        let (leader, channel) = self.leader_channel().await?;
-        let fail = |message: String| WriteError::Forward {
-            leader: leader.rpc_addr.clone(),
-            message,
-        };
-        let command = serde_json::to_vec(&cmd).map_err(|e| fail(e.to_string()))?;
-        let mut client = ClusterServiceClient::new(channel).max_decoding_message_size(usize::MAX);
-        let request = crate::http::request_id::with_request_id(ApplyRequest { command });
-        let reply = tokio::time::timeout(FORWARD_TIMEOUT, client.apply(request))
-            .await
-            .map_err(|_| fail("timed out".to_string()))?
-            .map_err(|s| fail(s.message().to_string()))?
-            .into_inner();
-        serde_json::from_slice(&reply.response).map_err(|e| fail(e.to_string()))
     }
 
     /// A view that reflects every write acknowledged before this call (a linearizable read).

@@ -369,6 +369,10 @@ pub struct CommandResponse {
     /// For a [`Command::Batch`]: each command's response, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub batch: Vec<CommandResponse>,
+    /// For a variable upsert: the variable's `CreateIndex` and `CreateTime` after the command
+    /// (with `index` as its `ModifyIndex`, the proposer can answer without reading it back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variable_created: Option<(u64, i64)>,
 }
 
 /// Applies one command at `index`.
@@ -377,6 +381,7 @@ pub fn apply(view: &mut StateView, index: u64, cmd: Command) -> CommandResponse 
     let event_type = crate::events::command_type(&cmd);
     let mut touched = BTreeSet::new();
     let mut batch = Vec::new();
+    let mut variable_created = None;
     let result = match cmd {
         Command::Batch { commands } => {
             batch = commands
@@ -540,7 +545,10 @@ pub fn apply(view: &mut StateView, index: u64, cmd: Command) -> CommandResponse 
             service_name,
             id,
         } => services::apply_delete(view, index, &namespace, &service_name, &id).map(|()| 0),
-        Command::ApplyVariable { op } => variables::apply(view, index, op).map(|()| 0),
+        Command::ApplyVariable { op } => variables::apply(view, index, op).map(|created| {
+            variable_created = created;
+            0
+        }),
         Command::ApplyAcl { op } => acl::apply(view, index, op).map(|()| 0),
         // ---- namespaces (wip-ns) ----
         Command::ApplyNamespace { op } => namespaces::apply(view, index, op).map(|()| 0),
@@ -584,6 +592,7 @@ pub fn apply(view: &mut StateView, index: u64, cmd: Command) -> CommandResponse 
             index,
             job_modify_index,
             batch,
+            variable_created,
             ..CommandResponse::default()
         },
         Err(error) => CommandResponse {

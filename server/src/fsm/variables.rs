@@ -36,15 +36,20 @@ pub enum VariableOp {
     },
 }
 
-/// Applies one variables change at `index`.
-pub(super) fn apply(view: &mut StateView, index: u64, op: VariableOp) -> Result<(), ApplyError> {
+/// Applies one variables change at `index`; an upsert returns the variable's create index and
+/// create time.
+pub(super) fn apply(
+    view: &mut StateView,
+    index: u64,
+    op: VariableOp,
+) -> Result<Option<(u64, i64)>, ApplyError> {
     match op {
         VariableOp::InitRootKey { key } => {
             if view.root_key.is_none() {
                 view.root_key = Some(Arc::new(key));
                 view.tables.variables = index;
             }
-            Ok(())
+            Ok(None)
         }
         VariableOp::Upsert { mut var, cas } => {
             if !view.namespace_exists(&var.meta.namespace) {
@@ -74,9 +79,10 @@ pub(super) fn apply(view: &mut StateView, index: u64, op: VariableOp) -> Result<
                 var.meta.create_index = index;
             }
             var.meta.modify_index = index;
+            let created = (var.meta.create_index, var.meta.create_time);
             view.variables.insert(key, Arc::new(var));
             view.tables.variables = index;
-            Ok(())
+            Ok(Some(created))
         }
         VariableOp::Delete {
             namespace,
@@ -88,7 +94,7 @@ pub(super) fn apply(view: &mut StateView, index: u64, op: VariableOp) -> Result<
             if view.variables.remove(&key).is_some() {
                 view.tables.variables = index;
             }
-            Ok(())
+            Ok(None)
         }
     }
 }
@@ -173,6 +179,39 @@ mod tests {
         assert!(view.variable("default", "app/db").is_some());
         assert!(apply_cmd(&mut view, 7, del(Some(5))).error.is_none());
         assert!(view.variable("default", "app/db").is_none());
+    }
+
+    #[test]
+    fn an_upsert_answers_with_what_it_stored() {
+        let mut view = StateView::default();
+        init(&mut view, 1);
+        let key = view.root_key.as_deref().unwrap().clone();
+        let upsert = |time: i64| {
+            let var = Variable {
+                namespace: "default".into(),
+                path: "app/db".into(),
+                create_time: time,
+                modify_time: time,
+                ..Variable::default()
+            };
+            let var = seal_variable(&key, &var).unwrap();
+            let op = VariableOp::Upsert { var, cas: None };
+            Command::ApplyVariable { op }
+        };
+        let first = apply_cmd(&mut view, 2, upsert(20));
+        assert_eq!(first.variable_created, Some((2, 20)));
+        // An update keeps the first create index and time, as the stored variable does.
+        let second = apply_cmd(&mut view, 3, upsert(30));
+        assert_eq!(second.variable_created, Some((2, 20)));
+        let stored = view
+            .decrypted_variable("default", "app/db")
+            .unwrap()
+            .unwrap();
+        assert_eq!((stored.create_index, stored.create_time), (2, 20));
+        assert_eq!(
+            (stored.modify_index, stored.modify_time),
+            (second.index, 30)
+        );
     }
 
     #[test]

@@ -42,6 +42,38 @@ pub async fn scope<F: std::future::Future>(id: String, fut: F) -> F::Output {
     REQUEST_ID.scope(id, fut).await
 }
 
+/// One ID for several requests served together (a batch of forwarded writes): their IDs
+/// joined by commas, as many as fit in an acceptable ID, then `+N` for the rest.
+pub fn joined(ids: &[String]) -> Option<String> {
+    let marker = format!(",+{}", ids.len()).len();
+    let mut out = String::new();
+    let mut taken = 0;
+    for id in ids {
+        // Unless this is the last ID, leave room for the `,+N` marker after it.
+        let room = if taken + 1 == ids.len() {
+            MAX_REQUEST_ID_LEN
+        } else {
+            MAX_REQUEST_ID_LEN - marker
+        };
+        let sep = usize::from(!out.is_empty());
+        if out.len() + sep + id.len() > room {
+            break;
+        }
+        if sep == 1 {
+            out.push(',');
+        }
+        out.push_str(id);
+        taken += 1;
+    }
+    if taken < ids.len() {
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str(&format!("+{}", ids.len() - taken));
+    }
+    (!out.is_empty()).then_some(out)
+}
+
 /// A gRPC request carrying the current request's ID (if any) in its metadata.
 pub fn with_request_id<T>(message: T) -> tonic::Request<T> {
     let mut req = tonic::Request::new(message);
@@ -119,6 +151,22 @@ pub async fn observe(req: Request, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_of_requests_carries_as_many_ids_as_fit() {
+        let ids = |n: usize| (0..n).map(|i| format!("req-{i:04}")).collect::<Vec<_>>();
+        assert_eq!(joined(&[]), None);
+        assert_eq!(joined(&ids(1)).as_deref(), Some("req-0000"));
+        assert_eq!(joined(&ids(2)).as_deref(), Some("req-0000,req-0001"));
+        let many = joined(&ids(64)).expect("an id");
+        assert!(many.len() <= MAX_REQUEST_ID_LEN, "{many}");
+        assert!(acceptable(&many), "{many}");
+        let shown = many.split(',').filter(|p| p.starts_with("req-")).count();
+        assert!(shown > 1, "{many}");
+        assert!(many.ends_with(&format!(",+{}", 64 - shown)), "{many}");
+        let huge = "x".repeat(MAX_REQUEST_ID_LEN);
+        assert_eq!(joined(&[huge.clone(), huge]).as_deref(), Some("+2"));
+    }
 
     #[test]
     fn callers_ids_are_kept_when_sane_and_replaced_otherwise() {

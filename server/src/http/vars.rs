@@ -96,15 +96,29 @@ pub async fn put(
     }
     match written {
         Ok(resp) => {
-            // On a follower the write was applied by the leader first: wait until this
-            // server's own state has it before reading it back.
-            server
-                .state
-                .wait_for_index(resp.index, READ_BACK_TIMEOUT)
-                .await;
-            let view = server.state.snapshot();
-            let stored = decrypt(&view, &ns, &path)?
-                .ok_or_else(|| HttpError::internal("variable vanished after its write"))?;
+            let stored = match resp.variable_created {
+                // The leader said what the write stored: answer from it, without waiting for
+                // this server (a follower) to apply the entry too.
+                Some((create_index, create_time)) => Variable {
+                    namespace: ns,
+                    path,
+                    create_index,
+                    create_time,
+                    modify_index: resp.index,
+                    ..var
+                },
+                // A leader from before `variable_created`: read the variable back once this
+                // server's own state has the entry.
+                None => {
+                    server
+                        .state
+                        .wait_for_index(resp.index, READ_BACK_TIMEOUT)
+                        .await;
+                    let view = server.state.snapshot();
+                    decrypt(&view, &ns, &path)?
+                        .ok_or_else(|| HttpError::internal("variable vanished after its write"))?
+                }
+            };
             Ok(reply(&server, &opts, resp.index, &stored))
         }
         Err(WriteError::Apply(ApplyError::CasMismatch { .. })) => {

@@ -8,6 +8,8 @@
 //!                                 └──> B.task_ops (node's tunnel on B)
 //! ```
 
+use std::time::Duration;
+
 use nomadish_proto::node_v1::{
     AllocQuery, AllocQueryReply, ExecInput, ExecOutput, ExecStart, TaskRestartRequest,
     TaskSignalRequest,
@@ -26,6 +28,36 @@ use crate::tunnel::TunnelError;
 
 /// Input messages buffered toward a peer.
 const FORWARD_BUFFER: usize = 16;
+/// How long an operation waits for the node's tunnel while no server holds one. A client
+/// reopens a broken tunnel after half a second plus the dial, so an operation that arrives in
+/// between is held until the tunnel is back instead of failing.
+pub const TUNNEL_HOLD: Duration = Duration::from_secs(3);
+/// How often a held operation looks for the tunnel again.
+const TUNNEL_HOLD_POLL: Duration = Duration::from_millis(200);
+
+/// Runs `attempt` again while `not_connected` says its error means "no server holds the
+/// node's tunnel", for up to [`TUNNEL_HOLD`]; any other outcome is returned at once.
+pub async fn held<T, E, Fut>(
+    mut attempt: impl FnMut() -> Fut,
+    not_connected: impl Fn(&E) -> bool,
+) -> Result<T, E>
+where
+    Fut: Future<Output = Result<T, E>>,
+{
+    let deadline = tokio::time::Instant::now() + TUNNEL_HOLD;
+    loop {
+        match attempt().await {
+            Err(e) if not_connected(&e) && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(TUNNEL_HOLD_POLL).await;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+fn is_not_connected(e: &RouteError) -> bool {
+    matches!(e, RouteError::NotConnected(_))
+}
 
 /// Why an operation could not reach the node.
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +130,18 @@ pub async fn open_exec(
     node_id: &str,
     start: ExecStart,
 ) -> Result<ExecConn, RouteError> {
+    held(
+        || open_exec_once(server, node_id, start.clone()),
+        is_not_connected,
+    )
+    .await
+}
+
+async fn open_exec_once(
+    server: &Server,
+    node_id: &str,
+    start: ExecStart,
+) -> Result<ExecConn, RouteError> {
     match server
         .task_ops
         .open_exec(&server.tunnels, node_id, start.clone())
@@ -137,11 +181,28 @@ type Peer = ClusterServiceClient<tonic::transport::Channel>;
 
 /// A one-reply operation: through this server's tunnel when it holds the node's, otherwise
 /// `forward` through each peer in turn until one holds it (`NotFound` means "not here").
-async fn unary<T, Fut>(
+async fn unary<T, Local, Fut>(
+    server: &Server,
+    node_id: &str,
+    mut local: impl FnMut() -> Local,
+    forward: impl Fn(Peer) -> Fut,
+) -> Result<T, RouteError>
+where
+    Local: Future<Output = Result<T, TunnelError>>,
+    Fut: Future<Output = Result<T, tonic::Status>>,
+{
+    held(
+        || unary_once(server, node_id, local(), &forward),
+        is_not_connected,
+    )
+    .await
+}
+
+async fn unary_once<T, Fut>(
     server: &Server,
     node_id: &str,
     local: impl Future<Output = Result<T, TunnelError>>,
-    mut forward: impl FnMut(Peer) -> Fut,
+    forward: &impl Fn(Peer) -> Fut,
 ) -> Result<T, RouteError>
 where
     Fut: Future<Output = Result<T, tonic::Status>>,
@@ -170,9 +231,11 @@ pub async fn signal(
     node_id: &str,
     req: TaskSignalRequest,
 ) -> Result<OpReply, RouteError> {
-    let local = server
-        .task_ops
-        .signal(&server.tunnels, node_id, req.clone());
+    let local = || {
+        server
+            .task_ops
+            .signal(&server.tunnels, node_id, req.clone())
+    };
     unary(server, node_id, local, |mut client| {
         let forward = ForwardTaskSignalRequest {
             node_id: node_id.to_string(),
@@ -192,9 +255,11 @@ pub async fn restart(
     node_id: &str,
     req: TaskRestartRequest,
 ) -> Result<OpReply, RouteError> {
-    let local = server
-        .task_ops
-        .restart(&server.tunnels, node_id, req.clone());
+    let local = || {
+        server
+            .task_ops
+            .restart(&server.tunnels, node_id, req.clone())
+    };
     unary(server, node_id, local, |mut client| {
         let forward = ForwardTaskRestartRequest {
             node_id: node_id.to_string(),
@@ -214,9 +279,11 @@ pub async fn alloc_query(
     node_id: &str,
     req: AllocQuery,
 ) -> Result<AllocQueryReply, RouteError> {
-    let local = server
-        .task_ops
-        .alloc_query(&server.tunnels, node_id, req.clone());
+    let local = || {
+        server
+            .task_ops
+            .alloc_query(&server.tunnels, node_id, req.clone())
+    };
     unary(server, node_id, local, |mut client| {
         let forward = ForwardAllocQueryRequest {
             node_id: node_id.to_string(),
@@ -225,4 +292,66 @@ pub async fn alloc_query(
         async move { Ok(client.forward_alloc_query(forward).await?.into_inner()) }
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    fn not_connected() -> RouteError {
+        RouteError::NotConnected("n1".to_string())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_operation_is_held_until_the_tunnel_is_back() {
+        let tries = Cell::new(0);
+        let start = tokio::time::Instant::now();
+        let outcome = held(
+            || {
+                tries.set(tries.get() + 1);
+                let found = tries.get() == 4;
+                async move { if found { Ok(7) } else { Err(not_connected()) } }
+            },
+            is_not_connected,
+        )
+        .await;
+        assert_eq!(outcome.ok(), Some(7));
+        assert_eq!(tries.get(), 4);
+        assert_eq!(start.elapsed(), TUNNEL_HOLD_POLL * 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_node_that_stays_away_fails_after_the_hold() {
+        let tries = Cell::new(0u32);
+        let start = tokio::time::Instant::now();
+        let outcome: Result<(), _> = held(
+            || {
+                tries.set(tries.get() + 1);
+                async { Err(not_connected()) }
+            },
+            is_not_connected,
+        )
+        .await;
+        assert!(matches!(outcome, Err(RouteError::NotConnected(_))));
+        assert!(start.elapsed() >= TUNNEL_HOLD);
+        assert!(start.elapsed() < TUNNEL_HOLD + TUNNEL_HOLD_POLL * 2);
+        assert_eq!(tries.get(), 16, "one try, then one every poll for the hold");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn other_failures_are_not_held() {
+        let tries = Cell::new(0);
+        let outcome: Result<(), _> = held(
+            || {
+                tries.set(tries.get() + 1);
+                async { Err(RouteError::Failed("tunnel closed".to_string())) }
+            },
+            is_not_connected,
+        )
+        .await;
+        assert!(matches!(outcome, Err(RouteError::Failed(_))));
+        assert_eq!(tries.get(), 1);
+    }
 }

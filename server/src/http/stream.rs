@@ -78,11 +78,36 @@ pub async fn open(
     Ok(rx)
 }
 
+/// The stream from whichever server holds the node's tunnel, held while none does (see
+/// [`crate::task_ops_route::held`]).
 async fn open_source(
     server: &Server,
     node_id: &str,
     req: StreamRequest,
 ) -> Result<Source, HttpError> {
+    crate::task_ops_route::held(
+        || open_source_once(server, node_id, req.clone()),
+        |e: &Unrouted| matches!(e, Unrouted::NotConnected(_)),
+    )
+    .await
+    .map_err(|e| match e {
+        Unrouted::NotConnected(message) => HttpError::internal(message),
+        Unrouted::Failed(e) => e,
+    })
+}
+
+/// Why a stream could not be opened.
+enum Unrouted {
+    /// No server holds the node's tunnel (the message says which could not be asked).
+    NotConnected(String),
+    Failed(HttpError),
+}
+
+async fn open_source_once(
+    server: &Server,
+    node_id: &str,
+    req: StreamRequest,
+) -> Result<Source, Unrouted> {
     let local = match &req {
         StreamRequest::Logs(r) => server.tunnels.open_logs(node_id, r.clone()).await,
         StreamRequest::Fs(r) => server.tunnels.open_fs(node_id, r.clone()).await,
@@ -90,14 +115,20 @@ async fn open_source(
     match local {
         Ok(s) => return Ok(Source::Local(s)),
         Err(TunnelError::NotConnected(_)) => {}
-        Err(e) => return Err(HttpError::internal(e.to_string())),
+        Err(e) => return Err(Unrouted::Failed(HttpError::internal(e.to_string()))),
     }
+    // Servers that could not be asked, so the error says why none answered.
+    let mut unreachable = Vec::new();
     for (id, peer, _) in server.peers() {
         if id == server.node_id {
             continue;
         }
-        let Ok(channel) = server.dial(&peer.rpc_addr).await else {
-            continue;
+        let channel = match server.dial(&peer.rpc_addr).await {
+            Ok(channel) => channel,
+            Err(e) => {
+                unreachable.push(format!("{}: {e}", peer.rpc_addr));
+                continue;
+            }
         };
         let mut client = ClusterServiceClient::new(channel);
         let node_id = node_id.to_string();
@@ -118,12 +149,17 @@ async fn open_source(
         match answer {
             Ok(stream) => return Ok(Source::Peer(stream.into_inner())),
             Err(status) if status.code() == tonic::Code::NotFound => continue,
-            Err(status) => return Err(HttpError::internal(status.message().to_string())),
+            Err(status) => {
+                let message = status.message().to_string();
+                return Err(Unrouted::Failed(HttpError::internal(message)));
+            }
         }
     }
-    Err(HttpError::internal(format!(
-        "node {node_id} is not connected to any server"
-    )))
+    let mut message = format!("node {node_id} is not connected to any server");
+    if !unreachable.is_empty() {
+        message.push_str(&format!(" (not reached: {})", unreachable.join("; ")));
+    }
+    Err(Unrouted::NotConnected(message))
 }
 
 /// The HTTP error a client's error chunk stands for.

@@ -13,7 +13,7 @@ use nomadish_tests::sim::{SimNodeSpec, Simulator};
 use nomadish_tests::{Cluster, Pki, test_dir};
 use serde_json::{Value, json};
 
-use crate::sim::{Placement, SimOptions, allocs_in_state, place, wait_nodes};
+use crate::sim::{Placement, REPORT_LIMIT, SimOptions, allocs_in_state, place, wait_nodes};
 
 /// What each simulated node offers: room for 200 of the jobs' allocations (100 MHz /
 /// 128 MB each) with some to spare, as C1M's 200 containers per host.
@@ -68,14 +68,26 @@ pub async fn run(opts: SimOptions) -> (String, Value) {
     let register_time = wait_nodes(&api, opts.nodes).await;
     let placement = place(&api, &sim, pid, &opts, true).await;
     let (beats, failed_beats) = sim.stats.heartbeats();
-    let (in_state, running, lost) = allocs_in_state(&api, opts.jobs).await;
-    let moved = cluster.leader().await.map(|l| l.0) != Some(first_leader);
-    sim.stop().await;
+    let summaries = allocs_in_state(&api, opts.jobs).await;
+    let moved = tokio::time::timeout(REPORT_LIMIT, cluster.leader())
+        .await
+        .map(|l| l.map(|l| l.0) != Some(first_leader));
+    if tokio::time::timeout(REPORT_LIMIT, sim.stop())
+        .await
+        .is_err()
+    {
+        eprintln!("note: the simulator did not stop within {REPORT_LIMIT:?}");
+    }
+    let (in_state, running, lost) = summaries.unwrap_or((-1, -1, -1));
+    let in_state_cell = match summaries {
+        Some(_) => format!("{in_state} ({running} running, {lost} lost on nodes marked down)"),
+        None => format!("unknown (the job summaries were not answered within {REPORT_LIMIT:?})"),
+    };
     let table = format!(
         "| servers | nodes | jobs x allocs | {}\n|---|---|---|---|---|---|---|---|---|\n| 3 (TLS) | {} | {} x {} | {}\n\
          \nwall = first job registration -> last allocation delivered and its `running` update \
          committed; nodes registered and ready in {:.1}s; {} heartbeats ({} failed); \
-         allocations in state: {in_state} ({running} running, {lost} lost on nodes marked down); \
+         allocations in state: {in_state_cell}; \
          {} cores; {}{}",
         Placement::HEADER,
         opts.nodes,
@@ -87,10 +99,10 @@ pub async fn run(opts: SimOptions) -> (String, Value) {
         failed_beats,
         crate::cores(),
         placement.jobs_placed(opts.jobs),
-        if moved {
-            "; leadership moved during the run (the RSS is the first leader's)"
-        } else {
-            ""
+        match moved {
+            Ok(false) => "",
+            Ok(true) => "; leadership moved during the run (the RSS is the first leader's)",
+            Err(_) => "; no leader answered after the run",
         },
     );
     let mut result = json!({
@@ -104,10 +116,11 @@ pub async fn run(opts: SimOptions) -> (String, Value) {
         "register_seconds": register_time.as_secs_f64(),
         "heartbeats": beats,
         "failed_heartbeats": failed_beats,
+        "summaries_answered": summaries.is_some(),
         "allocs_in_state": in_state,
         "allocs_running": running,
         "allocs_lost": lost,
-        "leadership_moved": moved,
+        "leadership_moved": moved.unwrap_or(true),
         "cores": crate::cores(),
     });
     crate::merge(&mut result, placement.json());

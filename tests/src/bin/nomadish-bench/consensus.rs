@@ -30,6 +30,8 @@ pub struct ConsensusOptions {
     pub writers: Vec<usize>,
     pub seconds: u64,
     pub trials: usize,
+    /// The servers' `raft_snapshot_threshold` (their default, 8,192, when `None`).
+    pub snapshot_threshold: Option<u64>,
 }
 
 /// Exits with a message naming the Debian packages when etcd or wrk is missing.
@@ -84,7 +86,11 @@ pub async fn run(opts: ConsensusOptions) -> (String, Value) {
     require_tools();
     let dir = test_dir();
     let pki = Pki::create(dir.path());
-    let cluster = Cluster::start_edited(dir.path(), 3, "", Some(&pki), |t| {
+    let extra = opts
+        .snapshot_threshold
+        .map(|n| format!("server {{\n  raft_snapshot_threshold = {n}\n}}\n"))
+        .unwrap_or_default();
+    let cluster = Cluster::start_edited(dir.path(), 3, &extra, Some(&pki), |t| {
         t.replace("verify_https_client = true", "verify_https_client = false")
     })
     .await;
@@ -188,6 +194,11 @@ fn report(opts: &ConsensusOptions, cells: &[Cell], etcd: &Etcd) -> (String, Valu
         opts.trials.max(1),
         crate::cores(),
     ));
+    if let Some(n) = opts.snapshot_threshold {
+        table.push_str(&format!(
+            " nomadish servers with `raft_snapshot_threshold = {n}`."
+        ));
+    }
     let result = json!({
         "scenario": "consensus",
         "servers": 3,
@@ -199,6 +210,7 @@ fn report(opts: &ConsensusOptions, cells: &[Cell], etcd: &Etcd) -> (String, Valu
         "load_generator": "wrk",
         "seconds": opts.seconds,
         "trials": opts.trials.max(1),
+        "raft_snapshot_threshold": opts.snapshot_threshold,
         "cores": crate::cores(),
         "rows": rows,
     });

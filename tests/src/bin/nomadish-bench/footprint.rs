@@ -107,7 +107,9 @@ async fn loaded_server(opts: &FootprintOptions) -> Loaded {
     let placement = place(&api, &sim, pid, &load, true).await;
     tokio::time::sleep(SETTLE).await;
     let rss = sample_rss(pid).await;
-    let allocs = allocs_in_state(&api, load.jobs).await;
+    let allocs = allocs_in_state(&api, load.jobs)
+        .await
+        .expect("the server answers the job summaries");
     sim.stop().await;
     Loaded {
         rss,

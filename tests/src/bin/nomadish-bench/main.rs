@@ -7,7 +7,7 @@
 //!   docker-start [-runs 20]                     job run of a Docker task vs docker run -d
 //!   failover [-trials 20]                       kill -9 the leader of three -> first acked write
 //!   throughput [-writers 1,16,64] [-seconds 10] job registrations/s on three TLS servers
-//!   consensus [-writers 1,16,64] [-seconds 10] [-trials 1]
+//!   consensus [-writers 1,16,64] [-seconds 10] [-trials 1] [-snapshot-threshold N]
 //!                                               1 KiB writes, nomadish vs etcd, both under wrk
 //!   heartbeats [-nodes 10000] [-seconds 120] [-ttl 10s]
 //!                                               leader CPU with N heartbeating nodes
@@ -77,7 +77,7 @@ fn usage() -> ! {
         "usage: nomadish-bench <scenario> [options]\n  \
          start-latency [-runs N] | docker-start [-runs N] | logs-throughput [-mb N]\n  \
          failover [-trials N] | throughput [-writers 1,16,64] [-seconds S]\n  \
-         consensus [-writers 1,16,64] [-seconds S] [-trials N]\n  \
+         consensus [-writers 1,16,64] [-seconds S] [-trials N] [-snapshot-threshold N]\n  \
          heartbeats [-nodes N] [-seconds S] [-ttl 10s]\n  \
          footprint [-allocs A] [-nodes N] [-runs N]\n  \
          sim [-nodes N] [-jobs J] [-allocs A] [-timeout S]\n  \
@@ -123,6 +123,8 @@ async fn main() {
                 writers: writers(&args),
                 seconds: number(&args, "seconds", 10),
                 trials: number(&args, "trials", 1),
+                snapshot_threshold: flag(&args, "snapshot-threshold")
+                    .map(|v| v.parse().unwrap_or_else(|_| usage())),
             };
             consensus::run(opts).await
         }

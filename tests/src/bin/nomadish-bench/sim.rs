@@ -19,6 +19,12 @@ use crate::procfs::rss_mb;
 const POLL: Duration = Duration::from_millis(100);
 /// Longest wait for the nodes to register, per 1,000 nodes.
 const REGISTER_LIMIT_PER_1000: Duration = Duration::from_secs(60);
+/// How often a progress line goes to stderr while placing (a run cut off by an outer
+/// timeout still shows how far it got).
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+/// Longest the figures taken after the placement (job summaries, the simulator's stop) may
+/// take together: a cluster that stopped answering must not hold the report back.
+pub const REPORT_LIMIT: Duration = Duration::from_secs(60);
 
 /// Options of the scenario.
 #[derive(Debug, Clone)]
@@ -55,6 +61,7 @@ pub async fn wait_nodes(api: &Api, n: usize) -> Duration {
             .as_array()
             .map_or(0, |a| a.iter().filter(|n| n["Status"] == "ready").count());
         if ready >= n {
+            eprintln!("{n} nodes ready in {:.1}s", started.elapsed().as_secs_f64());
             return started.elapsed();
         }
         assert!(started.elapsed() < limit, "only {ready} of {n} nodes ready");
@@ -64,10 +71,14 @@ pub async fn wait_nodes(api: &Api, n: usize) -> Duration {
 
 /// Allocations of jobs `sim-0..jobs` in `api`'s state, from the job summaries:
 /// `(all, running, lost)` (lost ones were on nodes marked down and got replaced).
-pub async fn allocs_in_state(api: &Api, jobs: usize) -> (i64, i64, i64) {
+/// `None` when the servers did not answer them all within [`REPORT_LIMIT`].
+pub async fn allocs_in_state(api: &Api, jobs: usize) -> Option<(i64, i64, i64)> {
+    let started = Instant::now();
     let (mut all, mut running, mut lost) = (0, 0, 0);
     for i in 0..jobs {
-        let summary = api.get_ok(&format!("/v1/job/sim-{i}/summary?stale")).await;
+        let left = REPORT_LIMIT.checked_sub(started.elapsed())?;
+        let path = format!("/v1/job/sim-{i}/summary?stale");
+        let summary = tokio::time::timeout(left, api.get_ok(&path)).await.ok()?;
         for group in summary["Summary"].as_object().into_iter().flatten() {
             let n = |k: &str| group.1[k].as_i64().unwrap_or(0);
             running += n("Running");
@@ -80,7 +91,7 @@ pub async fn allocs_in_state(api: &Api, jobs: usize) -> (i64, i64, i64) {
             .sum::<i64>();
         }
     }
-    (all, running, lost)
+    Some((all, running, lost))
 }
 
 /// What one placement run reached.
@@ -171,17 +182,44 @@ pub async fn place(
     for id in &ids {
         let (api, body) = (api.clone(), job(id, opts.allocs));
         submitted.push(Instant::now());
-        writers.spawn(async move { api.put_json("/v1/jobs", &body).await.0.is_success() });
+        let limit = opts.timeout;
+        writers.spawn(async move {
+            let put = api.put_json("/v1/jobs", &body);
+            tokio::time::timeout(limit, put)
+                .await
+                .map(|r| r.0.is_success())
+        });
     }
     while let Some(ok) = writers.join_next().await {
-        assert!(ok.unwrap_or(false), "a job registration failed");
+        match ok.expect("registration task") {
+            Ok(ok) => assert!(ok, "a job registration failed"),
+            Err(_) => panic!(
+                "a job registration was not answered within {:?}",
+                opts.timeout
+            ),
+        }
     }
     let mut rss_peak_mb = rss_mb(pid);
     let total = opts.jobs * opts.allocs;
     let done = || sim.stats.total() >= total && (!wait_acked || sim.stats.acked().0 >= total);
+    eprintln!(
+        "registered {} jobs in {:.1}s",
+        opts.jobs,
+        start.elapsed().as_secs_f64()
+    );
+    let mut next_report = PROGRESS_EVERY;
     while !done() && start.elapsed() < opts.timeout {
         rss_peak_mb = rss_peak_mb.max(rss_mb(pid));
         tokio::time::sleep(POLL).await;
+        if start.elapsed() >= next_report {
+            next_report += PROGRESS_EVERY;
+            eprintln!(
+                "{:>4.0}s: {} of {total} delivered, {} acknowledged, server RSS {rss_peak_mb:.0} MB peak",
+                start.elapsed().as_secs_f64(),
+                sim.stats.total(),
+                sim.stats.acked().0,
+            );
+        }
     }
     rss_peak_mb = rss_peak_mb.max(rss_mb(pid));
     // On timeout the figures cover what was placed, and only complete jobs have latencies.

@@ -4,6 +4,7 @@
 //! versions on decode (and embedded only when its version is no longer tracked), so a snapshot
 //! holds each job version once.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use nomadish_proto::model::{
@@ -33,41 +34,42 @@ struct SnapshotAlloc {
     job: Option<Job>,
 }
 
+/// Encoded from borrowed tables (no copy of the state), decoded into owned ones.
 #[derive(Serialize, Deserialize)]
-struct Snapshot {
+struct Snapshot<'a> {
     format: u32,
     index: u64,
     tables: TableIndexes,
-    jobs: Vec<Job>,
-    job_versions: Vec<Job>,
-    evals: Vec<Evaluation>,
+    jobs: Vec<Cow<'a, Job>>,
+    job_versions: Vec<Cow<'a, Job>>,
+    evals: Vec<Cow<'a, Evaluation>>,
     allocs: Vec<SnapshotAlloc>,
-    nodes: Vec<Node>,
+    nodes: Vec<Cow<'a, Node>>,
     #[serde(default)]
-    deployments: Vec<Deployment>,
+    deployments: Vec<Cow<'a, Deployment>>,
     #[serde(default)]
-    periodic_launches: Vec<PeriodicLaunch>,
+    periodic_launches: Vec<Cow<'a, PeriodicLaunch>>,
     /// Absent when never set, so states without one encode (and digest) as before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    scheduler_config: Option<SchedulerConfiguration>,
+    scheduler_config: Option<Cow<'a, SchedulerConfiguration>>,
     /// The service catalog; absent when empty, so states without services digest as before.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    services: Vec<ServiceRegistration>,
+    services: Vec<Cow<'a, ServiceRegistration>>,
     /// Nomad Variables (items sealed); absent when there are none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    variables: Vec<StoredVariable>,
+    variables: Vec<Cow<'a, StoredVariable>>,
     /// The root key sealing variables; absent until the first variables write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    root_key: Option<RootKey>,
+    root_key: Option<Cow<'a, RootKey>>,
     /// ACL policies, tokens (secret hashes only) and the salt; absent before bootstrap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     acl: Option<AclSnapshot>,
     /// Namespaces written by operators; absent when there are none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    namespaces: Vec<Namespace>,
+    namespaces: Vec<Cow<'a, Namespace>>,
     /// The autopilot configuration; absent when never set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    autopilot_config: Option<nomadish_proto::model::AutopilotConfiguration>,
+    autopilot_config: Option<Cow<'a, nomadish_proto::model::AutopilotConfiguration>>,
 }
 
 const FORMAT_VERSION: u32 = 1;
@@ -95,36 +97,40 @@ pub fn encode_snapshot(view: &StateView) -> Vec<u8> {
         format: FORMAT_VERSION,
         index: view.index,
         tables: view.tables,
-        jobs: view.jobs.values().map(|j| Job::clone(j)).collect(),
-        job_versions: view.job_versions.values().map(|j| Job::clone(j)).collect(),
-        evals: view.evals.values().map(|e| Evaluation::clone(e)).collect(),
+        jobs: view.jobs.values().map(|v| Cow::Borrowed(&**v)).collect(),
+        job_versions: view
+            .job_versions
+            .values()
+            .map(|v| Cow::Borrowed(&**v))
+            .collect(),
+        evals: view.evals.values().map(|v| Cow::Borrowed(&**v)).collect(),
         allocs,
-        nodes: view.nodes.values().map(|n| Node::clone(n)).collect(),
+        nodes: view.nodes.values().map(|v| Cow::Borrowed(&**v)).collect(),
         deployments: view
             .deployments
             .values()
-            .map(|d| Deployment::clone(d))
+            .map(|v| Cow::Borrowed(&**v))
             .collect(),
-        periodic_launches: view.periodic_launches.values().cloned().collect(),
-        scheduler_config: view.scheduler_config.as_deref().cloned(),
+        periodic_launches: view.periodic_launches.values().map(Cow::Borrowed).collect(),
+        scheduler_config: view.scheduler_config.as_deref().map(Cow::Borrowed),
         services: view
             .services
             .values()
-            .map(|s| ServiceRegistration::clone(s))
+            .map(|v| Cow::Borrowed(&**v))
             .collect(),
         variables: view
             .variables
             .values()
-            .map(|v| StoredVariable::clone(v))
+            .map(|v| Cow::Borrowed(&**v))
             .collect(),
-        root_key: view.root_key.as_deref().cloned(),
+        root_key: view.root_key.as_deref().map(Cow::Borrowed),
         acl: view.acl.to_snapshot(),
         namespaces: view
             .namespaces
             .values()
-            .map(|n| Namespace::clone(n))
+            .map(|v| Cow::Borrowed(&**v))
             .collect(),
-        autopilot_config: view.autopilot_config.as_deref().cloned(),
+        autopilot_config: view.autopilot_config.as_deref().map(Cow::Borrowed),
     };
     serde_json::to_vec(&snap).unwrap_or_default()
 }
@@ -135,41 +141,49 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<StateView, SnapshotError> {
     let mut view = StateView {
         index: snap.index,
         tables: snap.tables,
-        scheduler_config: snap.scheduler_config.map(Arc::new),
-        autopilot_config: snap.autopilot_config.map(Arc::new),
-        root_key: snap.root_key.map(Arc::new),
+        scheduler_config: snap.scheduler_config.map(|c| Arc::new(c.into_owned())),
+        autopilot_config: snap.autopilot_config.map(|c| Arc::new(c.into_owned())),
+        root_key: snap.root_key.map(|k| Arc::new(k.into_owned())),
         acl: snap.acl.map(AclTables::from_snapshot).unwrap_or_default(),
         ..StateView::default()
     };
     for ns in snap.namespaces {
+        let ns = ns.into_owned();
         view.namespaces.insert(ns.name.clone(), Arc::new(ns));
     }
     for v in snap.variables {
+        let v = v.into_owned();
         let key = (v.meta.namespace.clone(), v.meta.path.clone());
         view.variables.insert(key, Arc::new(v));
     }
     for job in snap.job_versions {
+        let job = job.into_owned();
         let key = (job.namespace.clone(), job.id.clone(), job.version);
         view.job_versions.insert(key, Arc::new(job));
     }
     for job in snap.jobs {
+        let job = job.into_owned();
         let key = (job.namespace.clone(), job.id.clone());
         view.jobs.insert(key, Arc::new(job));
     }
     for e in snap.evals {
-        view.put_eval(Arc::new(e));
+        view.put_eval(Arc::new(e.into_owned()));
     }
     for l in snap.periodic_launches {
+        let l = l.into_owned();
         view.periodic_launches
             .insert((l.namespace.clone(), l.id.clone()), l);
     }
     for n in snap.nodes {
+        let n = n.into_owned();
         view.nodes.insert(n.id.clone(), Arc::new(n));
     }
     for s in snap.services {
+        let s = s.into_owned();
         view.services.insert(s.id.clone(), Arc::new(s));
     }
     for d in snap.deployments {
+        let d = d.into_owned();
         view.deployments.insert(d.id.clone(), Arc::new(d));
     }
     for SnapshotAlloc {

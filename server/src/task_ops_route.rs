@@ -8,8 +8,11 @@
 //!                                 └──> B.task_ops (node's tunnel on B)
 //! ```
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
+use nomadish_proto::model::{NODE_STATUS_DISCONNECTED, NODE_STATUS_DOWN};
 use nomadish_proto::node_v1::{
     AllocQuery, AllocQueryReply, ExecInput, ExecOutput, ExecStart, TaskRestartRequest,
     TaskSignalRequest,
@@ -36,15 +39,16 @@ pub const TUNNEL_HOLD: Duration = Duration::from_secs(3);
 const TUNNEL_HOLD_POLL: Duration = Duration::from_millis(200);
 
 /// Runs `attempt` again while `not_connected` says its error means "no server holds the
-/// node's tunnel", for up to [`TUNNEL_HOLD`]; any other outcome is returned at once.
+/// node's tunnel", for up to `hold`; any other outcome is returned at once.
 pub async fn held<T, E, Fut>(
+    hold: Duration,
     mut attempt: impl FnMut() -> Fut,
     not_connected: impl Fn(&E) -> bool,
 ) -> Result<T, E>
 where
     Fut: Future<Output = Result<T, E>>,
 {
-    let deadline = tokio::time::Instant::now() + TUNNEL_HOLD;
+    let deadline = tokio::time::Instant::now() + hold;
     loop {
         match attempt().await {
             Err(e) if not_connected(&e) && tokio::time::Instant::now() < deadline => {
@@ -55,19 +59,46 @@ where
     }
 }
 
+/// How long to hold an operation for the node's tunnel: [`TUNNEL_HOLD`], or nothing when the
+/// state already says the node is gone (down, disconnected or unknown), since no tunnel is
+/// about to come back.
+fn hold_for(server: &Server, node_id: &str) -> Duration {
+    let state = server.state.snapshot();
+    match state.nodes.get(node_id) {
+        Some(node)
+            if node.status != NODE_STATUS_DOWN && node.status != NODE_STATUS_DISCONNECTED =>
+        {
+            TUNNEL_HOLD
+        }
+        _ => Duration::ZERO,
+    }
+}
+
 fn is_not_connected(e: &RouteError) -> bool {
-    matches!(e, RouteError::NotConnected(_))
+    matches!(e, RouteError::NotConnected { .. })
 }
 
 /// Why an operation could not reach the node.
 #[derive(Debug, thiserror::Error)]
 pub enum RouteError {
-    /// No server holds a tunnel from the node.
-    #[error("node {0} is not connected to any server")]
-    NotConnected(String),
+    /// No server holds a tunnel from the node; `unreachable` lists the peers that could not
+    /// be dialed to ask (`addr: error`).
+    #[error("node {node} is not connected to any server{}", not_reached(.unreachable))]
+    NotConnected {
+        node: String,
+        unreachable: Vec<String>,
+    },
     /// The tunnel or a peer failed.
     #[error("{0}")]
     Failed(String),
+}
+
+fn not_reached(unreachable: &[String]) -> String {
+    if unreachable.is_empty() {
+        String::new()
+    } else {
+        format!(" (not reached: {})", unreachable.join("; "))
+    }
 }
 
 /// An exec session, through this server's tunnel or a peer's.
@@ -103,24 +134,46 @@ impl ExecConn {
     }
 }
 
-/// The peers to try, with a channel to each.
-async fn peer_clients(server: &Server) -> Vec<ClusterServiceClient<tonic::transport::Channel>> {
-    let mut clients = Vec::new();
-    for (id, peer, _) in server.peers() {
-        if id == server.node_id {
-            continue;
-        }
-        if let Ok(channel) = server.dial(&peer.rpc_addr).await {
-            clients.push(ClusterServiceClient::new(channel));
-        }
-    }
-    clients
+/// A peer's cluster client.
+pub type Peer = ClusterServiceClient<tonic::transport::Channel>;
+
+/// Channels to the peers for one operation: each peer is dialed once, on the first try, and
+/// its channel (or why it could not be dialed) is reused by every later try of the hold.
+#[derive(Default)]
+struct PeerChannels {
+    dialed: Mutex<HashMap<String, Result<tonic::transport::Channel, String>>>,
 }
 
-fn local_error(e: TunnelError) -> Option<RouteError> {
-    match e {
-        TunnelError::NotConnected(_) => None,
-        e => Some(RouteError::Failed(e.to_string())),
+impl PeerChannels {
+    /// A client for each peer, and the peers that could not be dialed (`addr: error`).
+    async fn clients(&self, server: &Server) -> (Vec<Peer>, Vec<String>) {
+        let mut clients = Vec::new();
+        let mut unreachable = Vec::new();
+        for (id, peer, _) in server.peers() {
+            if id == server.node_id {
+                continue;
+            }
+            let known = self.lock().get(&peer.rpc_addr).cloned();
+            let channel = match known {
+                Some(channel) => channel,
+                None => {
+                    let channel = server.dial(&peer.rpc_addr).await.map_err(|e| e.to_string());
+                    self.lock().insert(peer.rpc_addr.clone(), channel.clone());
+                    channel
+                }
+            };
+            match channel {
+                Ok(channel) => clients.push(ClusterServiceClient::new(channel)),
+                Err(e) => unreachable.push(format!("{}: {e}", peer.rpc_addr)),
+            }
+        }
+        (clients, unreachable)
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, Result<tonic::transport::Channel, String>>> {
+        self.dialed.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -130,31 +183,14 @@ pub async fn open_exec(
     node_id: &str,
     start: ExecStart,
 ) -> Result<ExecConn, RouteError> {
-    held(
-        || open_exec_once(server, node_id, start.clone()),
-        is_not_connected,
-    )
-    .await
-}
-
-async fn open_exec_once(
-    server: &Server,
-    node_id: &str,
-    start: ExecStart,
-) -> Result<ExecConn, RouteError> {
-    match server
-        .task_ops
-        .open_exec(&server.tunnels, node_id, start.clone())
-        .await
-    {
-        Ok(s) => return Ok(ExecConn::Local(s)),
-        Err(e) => {
-            if let Some(e) = local_error(e) {
-                return Err(e);
-            }
-        }
-    }
-    for mut client in peer_clients(server).await {
+    let local = || async {
+        let stream = server
+            .task_ops
+            .open_exec(&server.tunnels, node_id, start.clone())
+            .await?;
+        Ok(ExecConn::Local(stream))
+    };
+    route(server, node_id, local, |mut client| {
         let (tx, rx) = mpsc::channel(FORWARD_BUFFER);
         let first = ForwardExecMessage {
             node_id: node_id.to_string(),
@@ -162,26 +198,21 @@ async fn open_exec_once(
             input: None,
         };
         let _ = tx.try_send(first);
-        match client.forward_exec(ReceiverStream::new(rx)).await {
-            Ok(stream) => {
-                return Ok(ExecConn::Peer {
-                    tx,
-                    rx: stream.into_inner(),
-                });
-            }
-            Err(status) if status.code() == tonic::Code::NotFound => continue,
-            Err(status) => return Err(RouteError::Failed(status.message().to_string())),
+        async move {
+            let stream = client.forward_exec(ReceiverStream::new(rx)).await?;
+            Ok(ExecConn::Peer {
+                tx,
+                rx: stream.into_inner(),
+            })
         }
-    }
-    Err(RouteError::NotConnected(node_id.to_string()))
+    })
+    .await
 }
 
-/// A peer's cluster client.
-type Peer = ClusterServiceClient<tonic::transport::Channel>;
-
-/// A one-reply operation: through this server's tunnel when it holds the node's, otherwise
-/// `forward` through each peer in turn until one holds it (`NotFound` means "not here").
-async fn unary<T, Local, Fut>(
+/// Runs an operation on the node: through this server's tunnel when it holds the node's
+/// (`local`), otherwise `forward` through each peer in turn until one holds it (`NotFound`
+/// means "not here"); held while no server holds it (see [`held`]).
+pub async fn route<T, Local, Fut>(
     server: &Server,
     node_id: &str,
     mut local: impl FnMut() -> Local,
@@ -191,16 +222,19 @@ where
     Local: Future<Output = Result<T, TunnelError>>,
     Fut: Future<Output = Result<T, tonic::Status>>,
 {
+    let peers = PeerChannels::default();
     held(
-        || unary_once(server, node_id, local(), &forward),
+        hold_for(server, node_id),
+        || route_once(server, node_id, &peers, local(), &forward),
         is_not_connected,
     )
     .await
 }
 
-async fn unary_once<T, Fut>(
+async fn route_once<T, Fut>(
     server: &Server,
     node_id: &str,
+    peers: &PeerChannels,
     local: impl Future<Output = Result<T, TunnelError>>,
     forward: &impl Fn(Peer) -> Fut,
 ) -> Result<T, RouteError>
@@ -209,20 +243,21 @@ where
 {
     match local.await {
         Ok(r) => return Ok(r),
-        Err(e) => {
-            if let Some(e) = local_error(e) {
-                return Err(e);
-            }
-        }
+        Err(TunnelError::NotConnected(_)) => {}
+        Err(e) => return Err(RouteError::Failed(e.to_string())),
     }
-    for client in peer_clients(server).await {
+    let (clients, unreachable) = peers.clients(server).await;
+    for client in clients {
         match forward(client).await {
             Ok(r) => return Ok(r),
             Err(status) if status.code() == tonic::Code::NotFound => continue,
             Err(status) => return Err(RouteError::Failed(status.message().to_string())),
         }
     }
-    Err(RouteError::NotConnected(node_id.to_string()))
+    Err(RouteError::NotConnected {
+        node: node_id.to_string(),
+        unreachable,
+    })
 }
 
 /// Signals tasks on the node.
@@ -236,7 +271,7 @@ pub async fn signal(
             .task_ops
             .signal(&server.tunnels, node_id, req.clone())
     };
-    unary(server, node_id, local, |mut client| {
+    route(server, node_id, local, |mut client| {
         let forward = ForwardTaskSignalRequest {
             node_id: node_id.to_string(),
             request: Some(req.clone()),
@@ -260,7 +295,7 @@ pub async fn restart(
             .task_ops
             .restart(&server.tunnels, node_id, req.clone())
     };
-    unary(server, node_id, local, |mut client| {
+    route(server, node_id, local, |mut client| {
         let forward = ForwardTaskRestartRequest {
             node_id: node_id.to_string(),
             request: Some(req.clone()),
@@ -284,7 +319,7 @@ pub async fn alloc_query(
             .task_ops
             .alloc_query(&server.tunnels, node_id, req.clone())
     };
-    unary(server, node_id, local, |mut client| {
+    route(server, node_id, local, |mut client| {
         let forward = ForwardAllocQueryRequest {
             node_id: node_id.to_string(),
             request: Some(req.clone()),
@@ -301,7 +336,10 @@ mod tests {
     use super::*;
 
     fn not_connected() -> RouteError {
-        RouteError::NotConnected("n1".to_string())
+        RouteError::NotConnected {
+            node: "n1".to_string(),
+            unreachable: Vec::new(),
+        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -309,6 +347,7 @@ mod tests {
         let tries = Cell::new(0);
         let start = tokio::time::Instant::now();
         let outcome = held(
+            TUNNEL_HOLD,
             || {
                 tries.set(tries.get() + 1);
                 let found = tries.get() == 4;
@@ -327,6 +366,7 @@ mod tests {
         let tries = Cell::new(0u32);
         let start = tokio::time::Instant::now();
         let outcome: Result<(), _> = held(
+            TUNNEL_HOLD,
             || {
                 tries.set(tries.get() + 1);
                 async { Err(not_connected()) }
@@ -334,16 +374,55 @@ mod tests {
             is_not_connected,
         )
         .await;
-        assert!(matches!(outcome, Err(RouteError::NotConnected(_))));
+        assert!(matches!(outcome, Err(RouteError::NotConnected { .. })));
         assert!(start.elapsed() >= TUNNEL_HOLD);
         assert!(start.elapsed() < TUNNEL_HOLD + TUNNEL_HOLD_POLL * 2);
         assert_eq!(tries.get(), 16, "one try, then one every poll for the hold");
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_node_known_to_be_gone_is_tried_once() {
+        let tries = Cell::new(0);
+        let start = tokio::time::Instant::now();
+        let outcome: Result<(), _> = held(
+            Duration::ZERO,
+            || {
+                tries.set(tries.get() + 1);
+                async { Err(not_connected()) }
+            },
+            is_not_connected,
+        )
+        .await;
+        assert!(matches!(outcome, Err(RouteError::NotConnected { .. })));
+        assert_eq!(tries.get(), 1);
+        assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    #[test]
+    fn not_connected_names_the_servers_that_could_not_be_asked() {
+        assert_eq!(
+            not_connected().to_string(),
+            "node n1 is not connected to any server"
+        );
+        let e = RouteError::NotConnected {
+            node: "n1".to_string(),
+            unreachable: vec![
+                "127.0.0.2:4647: refused".to_string(),
+                "127.0.0.3:4647: timed out".to_string(),
+            ],
+        };
+        assert_eq!(
+            e.to_string(),
+            "node n1 is not connected to any server \
+             (not reached: 127.0.0.2:4647: refused; 127.0.0.3:4647: timed out)"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn other_failures_are_not_held() {
         let tries = Cell::new(0);
         let outcome: Result<(), _> = held(
+            TUNNEL_HOLD,
             || {
                 tries.set(tries.get() + 1);
                 async { Err(RouteError::Failed("tunnel closed".to_string())) }

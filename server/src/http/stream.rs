@@ -17,13 +17,13 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use nomadish_proto::model::StreamFrame;
 use nomadish_proto::node_v1::{FsRequest, LogRequest, StreamChunk};
-use nomadish_proto::raft_v1::cluster_service_client::ClusterServiceClient;
 use nomadish_proto::raft_v1::{ForwardFsRequest, ForwardLogsRequest};
 use tokio::sync::mpsc;
 
 use super::HttpError;
 use crate::server::Server;
-use crate::tunnel::{ChunkStream, TunnelError};
+use crate::task_ops_route::Peer;
+use crate::tunnel::ChunkStream;
 
 /// How long a framed stream may stay silent before a heartbeat frame `{}` (as Nomad).
 pub const STREAM_HEARTBEAT: Duration = Duration::from_secs(1);
@@ -79,87 +79,43 @@ pub async fn open(
 }
 
 /// The stream from whichever server holds the node's tunnel, held while none does (see
-/// [`crate::task_ops_route::held`]).
+/// [`crate::task_ops_route::route`]).
 async fn open_source(
     server: &Server,
     node_id: &str,
     req: StreamRequest,
 ) -> Result<Source, HttpError> {
-    crate::task_ops_route::held(
-        || open_source_once(server, node_id, req.clone()),
-        |e: &Unrouted| matches!(e, Unrouted::NotConnected(_)),
-    )
-    .await
-    .map_err(|e| match e {
-        Unrouted::NotConnected(message) => HttpError::internal(message),
-        Unrouted::Failed(e) => e,
-    })
-}
-
-/// Why a stream could not be opened.
-enum Unrouted {
-    /// No server holds the node's tunnel (the message says which could not be asked).
-    NotConnected(String),
-    Failed(HttpError),
-}
-
-async fn open_source_once(
-    server: &Server,
-    node_id: &str,
-    req: StreamRequest,
-) -> Result<Source, Unrouted> {
-    let local = match &req {
-        StreamRequest::Logs(r) => server.tunnels.open_logs(node_id, r.clone()).await,
-        StreamRequest::Fs(r) => server.tunnels.open_fs(node_id, r.clone()).await,
+    let local = || async {
+        let stream = match &req {
+            StreamRequest::Logs(r) => server.tunnels.open_logs(node_id, r.clone()).await?,
+            StreamRequest::Fs(r) => server.tunnels.open_fs(node_id, r.clone()).await?,
+        };
+        Ok(Source::Local(stream))
     };
-    match local {
-        Ok(s) => return Ok(Source::Local(s)),
-        Err(TunnelError::NotConnected(_)) => {}
-        Err(e) => return Err(Unrouted::Failed(HttpError::internal(e.to_string()))),
-    }
-    // Servers that could not be asked, so the error says why none answered.
-    let mut unreachable = Vec::new();
-    for (id, peer, _) in server.peers() {
-        if id == server.node_id {
-            continue;
-        }
-        let channel = match server.dial(&peer.rpc_addr).await {
-            Ok(channel) => channel,
-            Err(e) => {
-                unreachable.push(format!("{}: {e}", peer.rpc_addr));
-                continue;
-            }
-        };
-        let mut client = ClusterServiceClient::new(channel);
+    let forward = |mut client: Peer| {
         let node_id = node_id.to_string();
-        let answer = match &req {
-            StreamRequest::Logs(r) => {
-                let request = Some(r.clone());
-                client
-                    .stream_logs(ForwardLogsRequest { node_id, request })
-                    .await
-            }
-            StreamRequest::Fs(r) => {
-                let request = Some(r.clone());
-                client
-                    .stream_fs(ForwardFsRequest { node_id, request })
-                    .await
-            }
-        };
-        match answer {
-            Ok(stream) => return Ok(Source::Peer(stream.into_inner())),
-            Err(status) if status.code() == tonic::Code::NotFound => continue,
-            Err(status) => {
-                let message = status.message().to_string();
-                return Err(Unrouted::Failed(HttpError::internal(message)));
-            }
+        let req = req.clone();
+        async move {
+            let stream = match req {
+                StreamRequest::Logs(r) => {
+                    let request = Some(r);
+                    client
+                        .stream_logs(ForwardLogsRequest { node_id, request })
+                        .await?
+                }
+                StreamRequest::Fs(r) => {
+                    let request = Some(r);
+                    client
+                        .stream_fs(ForwardFsRequest { node_id, request })
+                        .await?
+                }
+            };
+            Ok(Source::Peer(stream.into_inner()))
         }
-    }
-    let mut message = format!("node {node_id} is not connected to any server");
-    if !unreachable.is_empty() {
-        message.push_str(&format!(" (not reached: {})", unreachable.join("; ")));
-    }
-    Err(Unrouted::NotConnected(message))
+    };
+    crate::task_ops_route::route(server, node_id, local, forward)
+        .await
+        .map_err(|e| HttpError::internal(e.to_string()))
 }
 
 /// The HTTP error a client's error chunk stands for.

@@ -164,6 +164,31 @@ impl Placement {
     pub const HEADER: &str = "placed | wall (s) | placements/s | p50 reg->placed (ms) | p99 reg->placed (ms) | leader RSS idle / peak (MiB) |";
 }
 
+/// Tries per job registration. A registration answered with a 5xx (an election under load,
+/// or a forward to the leader that timed out) is sent again, as an API client would: it is the
+/// same job, so a second registration of it places nothing more.
+const REGISTER_ATTEMPTS: usize = 5;
+/// Pause between those tries.
+const REGISTER_RETRY_PAUSE: Duration = Duration::from_millis(500);
+
+/// Registers one job, again after a 5xx or a connection error; the last failure otherwise.
+async fn register(api: &Api, body: &Value) -> Result<(), String> {
+    let mut last = String::new();
+    for attempt in 1..=REGISTER_ATTEMPTS {
+        match api.try_put_json("/v1/jobs", body).await {
+            Ok((code, _)) if code.is_success() => return Ok(()),
+            Ok((code, reply)) if code.is_server_error() => last = format!("{code}: {reply}"),
+            Ok((code, reply)) => return Err(format!("{code}: {reply}")),
+            Err(e) => last = e.to_string(),
+        }
+        eprintln!("job registration, try {attempt} of {REGISTER_ATTEMPTS}, failed: {last}");
+        if attempt < REGISTER_ATTEMPTS {
+            tokio::time::sleep(REGISTER_RETRY_PAUSE).await;
+        }
+    }
+    Err(last)
+}
+
 /// Registers `opts.jobs` jobs of `opts.allocs` at once through `api` and waits until the
 /// simulated nodes have them all (and, with `wait_acked`, the servers committed every
 /// `running` update), or `opts.timeout`; samples the RSS of `pid` meanwhile.
@@ -183,16 +208,15 @@ pub async fn place(
         let (api, body) = (api.clone(), job(id, opts.allocs));
         submitted.push(Instant::now());
         let limit = opts.timeout;
-        writers.spawn(async move {
-            let put = api.put_json("/v1/jobs", &body);
-            tokio::time::timeout(limit, put)
-                .await
-                .map(|r| r.0.is_success())
-        });
+        writers.spawn(async move { tokio::time::timeout(limit, register(&api, &body)).await });
     }
     while let Some(ok) = writers.join_next().await {
         match ok.expect("registration task") {
-            Ok(ok) => assert!(ok, "a job registration failed"),
+            Ok(registered) => {
+                if let Err(e) = registered {
+                    panic!("a job registration failed: {e}");
+                }
+            }
             Err(_) => panic!(
                 "a job registration was not answered within {:?}",
                 opts.timeout

@@ -113,13 +113,20 @@ pub struct Placement {
     /// The server's RSS before the first registration and at its peak (MiB).
     pub rss_idle_mb: f64,
     pub rss_peak_mb: f64,
+    /// Why each job registration that failed for good failed.
+    pub failed_registrations: Vec<String>,
 }
 
 impl Placement {
     /// "N of J jobs fully placed", marked when the run timed out.
     pub fn jobs_placed(&self, jobs: usize) -> String {
         let cut = if self.complete { "" } else { " (timed out)" };
-        format!("{} of {jobs} jobs fully placed{cut}", self.latencies.len())
+        let mut line = format!("{} of {jobs} jobs fully placed{cut}", self.latencies.len());
+        if let Some(last) = self.failed_registrations.last() {
+            let n = self.failed_registrations.len();
+            line.push_str(&format!("; {n} registrations failed (the last: {last})"));
+        }
+        line
     }
 
     /// Placements per second over the wall time.
@@ -141,6 +148,7 @@ impl Placement {
             "p99_ms": percentile(&self.latencies, 0.99),
             "leader_rss_idle_mb": self.rss_idle_mb,
             "leader_rss_peak_mb": self.rss_peak_mb,
+            "failed_registrations": self.failed_registrations,
         })
     }
 
@@ -210,18 +218,23 @@ pub async fn place(
         let limit = opts.timeout;
         writers.spawn(async move { tokio::time::timeout(limit, register(&api, &body)).await });
     }
+    // A registration that fails for good is reported with the figures (the run measures
+    // what was placed), not turned into a crash: the CI smoke prints figures, it has no
+    // thresholds.
+    let mut failed_registrations = Vec::new();
     while let Some(ok) = writers.join_next().await {
         match ok.expect("registration task") {
-            Ok(registered) => {
-                if let Err(e) = registered {
-                    panic!("a job registration failed: {e}");
-                }
-            }
-            Err(_) => panic!(
-                "a job registration was not answered within {:?}",
-                opts.timeout
-            ),
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => failed_registrations.push(e),
+            Err(_) => failed_registrations.push(format!("not answered within {:?}", opts.timeout)),
         }
+    }
+    if let Some(last) = failed_registrations.last() {
+        eprintln!(
+            "{} of {} job registrations failed; the last: {last}",
+            failed_registrations.len(),
+            opts.jobs
+        );
     }
     let mut rss_peak_mb = rss_mb(pid);
     let total = opts.jobs * opts.allocs;
@@ -278,6 +291,7 @@ pub async fn place(
         latencies,
         rss_idle_mb,
         rss_peak_mb,
+        failed_registrations,
     }
 }
 

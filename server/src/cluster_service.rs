@@ -22,6 +22,7 @@ use crate::tunnel::TunnelError;
 use nomadish_proto::tls::Role;
 
 use crate::fsm::Command;
+use crate::group_commit::CommitFailure;
 use crate::raft::ServerNode;
 use crate::server::Server;
 
@@ -41,9 +42,18 @@ impl ClusterGrpc {
         if self.server.is_leader() {
             Ok(())
         } else {
-            Err(Status::failed_precondition("not the leader"))
+            Err(Status::failed_precondition(NOT_LEADER))
         }
     }
+}
+
+/// How a server that does not lead refuses a forwarded write it did not apply.
+const NOT_LEADER: &str = "not the leader";
+
+/// Whether a forwarded write was refused because the server it reached does not lead (so it
+/// was not applied there, and may go to the new leader).
+pub fn refused_as_not_leader(status: &Status) -> bool {
+    status.code() == tonic::Code::FailedPrecondition && status.message().starts_with(NOT_LEADER)
 }
 
 fn info(id: u64, node: &ServerNode) -> ServerInfo {
@@ -62,6 +72,7 @@ const FORWARD_BUFFER: usize = 16;
 impl ClusterService for ClusterGrpc {
     async fn apply(&self, req: Request<ApplyRequest>) -> Result<Response<ApplyReply>, Status> {
         self.server.authorize_rpc(&req, &[Role::Server])?;
+        self.server.wait_out_transfer().await;
         self.require_leader()?;
         let request_id = crate::http::request_id::from_metadata(&req);
         let cmd: Command = serde_json::from_slice(&req.into_inner().command)
@@ -80,7 +91,12 @@ impl ClusterService for ClusterGrpc {
         let resp = crate::http::request_id::scope(request_id.clone(), write)
             .instrument(span)
             .await
-            .map_err(Status::unavailable)?;
+            .map_err(|e| match e {
+                CommitFailure::NotLeader(reason) => {
+                    Status::failed_precondition(format!("{NOT_LEADER}: {reason}"))
+                }
+                CommitFailure::Failed(message) => Status::unavailable(message),
+            })?;
         let response = serde_json::to_vec(&resp).map_err(|e| Status::internal(e.to_string()))?;
         Ok(Response::new(ApplyReply {
             response,
@@ -328,4 +344,23 @@ fn forward_chunks(
         }
     });
     Box::pin(ReceiverStream::new(rx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_for_not_leading_is_told_apart_from_other_failures() {
+        assert!(refused_as_not_leader(&Status::failed_precondition(
+            NOT_LEADER
+        )));
+        assert!(refused_as_not_leader(&Status::failed_precondition(
+            format!("{NOT_LEADER}: has to forward request to 2")
+        )));
+        assert!(!refused_as_not_leader(&Status::unavailable(NOT_LEADER)));
+        assert!(!refused_as_not_leader(&Status::failed_precondition(
+            "stale configuration"
+        )));
+    }
 }

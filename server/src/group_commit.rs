@@ -89,7 +89,26 @@ fn cas_keys(cmd: &Command, out: &mut Vec<u64>) {
 }
 
 /// What a write's caller gets back: the command's response, or why raft did not take it.
-pub type CommitResult = Result<CommandResponse, String>;
+pub type CommitResult = Result<CommandResponse, CommitFailure>;
+
+/// Why the leader's raft did not commit a write.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommitFailure {
+    /// This server no longer leads, and raft says the write was never committed: it was
+    /// refused before it reached the log, or its entry was cut from the log by the new
+    /// leader's. Sending it on to the new leader cannot apply it twice.
+    #[error("not the leader: {0}")]
+    NotLeader(String),
+    /// Anything else (the outcome may be unknown).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CommitError for CommitFailure {
+    fn queue_failed(message: String) -> Self {
+        CommitFailure::Failed(message)
+    }
+}
 
 /// Where a queue sends each entry: raft on the leader, the leader's RPC on a follower.
 pub type Submit<E> =
@@ -133,18 +152,18 @@ impl<E> GroupCommit<E> {
     }
 }
 
-impl Default for GroupCommit<String> {
+impl Default for GroupCommit<CommitFailure> {
     /// The leader's raft queue.
     fn default() -> Self {
         Self::new("nomad.raft.group_commit.commands")
     }
 }
 
-impl GroupCommit<String> {
+impl GroupCommit<CommitFailure> {
     /// Commits `cmd` through `raft` (this server must be the leader), batched with whatever
     /// other writes are waiting.
     pub async fn commit(&self, raft: &Arc<Raft>, cmd: Command) -> CommitResult {
-        let start = || -> Submit<String> {
+        let start = || -> Submit<CommitFailure> {
             let raft = raft.clone();
             Arc::new(move |cmd| {
                 let raft = raft.clone();
@@ -294,7 +313,22 @@ async fn client_write(raft: &Raft, cmd: Command) -> CommitResult {
     crate::metrics::raft_commit(raft.client_write(cmd))
         .await
         .map(|r| r.data)
-        .map_err(|e| e.to_string())
+        .map_err(|e| failure(&e))
+}
+
+/// How a write raft did not commit failed. openraft answers `ForwardToLeader` only for a
+/// write it refused up front or whose entry a new leader's log replaced: never for one that
+/// may still commit.
+fn failure(
+    e: &openraft::error::RaftError<
+        crate::raft::NodeId,
+        openraft::error::ClientWriteError<crate::raft::NodeId, crate::raft::ServerNode>,
+    >,
+) -> CommitFailure {
+    match e.forward_to_leader::<crate::raft::ServerNode>() {
+        Some(_) => CommitFailure::NotLeader(e.to_string()),
+        None => CommitFailure::Failed(e.to_string()),
+    }
 }
 
 #[cfg(test)]
@@ -347,7 +381,7 @@ mod tests {
 
     /// Two submissions held in flight, then ten writes queued behind them; returns the
     /// queue's calls and the ten writes' results.
-    async fn ten_behind_two(down: bool) -> (Vec<usize>, Vec<CommitResult>) {
+    async fn ten_behind_two(down: bool) -> (Vec<usize>, Vec<Result<CommandResponse, String>>) {
         let fake = Arc::new(Fake {
             calls: Mutex::default(),
             gate: Semaphore::new(0),
@@ -440,6 +474,20 @@ mod tests {
             &Command::UpsertEvals { evals: Vec::new() },
             &mut keys
         ));
+    }
+
+    #[test]
+    fn only_a_write_raft_never_took_counts_as_refused_for_not_leading() {
+        use openraft::error::{ClientWriteError, Fatal, ForwardToLeader, RaftError};
+        let refused: RaftError<_, ClientWriteError<_, crate::raft::ServerNode>> =
+            RaftError::APIError(ClientWriteError::ForwardToLeader(ForwardToLeader::empty()));
+        assert!(matches!(failure(&refused), CommitFailure::NotLeader(_)));
+        let stopped: RaftError<_, ClientWriteError<_, crate::raft::ServerNode>> =
+            RaftError::Fatal(Fatal::Stopped);
+        assert_eq!(
+            failure(&stopped),
+            CommitFailure::Failed(stopped.to_string())
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::broker::EvalBroker;
 use crate::config::ServerConfig;
 use crate::fsm::{ApplyError, Command, CommandResponse};
+use crate::group_commit::CommitFailure;
 use crate::heartbeat::HeartbeatTracker;
 use crate::raft::{NodeId, Raft, ServerNode};
 use crate::state::{StateStore, StateView};
@@ -33,6 +34,9 @@ const FORWARD_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a request that must reach the leader waits for one while none is known (an
 /// election in progress), as Nomad's `rpc_hold_timeout`.
 const RPC_HOLD_TIMEOUT: Duration = Duration::from_secs(5);
+/// The pause before a write refused by a former leader goes again (the new leader is known
+/// to this server within a heartbeat or so).
+const NOT_LEADER_RETRY: Duration = Duration::from_millis(50);
 
 /// Why a write did not happen (or its outcome is unknown).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -99,6 +103,9 @@ pub struct Server {
     pub last_leader_contact: Arc<std::sync::atomic::AtomicI64>,
     /// While set, this server calls no election (a leadership transfer to another server).
     pub elections_held: std::sync::atomic::AtomicBool,
+    /// Set while this leader hands its leadership to another server: writes wait, since any
+    /// new entry would renew the followers' lease on this leader and keep them from voting.
+    pub transferring: tokio::sync::watch::Sender<bool>,
     /// How this server reaches the leader (and dials other servers).
     link: LeaderLink,
     /// Servers this one has heard of (itself included), for forming a new cluster.
@@ -106,7 +113,7 @@ pub struct Server {
     /// ACL state of this server: the audit log.
     pub auth: crate::auth::AuthState,
     /// The leader's write queue: concurrent writes share raft entries.
-    pub group_commit: crate::group_commit::GroupCommit,
+    pub group_commit: crate::group_commit::GroupCommit<CommitFailure>,
     /// A follower's forwarding queue: concurrent writes share one RPC to the leader.
     forwards: crate::group_commit::GroupCommit<WriteError>,
 }
@@ -183,22 +190,47 @@ impl LeaderLink {
         Ok((leader, channel))
     }
 
-    /// Sends `cmd` (one write, or a batch of them) to the leader's cluster service.
+    /// Sends `cmd` (one write, or a batch of them) to the leader's cluster service. A server
+    /// that answers it is no longer the leader never applied it, so the write goes again to
+    /// whichever server leads next, for up to [`RPC_HOLD_TIMEOUT`].
     async fn forward(&self, cmd: Command) -> Result<CommandResponse, WriteError> {
-        let (leader, channel) = self.channel().await?;
-        let fail = |message: String| WriteError::Forward {
-            leader: leader.rpc_addr.clone(),
-            message,
-        };
-        let command = serde_json::to_vec(&cmd).map_err(|e| fail(e.to_string()))?;
-        let mut client = ClusterServiceClient::new(channel).max_decoding_message_size(usize::MAX);
-        let request = crate::http::request_id::with_request_id(ApplyRequest { command });
-        let reply = tokio::time::timeout(FORWARD_TIMEOUT, client.apply(request))
-            .await
-            .map_err(|_| fail("timed out".to_string()))?
-            .map_err(|s| fail(s.message().to_string()))?
-            .into_inner();
-        serde_json::from_slice(&reply.response).map_err(|e| fail(e.to_string()))
+        let command = serde_json::to_vec(&cmd)
+            .map_err(|e| WriteError::Raft(format!("encoding the write: {e}")))?;
+        let deadline = tokio::time::Instant::now() + RPC_HOLD_TIMEOUT;
+        loop {
+            let (leader, channel) = self.channel().await?;
+            let fail = |message: String| WriteError::Forward {
+                leader: leader.rpc_addr.clone(),
+                message,
+            };
+            let mut client =
+                ClusterServiceClient::new(channel).max_decoding_message_size(usize::MAX);
+            let request = crate::http::request_id::with_request_id(ApplyRequest {
+                command: command.clone(),
+            });
+            let reply = tokio::time::timeout(FORWARD_TIMEOUT, client.apply(request))
+                .await
+                .map_err(|_| fail("timed out".to_string()))?;
+            match reply {
+                Ok(reply) => {
+                    let reply = reply.into_inner();
+                    return serde_json::from_slice(&reply.response)
+                        .map_err(|e| fail(e.to_string()));
+                }
+                Err(status)
+                    if crate::cluster_service::refused_as_not_leader(&status)
+                        && tokio::time::Instant::now() < deadline =>
+                {
+                    tracing::debug!(
+                        leader = %leader.rpc_addr,
+                        reason = status.message(),
+                        "the write reached a server that no longer leads; sending it again"
+                    );
+                    tokio::time::sleep(NOT_LEADER_RETRY).await;
+                }
+                Err(status) => return Err(fail(status.message().to_string())),
+            }
+        }
     }
 }
 
@@ -231,6 +263,7 @@ impl Server {
             started: Instant::now(),
             last_leader_contact: Arc::default(),
             elections_held: std::sync::atomic::AtomicBool::new(false),
+            transferring: tokio::sync::watch::Sender::new(false),
             known_servers: Mutex::default(),
             link,
             group_commit: Default::default(),
@@ -304,27 +337,49 @@ impl Server {
         self.link.dial(addr).await
     }
 
-    /// Applies a command through raft (here or on the leader).
+    /// Applies a command through raft (here or on the leader). A write this server took as
+    /// leader but lost the leadership before raft did (refused, or its entry replaced by the
+    /// new leader's log) goes on to the new leader, as a follower's would.
     pub async fn write(&self, cmd: Command) -> Result<CommandResponse, WriteError> {
+        self.wait_out_transfer().await;
         let response = if self.is_leader() {
-            self.group_commit
-                .commit(&self.raft, cmd)
-                .await
-                .map_err(WriteError::Raft)?
+            match self.group_commit.commit(&self.raft, cmd.clone()).await {
+                Ok(response) => response,
+                Err(CommitFailure::NotLeader(reason)) => {
+                    tracing::debug!(%reason, "lost the leadership before the write committed; forwarding it");
+                    self.forward(cmd).await?
+                }
+                Err(CommitFailure::Failed(message)) => return Err(WriteError::Raft(message)),
+            }
         } else {
-            let start = || -> crate::group_commit::Submit<WriteError> {
-                let link = self.link.clone();
-                Arc::new(move |cmd| {
-                    let link = link.clone();
-                    Box::pin(async move { link.forward(cmd).await })
-                })
-            };
-            self.forwards.submit(start, cmd).await?
+            self.forward(cmd).await?
         };
         match response.error {
             Some(e) => Err(e.into()),
             None => Ok(response),
         }
+    }
+
+    /// Holds the caller while this leader transfers its leadership (for at most
+    /// [`RPC_HOLD_TIMEOUT`]); the caller then looks again at who leads.
+    pub async fn wait_out_transfer(&self) {
+        if !*self.transferring.borrow() {
+            return;
+        }
+        let mut done = self.transferring.subscribe();
+        let _ = tokio::time::timeout(RPC_HOLD_TIMEOUT, done.wait_for(|t| !*t)).await;
+    }
+
+    /// Sends `cmd` to the leader through the follower's batching queue.
+    async fn forward(&self, cmd: Command) -> Result<CommandResponse, WriteError> {
+        let start = || -> crate::group_commit::Submit<WriteError> {
+            let link = self.link.clone();
+            Arc::new(move |cmd| {
+                let link = link.clone();
+                Box::pin(async move { link.forward(cmd).await })
+            })
+        };
+        self.forwards.submit(start, cmd).await
     }
 
     /// A view that reflects every write acknowledged before this call (a linearizable read).

@@ -141,6 +141,16 @@ fn transfer_window(server: &Server) -> Duration {
     Duration::from_millis(server.raft.config().election_timeout_max * 4)
 }
 
+/// Lets the writes held by a leadership transfer go on when the transfer ends, however it
+/// ends.
+struct WritesResume<'a>(&'a Server);
+
+impl Drop for WritesResume<'_> {
+    fn drop(&mut self) {
+        self.0.transferring.send_replace(false);
+    }
+}
+
 /// Hands leadership to `target` (or any other voter); returns the new leader's ID.
 pub async fn transfer_leadership(
     server: &Server,
@@ -174,6 +184,9 @@ pub async fn transfer_leadership(
     };
     let window = transfer_window(server);
     let window_ms = window.as_millis() as u64;
+    // Writes wait until the transfer ends: entries would renew the followers' lease.
+    server.transferring.send_replace(true);
+    let _writes_resume = WritesResume(server);
     for (id, node, _) in &voters {
         if *id != target.0
             && let Ok(channel) = server.dial(&node.rpc_addr).await
@@ -188,6 +201,9 @@ pub async fn transfer_leadership(
     let rc = server.raft.runtime_config();
     rc.heartbeat(false);
     rc.elect(false);
+    // The target campaigns once it holds every entry: a candidate with a shorter log gets
+    // no votes. No new entry comes meanwhile (writes are held).
+    let _ = tokio::time::timeout(window, replicated_to(server, target.0)).await;
     let campaign = async {
         let channel = server
             .dial(&target.1.rpc_addr)
@@ -223,6 +239,25 @@ pub async fn transfer_leadership(
     rc.heartbeat(true);
     rc.elect(true);
     result
+}
+
+/// Returns once `target` has matched this leader's whole log (or this server stops leading).
+async fn replicated_to(server: &Server, target: NodeId) {
+    let mut metrics = server.raft.metrics();
+    loop {
+        let (last, matched) = {
+            let m = metrics.borrow_and_update();
+            let matched = m
+                .replication
+                .as_ref()
+                .and_then(|r| r.get(&target).cloned().flatten())
+                .map(|l| l.index);
+            (m.last_log_index, matched)
+        };
+        if matched >= last || metrics.changed().await.is_err() || !server.is_leader() {
+            return;
+        }
+    }
 }
 
 /// During a transfer: campaign until elected, or hold elections, for `window`.

@@ -592,3 +592,84 @@ async fn scenario_6_paused_leader_steps_down_and_loses_nothing() {
     cluster.wait_converged(CLUSTER_TIMEOUT).await;
     assert_all_acked_present(&cluster, &history).await;
 }
+
+/// Writers keep sending to every server, the leader among them, while the leadership moves
+/// three times: a write that reaches a server just as it stops leading goes on to the new
+/// leader, so each one is answered with success on its first try, and each is in the state.
+#[tokio::test]
+async fn writes_during_leadership_transfers_are_answered_and_kept() {
+    let dir = nomadish_tests::test_dir();
+    let pki = Pki::create(dir.path());
+    let cluster = Cluster::start(dir.path(), 3, "", Some(&pki)).await;
+    cluster.wait_leader().await;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // (job ID, answer) of every write that was not a success.
+    let failed = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut writers = Vec::new();
+    for w in 0..6 {
+        let api = cluster.servers[w % 3].api();
+        let (stop, failed, acked) = (stop.clone(), failed.clone(), acked.clone());
+        writers.push(tokio::spawn(async move {
+            // Bounded: at most 2,000 writes per writer, and the test stops them sooner.
+            for n in 0..2_000 {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    return;
+                }
+                let id = format!("moving-{w}-{n}");
+                let job = empty_job(&id);
+                let put = api.try_put_json("/v1/jobs", &job);
+                match tokio::time::timeout(Duration::from_secs(20), put).await {
+                    Ok(Ok((code, _))) if code.is_success() => acked.lock().unwrap().push(id),
+                    Ok(Ok((code, body))) => {
+                        failed.lock().unwrap().push((id, format!("{code}: {body}")))
+                    }
+                    Ok(Err(e)) => failed.lock().unwrap().push((id, e.to_string())),
+                    Err(_) => failed
+                        .lock()
+                        .unwrap()
+                        .push((id, "no answer in 20 s".into())),
+                }
+            }
+        }));
+    }
+    for round in 0..3 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let (leader, leader_id) = cluster.wait_leader().await;
+        let (code, body) = cluster.servers[leader]
+            .api()
+            .put_json("/v1/operator/raft/transfer-leadership", &Value::Null)
+            .await;
+        assert!(code.is_success(), "transfer {round}: {code} {body}");
+        wait_until("the leadership to move", CLUSTER_TIMEOUT, async || {
+            cluster.leader().await.filter(|(_, id)| *id != leader_id)
+        })
+        .await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in writers {
+        w.await.expect("writer");
+    }
+    let failed = failed.lock().unwrap().clone();
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        failed.is_empty(),
+        "{} of {} writes failed during the transfers, first: {:?}",
+        failed.len(),
+        failed.len() + acked.len(),
+        &failed[..failed.len().min(5)]
+    );
+    assert!(acked.len() >= 30, "only {} writes in the run", acked.len());
+    let (leader, _) = cluster.wait_leader().await;
+    let jobs = cluster.servers[leader].api().get_ok("/v1/jobs").await;
+    let present: std::collections::BTreeSet<&str> = jobs
+        .as_array()
+        .map(|a| a.iter().filter_map(|j| j["ID"].as_str()).collect())
+        .unwrap_or_default();
+    let lost: Vec<_> = acked
+        .iter()
+        .filter(|id| !present.contains(id.as_str()))
+        .collect();
+    assert!(lost.is_empty(), "acknowledged but missing: {lost:?}");
+}

@@ -110,31 +110,67 @@ fn node_accepts(view: &StateView, node: &Node, plan: &Plan, allocs: &[Allocation
         .map(|a| a.id.as_str())
         .collect();
     let updating: HashSet<&str> = allocs.iter().map(|a| a.id.as_str()).collect();
-    let (mut cpu, mut mem, mut disk) = (0i64, 0i64, 0i64);
-    let existing = view.node_allocs(&node.id);
-    let live = existing.iter().map(|a| a.as_ref()).filter(|a| {
-        !a.terminal() && !stopping.contains(a.id.as_str()) && !updating.contains(a.id.as_str())
-    });
+    // The node's running total, less the allocations the plan stops or replaces there, plus
+    // what the plan puts there. Client-terminal entries (follow-up markers on failed
+    // allocations) hold nothing.
+    let mut usage = view.node_usage.get(&node.id).copied().unwrap_or_default();
+    for id in stopping.union(&updating) {
+        if let Some(a) = view.allocs.get(*id)
+            && a.node_id == node.id
+            && !a.terminal()
+        {
+            usage.cpu -= a.allocated_resources.cpu();
+            usage.memory -= a.allocated_resources.memory_mb();
+            usage.disk -= a.allocated_resources.disk_mb();
+        }
+    }
+    let placing = allocs.iter().filter(|a| !a.terminal());
+    for a in placing.clone() {
+        usage.cpu += a.allocated_resources.cpu();
+        usage.memory += a.allocated_resources.memory_mb();
+        usage.disk += a.allocated_resources.disk_mb();
+    }
+    usage.cpu <= node.allocatable_cpu()
+        && usage.memory <= node.allocatable_memory_mb()
+        && usage.disk <= node.allocatable_disk_mb()
+        && !ports_collide(view, node, &stopping, &updating, placing)
+}
+
+/// Whether the allocations the plan puts on the node ask for a host port that the node
+/// reserves or that one of its other live allocations (or another of them) holds. Only a
+/// plan that asks for host ports visits the node's allocations.
+fn ports_collide<'a>(
+    view: &StateView,
+    node: &Node,
+    stopping: &HashSet<&str>,
+    updating: &HashSet<&str>,
+    placing: impl Iterator<Item = &'a Allocation> + Clone,
+) -> bool {
+    if placing
+        .clone()
+        .all(|a| a.allocated_resources.host_ports().is_empty())
+    {
+        return false;
+    }
     let mut ports: HashSet<u16> = node
         .reserved_resources
         .networks
         .ports()
         .into_iter()
         .collect();
-    let mut port_collision = false;
-    // Client-terminal entries (follow-up markers on failed allocations) hold nothing.
-    for a in live.chain(allocs.iter().filter(|a| !a.terminal())) {
-        cpu += a.allocated_resources.cpu();
-        mem += a.allocated_resources.memory_mb();
-        disk += a.allocated_resources.disk_mb();
+    let existing = view.node_allocs(&node.id);
+    let live = existing.iter().map(|a| a.as_ref()).filter(|a| {
+        !a.terminal() && !stopping.contains(a.id.as_str()) && !updating.contains(a.id.as_str())
+    });
+    let mut collision = false;
+    let mut take = |a: &Allocation| {
         for port in a.allocated_resources.host_ports() {
-            port_collision |= !ports.insert(port);
+            collision |= !ports.insert(port);
         }
-    }
-    !port_collision
-        && cpu <= node.allocatable_cpu()
-        && mem <= node.allocatable_memory_mb()
-        && disk <= node.allocatable_disk_mb()
+    };
+    live.for_each(&mut take);
+    placing.for_each(&mut take);
+    collision
 }
 
 /// Commits what the verdict accepted; the allocations travel without their job.

@@ -93,6 +93,19 @@ fn stops_in_the_same_plan_free_room() {
 }
 
 #[test]
+fn an_allocation_updated_in_place_counts_once_at_its_new_size() {
+    let view = view_with(
+        &[node("n1", NODE_STATUS_READY)],
+        &[alloc("a", "n1", 600), alloc("b", "n1", 100)],
+    );
+    // 900 + 100 fits the node's 1000; counting the old 600 as well would not.
+    let plan = plan_with(vec![alloc("a", "n1", 900)]);
+    assert_eq!(evaluate_plan(&view, &plan).accepted, vec!["n1".to_string()]);
+    let plan = plan_with(vec![alloc("a", "n1", 901)]);
+    assert_eq!(evaluate_plan(&view, &plan).refused, vec!["n1".to_string()]);
+}
+
+#[test]
 fn terminal_allocations_do_not_count() {
     let mut done = alloc("done", "n1", 900);
     done.client_status = "complete".into();

@@ -86,6 +86,18 @@ pub trait State {
     fn allocs_by_job(&self, namespace: &str, job_id: &str) -> Vec<Arc<Allocation>>;
     /// Every allocation on a node (terminal ones included).
     fn allocs_by_node(&self, node_id: &str) -> Vec<Arc<Allocation>>;
+    /// What the node's non-terminal allocations hold. The state keeps it as a running total;
+    /// this default adds them up.
+    fn node_usage(&self, node_id: &str) -> crate::state::NodeUsage {
+        let mut total = crate::state::NodeUsage::default();
+        for alloc in self.allocs_by_node(node_id) {
+            let u = crate::state::NodeUsage::of(&alloc);
+            total.cpu += u.cpu;
+            total.memory += u.memory;
+            total.disk += u.disk;
+        }
+        total
+    }
     /// A node by ID.
     fn node(&self, id: &str) -> Option<Arc<Node>>;
     /// Every node, any status, in ID order.

@@ -7,7 +7,7 @@
 //! placement (reconcile runs before placement), so usage is only ever read after
 //! [`NodeTable::freeze_stops`].
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use nomadish_proto::model::{Allocation, Node};
@@ -99,6 +99,8 @@ pub(crate) struct NodeTable<'s> {
     capacity: Vec<Amount>,
     used: Vec<Option<Amount>>,
     stopped: HashSet<String>,
+    /// Per node, what the allocations this plan stops there held (taken off its usage).
+    stopped_usage: HashMap<usize, Amount>,
     frozen: bool,
     /// Host ports in use per node (see `ports`).
     pub(super) ports: PortTable,
@@ -120,6 +122,7 @@ impl<'s> NodeTable<'s> {
             capacity,
             used,
             stopped: HashSet::new(),
+            stopped_usage: HashMap::new(),
             frozen: false,
             ports,
         }
@@ -136,9 +139,17 @@ impl<'s> NodeTable<'s> {
     }
 
     /// Records that the plan stops this allocation: it no longer counts as usage.
-    pub(crate) fn record_stop(&mut self, alloc_id: &str) {
+    pub(crate) fn record_stop(&mut self, alloc: &Allocation) {
         debug_assert!(!self.frozen, "stops must be recorded before usage is read");
-        self.stopped.insert(alloc_id.to_string());
+        if self.stopped.insert(alloc.id.clone())
+            && !alloc.terminal()
+            && let Some(idx) = self.position(&alloc.node_id)
+        {
+            self.stopped_usage
+                .entry(idx)
+                .or_default()
+                .add(Amount::of_alloc(alloc));
+        }
     }
 
     /// Whether the plan stops this allocation.
@@ -162,10 +173,14 @@ impl<'s> NodeTable<'s> {
         if let Some(u) = self.used[idx] {
             return u;
         }
-        let mut total = Amount::default();
-        for alloc in self.live_allocs(idx) {
-            total.add(Amount::of_alloc(&alloc));
-        }
+        // The state's running total for the node, less what this plan stops there.
+        let held = self.state.node_usage(&self.nodes[idx].id);
+        let stopped = self.stopped_usage.get(&idx).copied().unwrap_or_default();
+        let total = Amount {
+            cpu: held.cpu - stopped.cpu,
+            memory: held.memory - stopped.memory,
+            disk: held.disk - stopped.disk,
+        };
         self.used[idx] = Some(total);
         total
     }
@@ -193,6 +208,13 @@ impl<'s> NodeTable<'s> {
                 return false;
             }
             self.used[idx] = Some(used.plus(amount));
+            if self.stopped.contains(&alloc.id)
+                && let Some(stopped) = self.stopped_usage.get_mut(&idx)
+            {
+                stopped.cpu -= amount.cpu;
+                stopped.memory -= amount.memory;
+                stopped.disk -= amount.disk;
+            }
         }
         self.stopped.remove(&alloc.id);
         true

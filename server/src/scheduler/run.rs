@@ -106,7 +106,7 @@ impl<'s, 'e> Run<'s, 'e> {
             self.out
                 .plan
                 .append_stop(&stop.alloc, stop.description, status);
-            self.table.record_stop(&stop.alloc.id);
+            self.table.record_stop(&stop.alloc);
         }
     }
 

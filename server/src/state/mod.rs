@@ -72,6 +72,42 @@ fn is_zero(v: &u64) -> bool {
     *v == 0
 }
 
+/// What allocations hold on a node: CPU (MHz), memory and disk (MB).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NodeUsage {
+    /// CPU in MHz.
+    pub cpu: i64,
+    /// Memory in MB.
+    pub memory: i64,
+    /// Disk in MB.
+    pub disk: i64,
+}
+
+impl NodeUsage {
+    /// What the allocation holds while it is not terminal; nothing once it is.
+    pub fn of(alloc: &Allocation) -> Self {
+        if alloc.terminal() {
+            return Self::default();
+        }
+        let r = &alloc.allocated_resources;
+        Self {
+            cpu: r.cpu(),
+            memory: r.memory_mb(),
+            disk: r.disk_mb(),
+        }
+    }
+
+    fn is_zero(&self) -> bool {
+        *self == Self::default()
+    }
+
+    fn add(&mut self, other: Self, sign: i64) {
+        self.cpu += sign * other.cpu;
+        self.memory += sign * other.memory;
+        self.disk += sign * other.disk;
+    }
+}
+
 /// The whole replicated state at one raft index. Cloning is cheap.
 #[derive(Debug, Clone, Default)]
 pub struct StateView {
@@ -95,6 +131,9 @@ pub struct StateView {
     pub allocs_by_node: OrdMap<String, OrdSet<String>>,
     /// Per node, the highest `AllocModifyIndex` among its allocations (wakes node streams).
     pub node_alloc_index: OrdMap<String, u64>,
+    /// Per node, what its non-terminal allocations hold, kept in step with `allocs` so the
+    /// scheduler reads a node's usage without visiting each of its allocations.
+    pub node_usage: OrdMap<String, NodeUsage>,
     /// Nodes by ID.
     pub nodes: OrdMap<String, Arc<Node>>,
     /// Deployments by ID.
@@ -150,11 +189,14 @@ impl StateView {
     /// Records an allocation, keeping the job and node indexes in step.
     pub fn put_alloc(&mut self, alloc: Arc<Allocation>) {
         let key = (alloc.namespace.clone(), alloc.job_id.clone());
-        if let Some(old) = self.allocs.get(&alloc.id)
-            && old.node_id != alloc.node_id
-        {
-            remove_from(&mut self.allocs_by_node, &old.node_id, &alloc.id);
+        let old = self.allocs.get(&alloc.id).cloned();
+        if let Some(old) = &old {
+            if old.node_id != alloc.node_id {
+                remove_from(&mut self.allocs_by_node, &old.node_id, &alloc.id);
+            }
+            self.add_usage(&old.node_id, NodeUsage::of(old), -1);
         }
+        self.add_usage(&alloc.node_id, NodeUsage::of(&alloc), 1);
         add_to(&mut self.allocs_by_job, key, &alloc.id);
         add_to(&mut self.allocs_by_node, alloc.node_id.clone(), &alloc.id);
         let idx = self
@@ -173,6 +215,29 @@ impl StateView {
             let key = (old.namespace.clone(), old.job_id.clone());
             remove_from(&mut self.allocs_by_job, &key, id);
             remove_from(&mut self.allocs_by_node, &old.node_id, id);
+            self.add_usage(&old.node_id, NodeUsage::of(&old), -1);
+        }
+    }
+
+    /// Adds (`sign` 1) or takes away (-1) an allocation's usage on its node.
+    fn add_usage(&mut self, node_id: &str, usage: NodeUsage, sign: i64) {
+        if usage.is_zero() {
+            return;
+        }
+        let emptied = match self.node_usage.get_mut(node_id) {
+            Some(total) => {
+                total.add(usage, sign);
+                total.is_zero()
+            }
+            None => {
+                let mut total = NodeUsage::default();
+                total.add(usage, sign);
+                self.node_usage.insert(node_id.to_string(), total);
+                false
+            }
+        };
+        if emptied {
+            self.node_usage.remove(node_id);
         }
     }
 

@@ -248,6 +248,10 @@ impl State for StateView {
         self.node_allocs(node_id)
     }
 
+    fn node_usage(&self, node_id: &str) -> super::NodeUsage {
+        self.node_usage.get(node_id).copied().unwrap_or_default()
+    }
+
     fn node(&self, id: &str) -> Option<Arc<Node>> {
         self.nodes.get(id).cloned()
     }

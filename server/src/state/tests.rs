@@ -52,6 +52,57 @@ fn alloc_indexes_follow_moves_and_removal() {
 }
 
 #[test]
+fn node_usage_is_the_sum_of_the_nodes_live_allocations_after_any_sequence_of_writes() {
+    use nomadish_proto::model::{
+        ALLOC_CLIENT_COMPLETE, ALLOC_CLIENT_RUNNING, ALLOC_DESIRED_RUN, ALLOC_DESIRED_STOP,
+        AllocatedTaskResources,
+    };
+    let j = job("web", 0);
+    let mut view = StateView::default();
+    let nodes = ["n1", "n2", "n3"];
+    // A fixed pseudo-random walk: puts that move allocations between nodes, change their
+    // size and status, and removals.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    for step in 0..2_000 {
+        let id = format!("a{}", next(40));
+        if next(6) == 0 {
+            view.remove_alloc(&id);
+        } else {
+            let mut a = Allocation::clone(&alloc(&id, &j, nodes[next(3) as usize]));
+            let mut task = AllocatedTaskResources::default();
+            task.cpu.cpu_shares = 100 + next(400) as i64;
+            task.memory.memory_mb = 64 + next(256) as i64;
+            a.allocated_resources.tasks.insert("t".into(), task);
+            a.allocated_resources.shared.disk_mb = next(300) as i64;
+            (a.desired_status, a.client_status) = match next(4) {
+                0 => (ALLOC_DESIRED_STOP.into(), ALLOC_CLIENT_RUNNING.into()),
+                1 => (ALLOC_DESIRED_RUN.into(), ALLOC_CLIENT_COMPLETE.into()),
+                _ => (ALLOC_DESIRED_RUN.into(), ALLOC_CLIENT_RUNNING.into()),
+            };
+            view.put_alloc(Arc::new(a));
+        }
+        for node in nodes {
+            let mut sum = NodeUsage::default();
+            for a in view.node_allocs(node) {
+                sum.add(NodeUsage::of(&a), 1);
+            }
+            let kept = view.node_usage.get(node).copied().unwrap_or_default();
+            assert_eq!(kept, sum, "step {step}, node {node}");
+        }
+    }
+    assert!(
+        view.node_usage.values().all(|u| !u.is_zero()),
+        "a node whose allocations all ended drops out of the table"
+    );
+}
+
+#[test]
 fn snapshot_round_trip_relinks_jobs() {
     let mut view = StateView {
         index: 42,

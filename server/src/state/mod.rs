@@ -127,8 +127,9 @@ pub struct StateView {
     pub allocs: OrdMap<String, Arc<Allocation>>,
     /// Allocation IDs by job.
     pub allocs_by_job: OrdMap<JobKey, OrdSet<String>>,
-    /// Allocation IDs by node.
-    pub allocs_by_node: OrdMap<String, OrdSet<String>>,
+    /// Allocations by node, then by ID (the same `Arc`s as `allocs`, so a node's allocations
+    /// are read without a lookup each in `allocs`).
+    pub allocs_by_node: OrdMap<String, OrdMap<String, Arc<Allocation>>>,
     /// Per node, the highest `AllocModifyIndex` among its allocations (wakes node streams).
     pub node_alloc_index: OrdMap<String, u64>,
     /// Per node, what its non-terminal allocations hold, kept in step with `allocs` so the
@@ -192,13 +193,16 @@ impl StateView {
         let old = self.allocs.get(&alloc.id).cloned();
         if let Some(old) = &old {
             if old.node_id != alloc.node_id {
-                remove_from(&mut self.allocs_by_node, &old.node_id, &alloc.id);
+                remove_node_alloc(&mut self.allocs_by_node, &old.node_id, &alloc.id);
             }
             self.add_usage(&old.node_id, NodeUsage::of(old), -1);
         }
         self.add_usage(&alloc.node_id, NodeUsage::of(&alloc), 1);
         add_to(&mut self.allocs_by_job, key, &alloc.id);
-        add_to(&mut self.allocs_by_node, alloc.node_id.clone(), &alloc.id);
+        self.allocs_by_node
+            .entry(alloc.node_id.clone())
+            .or_default()
+            .insert(alloc.id.clone(), alloc.clone());
         let idx = self
             .node_alloc_index
             .entry(alloc.node_id.clone())
@@ -214,7 +218,7 @@ impl StateView {
         if let Some(old) = self.allocs.remove(id) {
             let key = (old.namespace.clone(), old.job_id.clone());
             remove_from(&mut self.allocs_by_job, &key, id);
-            remove_from(&mut self.allocs_by_node, &old.node_id, id);
+            remove_node_alloc(&mut self.allocs_by_node, &old.node_id, id);
             self.add_usage(&old.node_id, NodeUsage::of(&old), -1);
         }
     }
@@ -329,6 +333,23 @@ impl StateView {
 
 fn add_to<K: Ord + Clone>(map: &mut OrdMap<K, OrdSet<String>>, key: K, id: &str) {
     map.entry(key).or_default().insert(id.to_string());
+}
+
+fn remove_node_alloc(
+    map: &mut OrdMap<String, OrdMap<String, Arc<Allocation>>>,
+    node_id: &str,
+    id: &str,
+) {
+    let empty = match map.get_mut(node_id) {
+        Some(allocs) => {
+            allocs.remove(id);
+            allocs.is_empty()
+        }
+        None => false,
+    };
+    if empty {
+        map.remove(node_id);
+    }
 }
 
 fn remove_from<K: Ord + Clone>(map: &mut OrdMap<K, OrdSet<String>>, key: &K, id: &str) {

@@ -79,11 +79,7 @@ impl StateView {
     pub fn node_allocs(&self, node_id: &str) -> Vec<Arc<Allocation>> {
         self.allocs_by_node
             .get(node_id)
-            .map(|ids| {
-                ids.iter()
-                    .filter_map(|i| self.allocs.get(i).cloned())
-                    .collect()
-            })
+            .map(|allocs| allocs.values().cloned().collect())
             .unwrap_or_default()
     }
 

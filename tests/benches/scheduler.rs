@@ -5,7 +5,9 @@
 //!   (4000 MHz / 8192 MB each), and the same as a batch job;
 //! - 1,000 allocations on 5,000 nodes, plain, with a `spread` over `${meta.rack}` (25 racks),
 //!   and with one dynamic host port per allocation (placements/s reported as throughput), and
-//!   one allocation on 5,000 nodes (the per-evaluation fixed cost).
+//!   one allocation on 5,000 nodes (the per-evaluation fixed cost);
+//! - 1,000 allocations on 500 nodes of the servers' own state that already hold 100,000
+//!   (`placements/service_1k_on_500_holding_100k`).
 //!
 //! Timings exclude dropping the returned outcome (criterion's `iter_with_large_drop`), except
 //! in the `_with_drop` case.
@@ -19,11 +21,13 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use nomadish_proto::model::{
+    AllocatedCpuResources, AllocatedMemoryResources, AllocatedResources, AllocatedTaskResources,
     Allocation, DriverInfo, EphemeralDisk, Evaluation, JOB_TYPE_BATCH, JOB_TYPE_SERVICE, Job,
     NODE_ELIGIBLE, NODE_STATUS_READY, NetworkResource, Node, NodeCpuResources, NodeDiskResources,
     NodeMemoryResources, NodeResources, Port, Resources, Spread, Task, TaskGroup,
 };
 use nomadish_server::scheduler::{State, schedule};
+use nomadish_server::state::StateView;
 
 /// A read-only snapshot with per-node and per-job allocation indexes.
 struct BenchState {
@@ -172,7 +176,61 @@ fn bench_with_drop(c: &mut Criterion, name: &str, kind: &str, count: i64, nodes:
 fn bench_placements(c: &mut Criterion, name: &str, job: Job) {
     let count = job.task_groups[0].count;
     let (state, eval) = state_of(job, 5_000);
-    let check = schedule(&state, &eval, 1, 1).expect("schedules");
+    bench_placements_in(c, name, &state, &eval, count);
+}
+
+/// The servers' own state (`StateView`) with 500 nodes that already hold 200 small
+/// allocations each (100,000 in all, of 100 other jobs), and a new service job of 1,000:
+/// the shape of `nomadish-bench c1m -scale` halfway through. Node usage here comes from the
+/// state's running totals, as on a server.
+fn busy_state() -> (StateView, Evaluation, i64) {
+    const NODES: usize = 500;
+    let (_, eval) = state(JOB_TYPE_SERVICE, 1_000, 0);
+    let mut view = StateView::default();
+    let nodes: Vec<Arc<Node>> = (0..NODES).map(|i| Arc::new(node(i))).collect();
+    for n in &nodes {
+        view.nodes.insert(n.id.clone(), n.clone());
+    }
+    view.put_job(Arc::new(job(JOB_TYPE_SERVICE, 1_000)));
+    for i in 0..100_000 {
+        let mut resources = AllocatedResources::default();
+        resources.tasks.insert(
+            "srv".into(),
+            AllocatedTaskResources {
+                cpu: AllocatedCpuResources {
+                    cpu_shares: 10,
+                    ..Default::default()
+                },
+                memory: AllocatedMemoryResources {
+                    memory_mb: 20,
+                    memory_max_mb: 0,
+                },
+                ..Default::default()
+            },
+        );
+        view.put_alloc(Arc::new(Allocation {
+            id: format!("{i:08x}-1111-4000-8000-000000000000"),
+            namespace: "default".into(),
+            job_id: format!("other-{}", i / 1_000),
+            task_group: "app".into(),
+            node_id: nodes[i % NODES].id.clone(),
+            desired_status: "run".into(),
+            client_status: "running".into(),
+            allocated_resources: resources,
+            ..Default::default()
+        }));
+    }
+    (view, eval, 1_000)
+}
+
+fn bench_placements_in(
+    c: &mut Criterion,
+    name: &str,
+    state: &dyn State,
+    eval: &Evaluation,
+    count: i64,
+) {
+    let check = schedule(state, eval, 1, 1).expect("schedules");
     let placed: usize = check.plan.node_allocation.values().map(Vec::len).sum();
     assert_eq!(placed as i64, count, "every allocation placed");
     let mut group = c.benchmark_group("placements");
@@ -181,7 +239,7 @@ fn bench_placements(c: &mut Criterion, name: &str, job: Job) {
     group.bench_function(name, |b| {
         b.iter_with_large_drop(|| {
             seed += 1;
-            black_box(schedule(&state, &eval, 1, seed).expect("schedules"))
+            black_box(schedule(state, eval, 1, seed).expect("schedules"))
         })
     });
     group.finish();
@@ -206,6 +264,8 @@ fn placements(c: &mut Criterion) {
         ..Default::default()
     }];
     bench_placements(c, "service_1k_on_5k_dynamic_port", ports);
+    let (busy, eval, count) = busy_state();
+    bench_placements_in(c, "service_1k_on_500_holding_100k", &busy, &eval, count);
 }
 
 fn scheduler(c: &mut Criterion) {

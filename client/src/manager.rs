@@ -158,7 +158,7 @@ impl AllocManager {
             state.state = TASK_STATE_DEAD.to_string();
             state.finished_at = Some(rfc3339(now));
         }
-        let (status, description) = client_status(&states);
+        let (status, description) = client_status(states.values());
         self.deps.updater.push(AllocClientUpdate {
             id: alloc.id.clone(),
             client_status: status.to_string(),

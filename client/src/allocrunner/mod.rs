@@ -460,7 +460,7 @@ fn report(
         id: alloc_id.to_string(),
         client_status: status.to_string(),
         client_description: description.to_string(),
-        task_states: tracker.states().clone(),
+        task_states: tracker.states().clone().into_iter().collect(),
         deployment_status,
     });
 }
@@ -475,7 +475,7 @@ fn report_unrunnable(alloc: &Allocation, updater: &Updater) {
             "allocation has no runnable task group {:?} (missing job, group or tasks, or an invalid ID)",
             alloc.task_group
         ),
-        task_states: BTreeMap::new(),
+        task_states: Default::default(),
         deployment_status: None,
     });
 }

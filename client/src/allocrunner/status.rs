@@ -39,13 +39,20 @@ pub enum Action {
 }
 
 /// The client status and description for a set of task states.
-pub fn client_status(states: &BTreeMap<String, TaskState>) -> (&'static str, &'static str) {
-    let any = |f: &dyn Fn(&TaskState) -> bool| states.values().any(f);
+pub fn client_status<'a, I>(states: I) -> (&'static str, &'static str)
+where
+    I: IntoIterator<Item = &'a TaskState>,
+    I::IntoIter: Clone,
+{
+    let states = states.into_iter();
+    let any = |f: &dyn Fn(&TaskState) -> bool| states.clone().any(f);
     if any(&|s| s.state == TASK_STATE_DEAD && s.failed) {
         (ALLOC_CLIENT_FAILED, "Failed tasks")
     } else if any(&|s| s.state == TASK_STATE_RUNNING) {
         (ALLOC_CLIENT_RUNNING, "Tasks are running")
-    } else if states.is_empty() || any(&|s| s.state == TASK_STATE_PENDING || s.state.is_empty()) {
+    } else if states.clone().next().is_none()
+        || any(&|s| s.state == TASK_STATE_PENDING || s.state.is_empty())
+    {
         (ALLOC_CLIENT_PENDING, "No tasks have started")
     } else {
         (ALLOC_CLIENT_COMPLETE, "All tasks have completed")
@@ -128,7 +135,7 @@ impl AllocTracker {
 
     /// The allocation's client status and description.
     pub fn client_status(&self) -> (&'static str, &'static str) {
-        client_status(&self.states)
+        client_status(self.states.values())
     }
 
     fn kill_live(&mut self, reason: KillReason) -> Vec<Action> {
@@ -191,25 +198,28 @@ mod tests {
                 .map(|(i, (s, f))| (i.to_string(), st(s, *f)))
                 .collect()
         };
-        assert_eq!(client_status(&states(&[("pending", false)])).0, "pending");
         assert_eq!(
-            client_status(&states(&[("pending", false), ("running", false)])).0,
+            client_status(states(&[("pending", false)]).values()).0,
+            "pending"
+        );
+        assert_eq!(
+            client_status(states(&[("pending", false), ("running", false)]).values()).0,
             "running"
         );
         assert_eq!(
-            client_status(&states(&[("dead", false), ("running", false)])).0,
+            client_status(states(&[("dead", false), ("running", false)]).values()).0,
             "running"
         );
         assert_eq!(
-            client_status(&states(&[("dead", false), ("dead", false)])).0,
+            client_status(states(&[("dead", false), ("dead", false)]).values()).0,
             "complete"
         );
         assert_eq!(
-            client_status(&states(&[("dead", true), ("running", false)])).0,
+            client_status(states(&[("dead", true), ("running", false)]).values()).0,
             "failed"
         );
         assert_eq!(
-            client_status(&states(&[("dead", false), ("pending", false)])).0,
+            client_status(states(&[("dead", false), ("pending", false)]).values()).0,
             "pending"
         );
     }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{AllocatedResources, Job};
+use super::{AllocatedResources, Job, SmallMap};
 
 /// Client status: placed, tasks not started yet.
 pub const ALLOC_CLIENT_PENDING: &str = "pending";
@@ -106,7 +106,7 @@ pub struct Allocation {
     #[serde(rename = "ClientDescription")]
     pub client_description: String,
     #[serde(rename = "TaskStates")]
-    pub task_states: BTreeMap<String, TaskState>,
+    pub task_states: SmallMap<String, TaskState>,
     #[serde(rename = "PreviousAllocation")]
     pub previous_allocation: String,
     #[serde(rename = "NextAllocation")]
@@ -296,14 +296,14 @@ pub struct AllocMetric {
     pub nodes_evaluated: i64,
     pub nodes_filtered: i64,
     pub nodes_in_pool: i64,
-    pub nodes_available: BTreeMap<String, i64>,
-    pub class_filtered: BTreeMap<String, i64>,
-    pub constraint_filtered: BTreeMap<String, i64>,
+    pub nodes_available: SmallMap<String, i64>,
+    pub class_filtered: SmallMap<String, i64>,
+    pub constraint_filtered: SmallMap<String, i64>,
     pub nodes_exhausted: i64,
-    pub class_exhausted: BTreeMap<String, i64>,
-    pub dimension_exhausted: BTreeMap<String, i64>,
+    pub class_exhausted: SmallMap<String, i64>,
+    pub dimension_exhausted: SmallMap<String, i64>,
     pub quota_exhausted: Vec<String>,
-    pub scores: BTreeMap<String, f64>,
+    pub scores: SmallMap<String, f64>,
     /// Nanoseconds spent placing.
     pub allocation_time: i64,
     pub coalesced_failures: i64,
@@ -342,7 +342,7 @@ pub struct AllocListStub {
     #[serde(rename = "ClientDescription")]
     pub client_description: String,
     #[serde(rename = "TaskStates")]
-    pub task_states: BTreeMap<String, TaskState>,
+    pub task_states: SmallMap<String, TaskState>,
     #[serde(rename = "DeploymentStatus")]
     pub deployment_status: Option<super::AllocDeploymentStatus>,
     #[serde(rename = "FollowupEvalID")]
@@ -377,7 +377,7 @@ pub struct AllocClientUpdate {
     #[serde(rename = "ClientDescription")]
     pub client_description: String,
     #[serde(rename = "TaskStates")]
-    pub task_states: BTreeMap<String, TaskState>,
+    pub task_states: SmallMap<String, TaskState>,
     /// Health within the allocation's deployment, once the client decided it.
     #[serde(rename = "DeploymentStatus")]
     pub deployment_status: Option<super::AllocDeploymentStatus>,

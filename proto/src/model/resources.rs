@@ -1,7 +1,7 @@
 //! Resources: what a task asks for, what an allocation holds, what a node offers.
 
+use super::SmallMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// Nomad's default task CPU in MHz.
 pub const DEFAULT_CPU_MHZ: i64 = 100;
@@ -135,7 +135,7 @@ pub struct AllocatedSharedResources {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct AllocatedResources {
-    pub tasks: BTreeMap<String, AllocatedTaskResources>,
+    pub tasks: SmallMap<String, AllocatedTaskResources>,
     pub shared: AllocatedSharedResources,
 }
 

@@ -196,7 +196,7 @@ pub(crate) fn group_ring(
     let mut metric = AllocMetric {
         nodes_evaluated: candidates.order.len() as i64,
         nodes_in_pool: candidates.order.len() as i64,
-        nodes_available: candidates.available.clone(),
+        nodes_available: candidates.available.clone().into_iter().collect(),
         ..Default::default()
     };
     let mut ring = Vec::with_capacity(candidates.order.len());

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{NodeId, RaftStoreError, ServerNode, TypeConfig};
 use crate::fsm::{self, CommandResponse};
-use crate::state::{StateStore, decode_snapshot, encode_snapshot};
+use crate::state::{StateStore, decode_snapshot, encode_stored_snapshot};
 use nomadish_proto::model::Evaluation;
 
 const SNAPSHOT_META_KEY: &[u8] = b"meta";
@@ -131,21 +131,25 @@ impl StateMachine {
         }
     }
 
+    /// Writes the snapshot file; hands `data` back (it is written where it is, not copied
+    /// behind the header).
     async fn save_snapshot(
         &self,
         meta: &SnapshotMeta<NodeId, ServerNode>,
-        data: &[u8],
-    ) -> StoreResult<()> {
+        data: Vec<u8>,
+    ) -> StoreResult<Vec<u8>> {
         let meta_bytes = serde_json::to_vec(meta).map_err(sm_err)?;
-        let mut bytes = Vec::with_capacity(8 + meta_bytes.len() + data.len());
-        bytes.extend_from_slice(&(meta_bytes.len() as u64).to_le_bytes());
-        bytes.extend_from_slice(&meta_bytes);
-        bytes.extend_from_slice(data);
+        let mut header = Vec::with_capacity(8 + meta_bytes.len());
+        header.extend_from_slice(&(meta_bytes.len() as u64).to_le_bytes());
+        header.extend_from_slice(&meta_bytes);
         let file = self.snapshot_file.clone();
-        tokio::task::spawn_blocking(move || write_durably(&file, &bytes))
-            .await
-            .map_err(sm_err)?
-            .map_err(sm_err)
+        tokio::task::spawn_blocking(move || {
+            write_durably(&file, &[&header, &data])?;
+            Ok::<_, std::io::Error>(data)
+        })
+        .await
+        .map_err(sm_err)?
+        .map_err(sm_err)
     }
 }
 
@@ -177,12 +181,13 @@ fn split_snapshot_file(bytes: &[u8]) -> StoreResult<StoredSnapshot> {
     Ok((meta, data.to_vec()))
 }
 
-/// Replaces `path` with `bytes` so that a crash leaves the old file or the new one, whole.
-fn write_durably(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Replaces `path` with `parts`, one after the other, so that a crash leaves the old file or
+/// the new one, whole.
+fn write_durably(path: &std::path::Path, parts: &[&[u8]]) -> std::io::Result<()> {
     use std::io::Write;
     let tmp = path.with_extension("tmp");
     let mut file = std::fs::File::create(&tmp)?;
-    for piece in bytes.chunks(SNAPSHOT_SYNC_PIECE) {
+    for piece in parts.iter().flat_map(|p| p.chunks(SNAPSHOT_SYNC_PIECE)) {
         file.write_all(piece)?;
         file.sync_data()?;
     }
@@ -219,8 +224,9 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
             let applied = self.lock();
             (self.state.snapshot(), applied.clone())
         };
-        let data = in_background(move || encode_snapshot(&view))
+        let data = in_background(move || encode_stored_snapshot(&view))
             .await
+            .map_err(sm_err)?
             .map_err(sm_err)?;
         let snapshot_id = match applied.last_applied {
             Some(id) => format!("{}-{}-{}", id.leader_id.term, id.index, data.len()),
@@ -231,7 +237,7 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
             last_membership: applied.membership,
             snapshot_id,
         };
-        self.save_snapshot(&meta, &data).await?;
+        let data = self.save_snapshot(&meta, data).await?;
         Ok(Snapshot {
             meta,
             snapshot: Box::new(Cursor::new(data)),
@@ -326,7 +332,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     ) -> StoreResult<()> {
         let data = snapshot.into_inner();
         let view = decode_snapshot(&data).map_err(snap_read_err)?;
-        self.save_snapshot(meta, &data).await?;
+        self.save_snapshot(meta, data).await?;
         let mut applied = self.lock();
         self.state.replace(view);
         *applied = Applied {
@@ -365,7 +371,7 @@ mod file_tests {
         let mut bytes = (meta_bytes.len() as u64).to_le_bytes().to_vec();
         bytes.extend_from_slice(&meta_bytes);
         bytes.extend_from_slice(b"tables");
-        write_durably(&path, &bytes).expect("written");
+        write_durably(&path, &[&bytes]).expect("written");
         let read = std::fs::read(&path).expect("read");
         let (back, data) = split_snapshot_file(&read).expect("whole file");
         assert_eq!((back, data.as_slice()), (meta, &b"tables"[..]));

@@ -34,7 +34,9 @@ use crate::events::{Changes, EventBroker, Payload};
 pub use acl::{AclSnapshot, AclTables, StoredAclToken};
 pub use launch::PeriodicLaunch;
 pub use namespaces::quota_usage;
-pub use persist::{SnapshotError, decode_snapshot, encode_snapshot, state_digest};
+pub use persist::{
+    SnapshotError, decode_snapshot, encode_snapshot, encode_stored_snapshot, state_digest,
+};
 pub use variables::{RootKey, StoredVariable, open as open_variable, seal as seal_variable};
 
 /// `(namespace, job ID)`.

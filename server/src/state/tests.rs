@@ -133,6 +133,34 @@ fn snapshot_round_trip_relinks_jobs() {
 }
 
 #[test]
+fn a_stored_snapshot_is_compressed_and_decodes_to_the_same_state_as_the_json_one() {
+    let mut view = StateView {
+        index: 7,
+        ..StateView::default()
+    };
+    let j = job("web", 1);
+    view.put_job(j.clone());
+    for i in 0..200 {
+        view.put_alloc(alloc(&format!("a{i:03}"), &j, &format!("n{}", i % 10)));
+    }
+    let json = encode_snapshot(&view);
+    let stored = crate::state::encode_stored_snapshot(&view).expect("encodes");
+    assert!(
+        stored.len() * 5 < json.len(),
+        "stored {} bytes, JSON {} bytes",
+        stored.len(),
+        json.len()
+    );
+    let from_stored = decode_snapshot(&stored).expect("the compressed form decodes");
+    let from_json = decode_snapshot(&json).expect("the JSON form (older snapshots) decodes");
+    assert_eq!(state_digest(&from_stored), state_digest(&from_json));
+    assert_eq!(state_digest(&from_stored), state_digest(&view));
+    assert_eq!(from_stored.allocs.len(), 200);
+    // A compressed snapshot cut short is an error, not a partial state.
+    assert!(decode_snapshot(&stored[..stored.len() / 2]).is_err());
+}
+
+#[test]
 fn prefix_search_stops_at_prefix_end() {
     let mut view = StateView::default();
     let j = job("web", 0);

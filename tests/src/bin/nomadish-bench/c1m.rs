@@ -31,6 +31,7 @@ pub fn options(scale: bool) -> SimOptions {
         jobs: 1000 / tenth,
         allocs: 1000,
         timeout: Duration::from_secs(if scale { 600 } else { 3600 }),
+        snapshot_threshold: None,
     }
 }
 
@@ -54,8 +55,18 @@ pub async fn run(opts: SimOptions) -> (String, Value) {
     }
     let dir = test_dir();
     let pki = Pki::create(dir.path());
-    let mut cluster =
-        Cluster::start_edited(dir.path(), 3, "", Some(&pki), crate::sim::nomad_heartbeats).await;
+    let extra = opts
+        .snapshot_threshold
+        .map(|n| format!("server {{\n  raft_snapshot_threshold = {n}\n}}\n"))
+        .unwrap_or_default();
+    let mut cluster = Cluster::start_edited(
+        dir.path(),
+        3,
+        &extra,
+        Some(&pki),
+        crate::sim::nomad_heartbeats,
+    )
+    .await;
     let (first_leader, _) = cluster.wait_leader().await;
     let servers = leader_first(&cluster, first_leader);
     let leader = &cluster.servers[first_leader];
@@ -88,7 +99,7 @@ pub async fn run(opts: SimOptions) -> (String, Value) {
          \nwall = first job registration -> last allocation delivered and its `running` update \
          committed; nodes registered and ready in {:.1}s; {} heartbeats ({} failed); \
          allocations in state: {in_state_cell}; \
-         {} cores; {}{}",
+         {} cores; {}{}{}",
         Placement::HEADER,
         opts.nodes,
         opts.jobs,
@@ -103,6 +114,10 @@ pub async fn run(opts: SimOptions) -> (String, Value) {
             Ok(false) => "",
             Ok(true) => "; leadership moved during the run (the RSS is the first leader's)",
             Err(_) => "; no leader answered after the run",
+        },
+        match opts.snapshot_threshold {
+            Some(n) => format!("; servers with `raft_snapshot_threshold = {n}`"),
+            None => String::new(),
         },
     );
     let mut result = json!({
@@ -122,6 +137,7 @@ pub async fn run(opts: SimOptions) -> (String, Value) {
         "allocs_lost": lost,
         "leadership_moved": moved.unwrap_or(true),
         "cores": crate::cores(),
+        "raft_snapshot_threshold": opts.snapshot_threshold,
     });
     crate::merge(&mut result, placement.json());
     // The figures are taken: a graceful stop of servers holding a million allocations is

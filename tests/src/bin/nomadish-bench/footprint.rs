@@ -103,6 +103,7 @@ async fn loaded_server(opts: &FootprintOptions) -> Loaded {
         jobs: opts.allocs.div_ceil(1000),
         allocs: opts.allocs.min(1000),
         timeout: PLACE_LIMIT,
+        snapshot_threshold: None,
     };
     let placement = place(&api, &sim, pid, &load, true).await;
     tokio::time::sleep(SETTLE).await;

@@ -17,7 +17,7 @@
 //!   logs-throughput [-mb 256]                   alloc logs -f of a task printing flat out
 //!   sim [-nodes 5000] [-jobs 100] [-allocs 1000] [-timeout 1800]
 //!                                               simulated nodes: placements/s, reg -> placed
-//!   c1m [-scale] [-nodes 5000] [-jobs 1000] [-allocs 1000] [-timeout S]
+//!   c1m [-scale] [-nodes 5000] [-jobs 1000] [-allocs 1000] [-timeout S] [-snapshot-threshold N]
 //!                                               sim against three TLS servers, until every
 //!                                               allocation is acknowledged
 //! ```
@@ -81,7 +81,7 @@ fn usage() -> ! {
          heartbeats [-nodes N] [-seconds S] [-ttl 10s]\n  \
          footprint [-allocs A] [-nodes N] [-runs N]\n  \
          sim [-nodes N] [-jobs J] [-allocs A] [-timeout S]\n  \
-         c1m [-scale] [-nodes N] [-jobs J] [-allocs A] [-timeout S]"
+         c1m [-scale] [-nodes N] [-jobs J] [-allocs A] [-timeout S] [-snapshot-threshold N]"
     );
     std::process::exit(2);
 }
@@ -156,6 +156,8 @@ async fn main() {
                     "timeout",
                     d.timeout.as_secs(),
                 )),
+                snapshot_threshold: flag(&args, "snapshot-threshold")
+                    .map(|v| v.parse().unwrap_or_else(|_| usage())),
             };
             c1m::run(opts).await
         }
@@ -165,6 +167,7 @@ async fn main() {
                 jobs: number(&args, "jobs", 100),
                 allocs: number(&args, "allocs", 1000),
                 timeout: std::time::Duration::from_secs(number(&args, "timeout", 1800)),
+                snapshot_threshold: None,
             };
             sim::run(opts).await
         }

@@ -34,6 +34,8 @@ pub struct SimOptions {
     pub allocs: usize,
     /// Overall limit for placing everything.
     pub timeout: Duration,
+    /// The servers' `raft_snapshot_threshold` (their default, 8,192, when `None`).
+    pub snapshot_threshold: Option<u64>,
 }
 
 /// A service job of `count` allocations of 100 MHz / 128 MB each.

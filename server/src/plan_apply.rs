@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::fsm::{Command, JobRef};
 use crate::server::{PlanRequest, Server, WriteError};
-use crate::state::StateView;
+use crate::state::{NodeUsage, StateView};
 
 /// Which parts of a plan may be committed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -117,18 +117,13 @@ fn node_accepts(view: &StateView, node: &Node, plan: &Plan, allocs: &[Allocation
     for id in stopping.union(&updating) {
         if let Some(a) = view.allocs.get(*id)
             && a.node_id == node.id
-            && !a.terminal()
         {
-            usage.cpu -= a.allocated_resources.cpu();
-            usage.memory -= a.allocated_resources.memory_mb();
-            usage.disk -= a.allocated_resources.disk_mb();
+            usage = usage.minus(NodeUsage::of(a));
         }
     }
     let placing = allocs.iter().filter(|a| !a.terminal());
     for a in placing.clone() {
-        usage.cpu += a.allocated_resources.cpu();
-        usage.memory += a.allocated_resources.memory_mb();
-        usage.disk += a.allocated_resources.disk_mb();
+        usage = usage.plus(NodeUsage::of(a));
     }
     usage.cpu <= node.allocatable_cpu()
         && usage.memory <= node.allocatable_memory_mb()

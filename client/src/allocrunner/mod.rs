@@ -460,7 +460,11 @@ fn report(
         id: alloc_id.to_string(),
         client_status: status.to_string(),
         client_description: description.to_string(),
-        task_states: tracker.states().clone().into_iter().collect(),
+        task_states: tracker
+            .states()
+            .iter()
+            .map(|(task, state)| (task.clone(), state.clone()))
+            .collect(),
         deployment_status,
     });
 }

@@ -196,7 +196,11 @@ pub(crate) fn group_ring(
     let mut metric = AllocMetric {
         nodes_evaluated: candidates.order.len() as i64,
         nodes_in_pool: candidates.order.len() as i64,
-        nodes_available: candidates.available.clone().into_iter().collect(),
+        nodes_available: candidates
+            .available
+            .iter()
+            .map(|(dc, n)| (dc.clone(), *n))
+            .collect(),
         ..Default::default()
     };
     let mut ring = Vec::with_capacity(candidates.order.len());

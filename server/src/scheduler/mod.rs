@@ -89,14 +89,11 @@ pub trait State {
     /// What the node's non-terminal allocations hold. The state keeps it as a running total;
     /// this default adds them up.
     fn node_usage(&self, node_id: &str) -> crate::state::NodeUsage {
-        let mut total = crate::state::NodeUsage::default();
-        for alloc in self.allocs_by_node(node_id) {
-            let u = crate::state::NodeUsage::of(&alloc);
-            total.cpu += u.cpu;
-            total.memory += u.memory;
-            total.disk += u.disk;
-        }
-        total
+        self.allocs_by_node(node_id)
+            .iter()
+            .fold(crate::state::NodeUsage::default(), |total, a| {
+                total.plus(crate::state::NodeUsage::of(a))
+            })
     }
     /// A node by ID.
     fn node(&self, id: &str) -> Option<Arc<Node>>;

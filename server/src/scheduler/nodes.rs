@@ -15,16 +15,12 @@ use nomadish_proto::model::{Allocation, Node};
 use super::State;
 use super::ports::PortTable;
 
-/// CPU (MHz), memory (MB) and disk (MB): an ask, a usage or a capacity.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Amount {
-    pub cpu: i64,
-    pub memory: i64,
-    pub disk: i64,
-}
+/// CPU (MHz), memory (MB) and disk (MB): an ask, a usage or a capacity. The state's
+/// per-node running total is the same type.
+pub(crate) use crate::state::NodeUsage as Amount;
 
 impl Amount {
-    /// What an existing allocation holds.
+    /// What an existing allocation holds (terminal or not).
     pub(crate) fn of_alloc(alloc: &Allocation) -> Self {
         let r = &alloc.allocated_resources;
         Self {
@@ -41,21 +37,6 @@ impl Amount {
             memory: node.allocatable_memory_mb(),
             disk: node.allocatable_disk_mb(),
         }
-    }
-
-    /// The sum of two amounts.
-    pub(crate) fn plus(self, other: Self) -> Self {
-        Self {
-            cpu: self.cpu + other.cpu,
-            memory: self.memory + other.memory,
-            disk: self.disk + other.disk,
-        }
-    }
-
-    fn add(&mut self, other: Self) {
-        self.cpu += other.cpu;
-        self.memory += other.memory;
-        self.disk += other.disk;
     }
 
     /// The first dimension (Nomad's order: cpu, memory, disk) in which `self + ask` exceeds
@@ -145,10 +126,8 @@ impl<'s> NodeTable<'s> {
             && !alloc.terminal()
             && let Some(idx) = self.position(&alloc.node_id)
         {
-            self.stopped_usage
-                .entry(idx)
-                .or_default()
-                .add(Amount::of_alloc(alloc));
+            let stopped = self.stopped_usage.entry(idx).or_default();
+            *stopped = stopped.plus(Amount::of_alloc(alloc));
         }
     }
 
@@ -175,12 +154,7 @@ impl<'s> NodeTable<'s> {
         }
         // The state's running total for the node, less what this plan stops there.
         let held = self.state.node_usage(&self.nodes[idx].id);
-        let stopped = self.stopped_usage.get(&idx).copied().unwrap_or_default();
-        let total = Amount {
-            cpu: held.cpu - stopped.cpu,
-            memory: held.memory - stopped.memory,
-            disk: held.disk - stopped.disk,
-        };
+        let total = held.minus(self.stopped_usage.get(&idx).copied().unwrap_or_default());
         self.used[idx] = Some(total);
         total
     }
@@ -195,11 +169,7 @@ impl<'s> NodeTable<'s> {
     /// Takes back a recorded stop (its replacement could not be placed), if the allocation
     /// still fits on its node next to what the plan placed there. Returns whether it did.
     pub(crate) fn unstop(&mut self, alloc: &Allocation) -> bool {
-        let amount = if alloc.terminal() {
-            Amount::default()
-        } else {
-            Amount::of_alloc(alloc)
-        };
+        let amount = Amount::of(alloc);
         if let Some(idx) = self.position(&alloc.node_id) {
             let used = self.used(idx);
             if used.exhausted_by(amount, self.capacity[idx]).is_some()
@@ -211,9 +181,7 @@ impl<'s> NodeTable<'s> {
             if self.stopped.contains(&alloc.id)
                 && let Some(stopped) = self.stopped_usage.get_mut(&idx)
             {
-                stopped.cpu -= amount.cpu;
-                stopped.memory -= amount.memory;
-                stopped.disk -= amount.disk;
+                *stopped = stopped.minus(amount);
             }
         }
         self.stopped.remove(&alloc.id);
@@ -223,20 +191,13 @@ impl<'s> NodeTable<'s> {
     /// Evicts a live allocation (preemption): it no longer counts as usage or holds ports.
     pub(crate) fn release(&mut self, idx: usize, alloc: &Allocation) {
         let used = self.used(idx);
-        let a = Amount::of_alloc(alloc);
-        self.used[idx] = Some(Amount {
-            cpu: used.cpu - a.cpu,
-            memory: used.memory - a.memory,
-            disk: used.disk - a.disk,
-        });
+        self.used[idx] = Some(used.minus(Amount::of_alloc(alloc)));
         self.release_ports(idx, alloc);
         self.stopped.insert(alloc.id.clone());
     }
 
     /// Adds a placement to the node's usage.
     pub(crate) fn add(&mut self, idx: usize, ask: Amount) {
-        let mut u = self.used(idx);
-        u.add(ask);
-        self.used[idx] = Some(u);
+        self.used[idx] = Some(self.used(idx).plus(ask));
     }
 }

@@ -74,7 +74,8 @@ fn is_zero(v: &u64) -> bool {
     *v == 0
 }
 
-/// What allocations hold on a node: CPU (MHz), memory and disk (MB).
+/// CPU (MHz), memory (MB) and disk (MB): what allocations hold on a node. The scheduler
+/// uses the same type for asks and capacities (`scheduler::nodes::Amount`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NodeUsage {
     /// CPU in MHz.
@@ -99,14 +100,26 @@ impl NodeUsage {
         }
     }
 
-    fn is_zero(&self) -> bool {
-        *self == Self::default()
+    /// The sum of two amounts.
+    pub fn plus(self, other: Self) -> Self {
+        Self {
+            cpu: self.cpu + other.cpu,
+            memory: self.memory + other.memory,
+            disk: self.disk + other.disk,
+        }
     }
 
-    fn add(&mut self, other: Self, sign: i64) {
-        self.cpu += sign * other.cpu;
-        self.memory += sign * other.memory;
-        self.disk += sign * other.disk;
+    /// `self` less `other`.
+    pub fn minus(self, other: Self) -> Self {
+        Self {
+            cpu: self.cpu - other.cpu,
+            memory: self.memory - other.memory,
+            disk: self.disk - other.disk,
+        }
+    }
+
+    fn is_zero(&self) -> bool {
+        *self == Self::default()
     }
 }
 
@@ -195,11 +208,11 @@ impl StateView {
         let old = self.allocs.get(&alloc.id).cloned();
         if let Some(old) = &old {
             if old.node_id != alloc.node_id {
-                remove_node_alloc(&mut self.allocs_by_node, &old.node_id, &alloc.id);
+                remove_from(&mut self.allocs_by_node, &old.node_id, &alloc.id);
             }
-            self.add_usage(&old.node_id, NodeUsage::of(old), -1);
+            self.add_usage(&old.node_id, NodeUsage::of(old), NodeUsage::minus);
         }
-        self.add_usage(&alloc.node_id, NodeUsage::of(&alloc), 1);
+        self.add_usage(&alloc.node_id, NodeUsage::of(&alloc), NodeUsage::plus);
         add_to(&mut self.allocs_by_job, key, &alloc.id);
         self.allocs_by_node
             .entry(alloc.node_id.clone())
@@ -220,24 +233,29 @@ impl StateView {
         if let Some(old) = self.allocs.remove(id) {
             let key = (old.namespace.clone(), old.job_id.clone());
             remove_from(&mut self.allocs_by_job, &key, id);
-            remove_node_alloc(&mut self.allocs_by_node, &old.node_id, id);
-            self.add_usage(&old.node_id, NodeUsage::of(&old), -1);
+            remove_from(&mut self.allocs_by_node, &old.node_id, id);
+            self.add_usage(&old.node_id, NodeUsage::of(&old), NodeUsage::minus);
         }
     }
 
-    /// Adds (`sign` 1) or takes away (-1) an allocation's usage on its node.
-    fn add_usage(&mut self, node_id: &str, usage: NodeUsage, sign: i64) {
+    /// Adds (`change` [`NodeUsage::plus`]) or takes away ([`NodeUsage::minus`]) an
+    /// allocation's usage on its node; a node whose total comes to nothing leaves the table.
+    fn add_usage(
+        &mut self,
+        node_id: &str,
+        usage: NodeUsage,
+        change: fn(NodeUsage, NodeUsage) -> NodeUsage,
+    ) {
         if usage.is_zero() {
             return;
         }
         let emptied = match self.node_usage.get_mut(node_id) {
             Some(total) => {
-                total.add(usage, sign);
+                *total = change(*total, usage);
                 total.is_zero()
             }
             None => {
-                let mut total = NodeUsage::default();
-                total.add(usage, sign);
+                let total = change(NodeUsage::default(), usage);
                 self.node_usage.insert(node_id.to_string(), total);
                 false
             }
@@ -337,33 +355,42 @@ fn add_to<K: Ord + Clone>(map: &mut OrdMap<K, OrdSet<String>>, key: K, id: &str)
     map.entry(key).or_default().insert(id.to_string());
 }
 
-fn remove_node_alloc(
-    map: &mut OrdMap<String, OrdMap<String, Arc<Allocation>>>,
-    node_id: &str,
-    id: &str,
-) {
-    let empty = match map.get_mut(node_id) {
-        Some(allocs) => {
-            allocs.remove(id);
-            allocs.is_empty()
-        }
-        None => false,
-    };
-    if empty {
-        map.remove(node_id);
-    }
-}
-
-fn remove_from<K: Ord + Clone>(map: &mut OrdMap<K, OrdSet<String>>, key: &K, id: &str) {
+/// Takes `id` out of the collection under `key` (a set of IDs, or a map by ID), and `key`
+/// out of `map` once its collection is empty.
+fn remove_from<K: Ord + Clone, C: Clone + IdCollection>(map: &mut OrdMap<K, C>, key: &K, id: &str) {
     let empty = match map.get_mut(key) {
-        Some(set) => {
-            set.remove(id);
-            set.is_empty()
+        Some(ids) => {
+            ids.remove_id(id);
+            ids.is_empty()
         }
         None => false,
     };
     if empty {
         map.remove(key);
+    }
+}
+
+/// A per-key collection of the state's indexes, keyed by object ID.
+trait IdCollection {
+    fn remove_id(&mut self, id: &str);
+    fn is_empty(&self) -> bool;
+}
+
+impl IdCollection for OrdSet<String> {
+    fn remove_id(&mut self, id: &str) {
+        self.remove(id);
+    }
+    fn is_empty(&self) -> bool {
+        OrdSet::is_empty(self)
+    }
+}
+
+impl<V: Clone> IdCollection for OrdMap<String, V> {
+    fn remove_id(&mut self, id: &str) {
+        self.remove(id);
+    }
+    fn is_empty(&self) -> bool {
+        OrdMap::is_empty(self)
     }
 }
 

@@ -90,7 +90,7 @@ fn node_usage_is_the_sum_of_the_nodes_live_allocations_after_any_sequence_of_wri
         for node in nodes {
             let mut sum = NodeUsage::default();
             for a in view.node_allocs(node) {
-                sum.add(NodeUsage::of(&a), 1);
+                sum = sum.plus(NodeUsage::of(&a));
             }
             let kept = view.node_usage.get(node).copied().unwrap_or_default();
             assert_eq!(kept, sum, "step {step}, node {node}");

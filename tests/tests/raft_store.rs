@@ -1,10 +1,11 @@
-//! Scenario 9 of RELIABILITY.md: the sled raft store passes openraft's storage conformance
-//! suite, and 100 `kill -9`s of a process appending to it leave no hole in the log and lose
-//! no entry that was reported flushed.
+//! Scenario 9 of RELIABILITY.md: the raft store (log entries in segment files, the vote and
+//! bookkeeping in sled) passes openraft's storage conformance suite, and 100 `kill -9`s of a
+//! process appending to it leave no hole in the log and lose no entry that was reported
+//! flushed.
 //!
 //! ```text
 //!   this test ──spawn──> itself with NOMADISH_SCENARIO_9_DIR set (the child mode):
-//!                         a one-server raft on the sled store, 4 writers, prints
+//!                         a one-server raft on the store, 4 writers, prints
 //!                         "acked <index> <eval id>" after each write returns
 //!        │ reads the acks, SIGKILLs the child after a varying number of them
 //!        └─ opens the store: entries contiguous from the first to the last index, every
@@ -45,11 +46,11 @@ const CHILD_LIFETIME: Duration = Duration::from_secs(60);
 /// Longest wait for a child to elect itself and print `ready`, or for its next ack.
 const CHILD_WAIT: Duration = Duration::from_secs(20);
 /// The name of this test, for the child's `--exact` filter.
-const TEST_NAME: &str = "scenario_9_sled_store_passes_openraft_suite_and_survives_100_kill9s";
+const TEST_NAME: &str = "scenario_9_raft_store_passes_openraft_suite_and_survives_100_kill9s";
 
-struct SledBuilder;
+struct StoreBuilderOnTempDir;
 
-impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for SledBuilder {
+impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for StoreBuilderOnTempDir {
     async fn build(
         &self,
     ) -> Result<(tempfile::TempDir, LogStore, StateMachine), StorageError<NodeId>> {
@@ -60,7 +61,7 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for Sle
 }
 
 #[test]
-fn scenario_9_sled_store_passes_openraft_suite_and_survives_100_kill9s() {
+fn scenario_9_raft_store_passes_openraft_suite_and_survives_100_kill9s() {
     if let Some(dir) = std::env::var_os(CHILD_DIR_ENV) {
         let run: u64 = std::env::var(CHILD_RUN_ENV)
             .ok()
@@ -70,7 +71,7 @@ fn scenario_9_sled_store_passes_openraft_suite_and_survives_100_kill9s() {
         return;
     }
     let started = Instant::now();
-    Suite::test_all(SledBuilder).expect("the sled store passes openraft's storage suite");
+    Suite::test_all(StoreBuilderOnTempDir).expect("the raft store passes openraft's storage suite");
     eprintln!("openraft storage suite: {:?}", started.elapsed());
 
     let dir = nomadish_tests::test_dir();

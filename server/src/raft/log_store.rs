@@ -1,41 +1,55 @@
-//! The raft log in sled: entries keyed by big-endian index, vote and bookkeeping in a meta
-//! tree. An append is acknowledged to openraft only after sled has flushed it to disk.
+//! The raft log: entries in segment files ([`super::log_file`]), the vote and bookkeeping in
+//! a sled meta tree. An append is acknowledged to openraft only after its file is synced.
 //!
-//! `append` writes the entries into sled's buffers and returns; a flusher task acknowledges
-//! them once a flush that began after they were written has finished. Appends that arrive
-//! while a flush runs share the next one, and raft goes on (sending the same entries to the
-//! followers) while the leader's own flush is under way, instead of one after the other.
+//! `append` writes the entries into the newest segment and returns; a flusher task
+//! acknowledges them once a sync that began after they were written has finished. Appends
+//! that arrive while a sync runs share the next one, and raft goes on (sending the same
+//! entries to the followers) while the leader's own sync is under way, instead of one after
+//! the other.
+//!
+//! Only the entries' positions stay in memory; raft reads entries back (to replicate or apply
+//! them) from the files, which the page cache usually still holds.
 
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
-use std::sync::{Arc, OnceLock};
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{Entry, LogId, RaftLogReader, StorageError, StorageIOError, Vote};
 
 use tokio::sync::mpsc;
 
+use super::log_file::LogFiles;
 use super::{NodeId, TypeConfig};
 
 const VOTE_KEY: &[u8] = b"vote";
 const COMMITTED_KEY: &[u8] = b"committed";
 const PURGED_KEY: &[u8] = b"last_purged";
+/// The sled tree earlier versions kept the log in; moved into segment files on open.
+const LEGACY_LOG_TREE: &str = "raft_log";
+/// The segment files' directory, under the store's directory.
+const LOG_DIR: &str = "raft-log";
 
 /// The raft log storage.
 #[derive(Debug, Clone)]
 pub struct LogStore {
     db: sled::Db,
-    log: sled::Tree,
     meta: sled::Tree,
-    /// Appends waiting for a flush (the flusher task starts on first use, in the runtime).
+    shared: Arc<Mutex<Shared>>,
+    /// Appends waiting for a sync (the flusher task starts on first use, in the runtime).
     flusher: Arc<OnceLock<mpsc::UnboundedSender<LogFlushed<TypeConfig>>>>,
 }
 
-type StoreResult<T> = Result<T, StorageError<NodeId>>;
-
-fn key(index: u64) -> [u8; 8] {
-    index.to_be_bytes()
+#[derive(Debug)]
+struct Shared {
+    files: LogFiles,
+    last_purged: Option<LogId<NodeId>>,
+    /// The last entry's ID (or the last purged one).
+    last: Option<LogId<NodeId>>,
 }
+
+type StoreResult<T> = Result<T, StorageError<NodeId>>;
 
 fn read_err(e: impl std::error::Error + 'static) -> StorageError<NodeId> {
     StorageIOError::read_logs(&e).into()
@@ -45,22 +59,95 @@ fn write_err(e: impl std::error::Error + 'static) -> StorageError<NodeId> {
     StorageIOError::write_logs(&e).into()
 }
 
+fn decode(bytes: &[u8]) -> StoreResult<Entry<TypeConfig>> {
+    serde_json::from_slice(bytes).map_err(read_err)
+}
+
+/// The ID of entry `index`, read from the files (`None` when they do not hold it).
+fn entry_id(files: &LogFiles, index: Option<u64>) -> StoreResult<Option<LogId<NodeId>>> {
+    let Some(pending) = index.and_then(|i| files.locate(i, i + 1).pop()) else {
+        return Ok(None);
+    };
+    Ok(Some(decode(&pending.read().map_err(read_err)?)?.log_id))
+}
+
+/// Why the log could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The meta tree or the legacy log tree.
+    #[error(transparent)]
+    Sled(#[from] sled::Error),
+    /// The segment files.
+    #[error("raft log: {0}")]
+    Files(#[from] std::io::Error),
+    /// The stored bookkeeping or the last entry did not decode.
+    #[error("raft log: {0}")]
+    Decode(#[from] serde_json::Error),
+}
+
 impl LogStore {
-    /// Opens the log and meta trees of `db`.
-    pub fn open(db: &sled::Db) -> Result<Self, sled::Error> {
+    /// Opens the log under `dir` (the sled database `db` lives there too), moving entries an
+    /// earlier version kept in sled into segment files.
+    pub fn open(db: &sled::Db, dir: &Path) -> Result<Self, OpenError> {
+        let meta = db.open_tree("raft_meta")?;
+        let last_purged: Option<LogId<NodeId>> = match meta.get(PURGED_KEY)? {
+            Some(bytes) => Some(serde_json::from_slice(&bytes)?),
+            None => None,
+        };
+        let files_dir = dir.join(LOG_DIR);
+        let purged_index = last_purged.map(|p| p.index);
+        let mut files = LogFiles::open(&files_dir, purged_index)?;
+        let legacy = db.open_tree(LEGACY_LOG_TREE)?;
+        if !legacy.is_empty() {
+            // The tree is cleared only once the files hold it all, so files next to a
+            // non-empty tree are an interrupted move: start it again.
+            std::fs::remove_dir_all(&files_dir)?;
+            files = LogFiles::open(&files_dir, purged_index)?;
+            let mut moved = 0usize;
+            for kv in legacy.iter() {
+                let (k, v) = kv?;
+                let index = u64::from_be_bytes(k.as_ref().try_into().map_err(|_| {
+                    std::io::Error::other("raft log: a legacy key is not an index")
+                })?);
+                if index >= files.first_index() {
+                    files.append([(index, v.as_ref())])?;
+                    moved += 1;
+                }
+            }
+            if let Some(file) = files.newest() {
+                file.sync_data()?;
+            }
+            legacy.clear()?;
+            db.flush()?;
+            tracing::info!(
+                entries = moved,
+                "raft log moved from sled into segment files"
+            );
+        }
+        let last = entry_id(&files, files.next_index().checked_sub(1))
+            .map_err(|e| std::io::Error::other(e.to_string()))?
+            .or(last_purged);
         Ok(Self {
             db: db.clone(),
-            log: db.open_tree("raft_log")?,
-            meta: db.open_tree("raft_meta")?,
+            meta,
+            shared: Arc::new(Mutex::new(Shared {
+                files,
+                last_purged,
+                last,
+            })),
             flusher: Arc::default(),
         })
     }
 
-    /// Acknowledges `callback` after the next flush that begins from now on.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Acknowledges `callback` after the next sync that begins from now on.
     fn flush_then(&self, callback: LogFlushed<TypeConfig>) {
         let queue = self.flusher.get_or_init(|| {
             let (tx, rx) = mpsc::unbounded_channel();
-            tokio::spawn(flush_loop(self.db.clone(), rx));
+            tokio::spawn(flush_loop(self.shared.clone(), rx));
             tx
         });
         if let Err(mpsc::error::SendError(callback)) = queue.send(callback) {
@@ -81,15 +168,6 @@ impl LogStore {
         self.meta.insert(k, bytes).map_err(write_err)?;
         Ok(())
     }
-
-    async fn flush(&self) -> StoreResult<()> {
-        self.db.flush_async().await.map_err(write_err)?;
-        Ok(())
-    }
-
-    fn decode(bytes: &[u8]) -> StoreResult<Entry<TypeConfig>> {
-        serde_json::from_slice(bytes).map_err(read_err)
-    }
 }
 
 impl RaftLogReader<TypeConfig> for LogStore {
@@ -102,12 +180,15 @@ impl RaftLogReader<TypeConfig> for LogStore {
             Bound::Excluded(i) => i.saturating_add(1),
             Bound::Unbounded => 0,
         };
-        let iter = match range.end_bound() {
-            Bound::Included(i) => self.log.range(key(start)..=key(*i)),
-            Bound::Excluded(i) => self.log.range(key(start)..key(*i)),
-            Bound::Unbounded => self.log.range(key(start)..),
+        let end = match range.end_bound() {
+            Bound::Included(i) => i.saturating_add(1),
+            Bound::Excluded(i) => *i,
+            Bound::Unbounded => u64::MAX,
         };
-        iter.map(|kv| kv.map_err(read_err).and_then(|(_, v)| Self::decode(&v)))
+        let pending = self.lock().files.locate(start, end);
+        pending
+            .iter()
+            .map(|p| p.read().map_err(read_err).and_then(|bytes| decode(&bytes)))
             .collect()
     }
 }
@@ -116,14 +197,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     type LogReader = Self;
 
     async fn get_log_state(&mut self) -> StoreResult<LogState<TypeConfig>> {
-        let last_purged: Option<LogId<NodeId>> = self.get_meta(PURGED_KEY)?;
-        let last = match self.log.last().map_err(read_err)? {
-            Some((_, v)) => Some(Self::decode(&v)?.log_id),
-            None => last_purged,
-        };
+        let shared = self.lock();
         Ok(LogState {
-            last_purged_log_id: last_purged,
-            last_log_id: last,
+            last_purged_log_id: shared.last_purged,
+            last_log_id: shared.last,
         })
     }
 
@@ -133,7 +210,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn save_vote(&mut self, vote: &Vote<NodeId>) -> StoreResult<()> {
         self.put_meta(VOTE_KEY, vote)?;
-        self.flush().await
+        self.db.flush_async().await.map_err(write_err)?;
+        Ok(())
     }
 
     async fn read_vote(&mut self) -> StoreResult<Option<Vote<NodeId>>> {
@@ -155,48 +233,81 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry<TypeConfig>> + Send,
         I::IntoIter: Send,
     {
-        let mut batch = sled::Batch::default();
+        let mut encoded = Vec::new();
+        let mut last = None;
         for entry in entries {
-            let bytes = serde_json::to_vec(&entry).map_err(write_err)?;
-            batch.insert(&key(entry.log_id.index), bytes);
+            encoded.push((
+                entry.log_id.index,
+                serde_json::to_vec(&entry).map_err(write_err)?,
+            ));
+            last = Some(entry.log_id);
         }
-        self.log.apply_batch(batch).map_err(write_err)?;
+        {
+            let mut shared = self.lock();
+            shared
+                .files
+                .append(encoded.iter().map(|(i, bytes)| (*i, bytes.as_slice())))
+                .map_err(write_err)?;
+            if last.is_some() {
+                shared.last = last;
+            }
+        }
         self.flush_then(callback);
         Ok(())
     }
 
     async fn truncate(&mut self, log_id: LogId<NodeId>) -> StoreResult<()> {
-        let mut batch = sled::Batch::default();
-        for kv in self.log.range(key(log_id.index)..) {
-            let (k, _) = kv.map_err(read_err)?;
-            batch.remove(k);
-        }
-        self.log.apply_batch(batch).map_err(write_err)?;
-        self.flush().await
+        let mut shared = self.lock();
+        shared.files.truncate(log_id.index).map_err(write_err)?;
+        shared.last = entry_id(&shared.files, log_id.index.checked_sub(1))?.or(shared.last_purged);
+        Ok(())
     }
 
-    /// Purged entries are covered by a snapshot already on disk, so the purge need not be
-    /// durable at once: the next append's flush carries it, and a crash before that leaves
-    /// entries the snapshot covers (never a hole). Raft waits for this call, and a flush here
-    /// stalled every write after each snapshot.
+    /// The purge point is flushed to the meta tree before the segment files it empties are
+    /// deleted, so a crash never leaves a hole between the snapshot and the log. That flush
+    /// is of a few bytes (the meta tree holds no entries), once per snapshot. A segment whose
+    /// deletion a crash undoes is dropped when the log is opened.
     async fn purge(&mut self, log_id: LogId<NodeId>) -> StoreResult<()> {
         self.put_meta(PURGED_KEY, &log_id)?;
-        let mut batch = sled::Batch::default();
-        for kv in self.log.range(..=key(log_id.index)) {
-            let (k, _) = kv.map_err(read_err)?;
-            batch.remove(k);
+        self.db.flush_async().await.map_err(write_err)?;
+        let emptied = {
+            let mut shared = self.lock();
+            shared.last_purged = Some(log_id);
+            if shared.last < Some(log_id) {
+                shared.last = Some(log_id);
+            }
+            shared.files.purge(log_id.index)
+        };
+        for path in emptied {
+            if let Err(e) = std::fs::remove_file(&path) {
+                tracing::warn!(segment = %path.display(), error = %e, "raft log: purged segment not deleted");
+            }
         }
-        self.log.apply_batch(batch).map_err(write_err)
+        Ok(())
     }
 }
 
-/// Flushes for the appends queued on `queue`: everything queued when a flush begins is
+/// Syncs for the appends queued on `queue`: everything queued when a sync begins is
 /// acknowledged, in order, when it ends.
-async fn flush_loop(db: sled::Db, mut queue: mpsc::UnboundedReceiver<LogFlushed<TypeConfig>>) {
+async fn flush_loop(
+    shared: Arc<Mutex<Shared>>,
+    mut queue: mpsc::UnboundedReceiver<LogFlushed<TypeConfig>>,
+) {
     let mut waiting = Vec::new();
     while queue.recv_many(&mut waiting, usize::MAX).await > 0 {
+        let newest = shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .files
+            .newest();
+        let synced = match newest {
+            Some(file) => tokio::task::spawn_blocking(move || file.sync_data())
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e))),
+            None => Ok(()),
+        };
         // An io::Error cannot be cloned: each callback gets one made from the same text.
-        let failed = db.flush_async().await.err().map(|e| e.to_string());
+        let failed = synced.err().map(|e| e.to_string());
         for callback in waiting.drain(..) {
             let result = match &failed {
                 None => Ok(()),

@@ -1,7 +1,7 @@
-//! Raft: openraft over a sled store, with gRPC transport between servers.
+//! Raft: openraft over a segment-file log and sled meta tree, with gRPC transport between servers.
 //!
 //! ```text
-//!   client_write(Command) ─> openraft core ─> LogStore (sled, flushed before ack)
+//!   client_write(Command) ─> openraft core ─> LogStore (segment files, synced before ack)
 //!                                  │
 //!                                  └─ committed ─> StateMachine ─> fsm::apply ─> StateStore
 //! ```
@@ -14,6 +14,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod elector;
+mod log_file;
 mod log_store;
 mod network;
 mod service;
@@ -75,6 +76,14 @@ pub enum RaftStoreError {
         /// The cause.
         source: sled::Error,
     },
+    /// The raft log could not be opened.
+    #[error("raft log at {path}: {source}")]
+    Log {
+        /// The store's directory.
+        path: String,
+        /// The cause.
+        source: log_store::OpenError,
+    },
     /// The stored snapshot could not be read.
     #[error("raft store: {0}")]
     Snapshot(String),
@@ -93,9 +102,9 @@ pub fn open_storage(
             path: dir.display().to_string(),
             source,
         })?;
-    let log = LogStore::open(&db).map_err(|source| RaftStoreError::Sled {
+    let log = LogStore::open(&db, dir).map_err(|e| RaftStoreError::Log {
         path: dir.display().to_string(),
-        source,
+        source: e,
     })?;
     let sm = StateMachine::open(&db, dir, state)?;
     Ok((log, sm))

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nomadish_proto::model::Evaluation;
+use openraft::RaftLogReader;
 use openraft::storage::RaftStateMachine;
 use openraft::testing::{StoreBuilder, Suite};
 use openraft::{Config, StorageError};
@@ -10,9 +11,9 @@ use openraft::{Config, StorageError};
 use super::*;
 use crate::fsm::Command;
 
-struct SledBuilder;
+struct StoreBuilderOnTempDir;
 
-impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for SledBuilder {
+impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for StoreBuilderOnTempDir {
     async fn build(
         &self,
     ) -> Result<(tempfile::TempDir, LogStore, StateMachine), StorageError<NodeId>> {
@@ -23,8 +24,8 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for Sle
 }
 
 #[test]
-fn sled_store_passes_openraft_storage_suite() {
-    Suite::test_all(SledBuilder).expect("storage suite passes");
+fn raft_store_passes_openraft_storage_suite() {
+    Suite::test_all(StoreBuilderOnTempDir).expect("storage suite passes");
 }
 
 fn eval(id: &str) -> Evaluation {
@@ -53,6 +54,38 @@ async fn start(dir: &std::path::Path, state: StateStore) -> Arc<Raft> {
     )
 }
 
+/// A one-server raft on `dir`, initialized and leading.
+async fn start_initialized(dir: &std::path::Path, state: StateStore) -> Arc<Raft> {
+    let raft = start(dir, state).await;
+    raft.initialize(BTreeMap::from([(1, ServerNode::default())]))
+        .await
+        .expect("initializes");
+    wait_leader(&raft).await;
+    raft
+}
+
+/// Writes evaluations `e0`..`e<n-1>`, one entry each.
+async fn write_evals(raft: &Raft, n: usize) {
+    for i in 0..n {
+        let cmd = Command::UpsertEvals {
+            evals: vec![eval(&format!("e{i}"))],
+        };
+        let resp = raft.client_write(cmd).await.expect("writes");
+        assert_eq!(resp.data.index, resp.log_id.index);
+    }
+}
+
+/// Restarts the raft on `dir` and waits (up to 5 s) until `state` holds `evals` evaluations.
+async fn restart_and_replay(dir: &std::path::Path, state: &StateStore, evals: usize) -> Arc<Raft> {
+    let raft = start(dir, state.clone()).await;
+    wait_leader(&raft).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while state.snapshot().evals.len() < evals && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    raft
+}
+
 async fn wait_leader(raft: &Raft) {
     raft.wait(Some(Duration::from_secs(5)))
         .current_leader(1, "leader elected")
@@ -64,30 +97,15 @@ async fn wait_leader(raft: &Raft) {
 async fn single_node_writes_survive_restart_with_and_without_snapshot() {
     let dir = tempfile::tempdir().expect("temp dir");
     let state = StateStore::new();
-    let raft = start(dir.path(), state.clone()).await;
-    let mut members = BTreeMap::new();
-    members.insert(1, ServerNode::default());
-    raft.initialize(members).await.expect("initializes");
-    wait_leader(&raft).await;
-    for i in 0..5 {
-        let cmd = Command::UpsertEvals {
-            evals: vec![eval(&format!("e{i}"))],
-        };
-        let resp = raft.client_write(cmd).await.expect("writes");
-        assert_eq!(resp.data.index, resp.log_id.index);
-    }
+    let raft = start_initialized(dir.path(), state.clone()).await;
+    write_evals(&raft, 5).await;
     assert_eq!(state.snapshot().evals.len(), 5);
     raft.shutdown().await.expect("shuts down");
     drop(raft);
 
     // Restart from the log alone.
     let state = StateStore::new();
-    let raft = start(dir.path(), state.clone()).await;
-    wait_leader(&raft).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while state.snapshot().evals.len() < 5 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let raft = restart_and_replay(dir.path(), &state, 5).await;
     assert_eq!(state.snapshot().evals.len(), 5, "log re-applied");
     raft.trigger().snapshot().await.expect("snapshot requested");
     raft.wait(Some(Duration::from_secs(5)))
@@ -128,11 +146,7 @@ async fn concurrent_writes_share_entries_and_keep_their_own_outcomes() {
 
     let dir = tempfile::tempdir().expect("temp dir");
     let state = StateStore::new();
-    let raft = start(dir.path(), state.clone()).await;
-    raft.initialize(BTreeMap::from([(1, ServerNode::default())]))
-        .await
-        .expect("initializes");
-    wait_leader(&raft).await;
+    let raft = start_initialized(dir.path(), state.clone()).await;
     let before = raft.metrics().borrow().last_log_index.unwrap_or(0);
     let commit = Arc::new(GroupCommit::default());
     // 60 writers of distinct evaluations, and 4 compare-and-set writers that all expect the
@@ -187,4 +201,54 @@ async fn concurrent_writes_share_entries_and_keep_their_own_outcomes() {
     );
     assert_eq!(indexes.len() as u64, after - before, "one index per entry");
     raft.shutdown().await.expect("shuts down");
+}
+
+/// A store written by a version that kept the log in sled: on open the entries move into
+/// segment files, the tree is emptied, and raft replays them.
+#[tokio::test]
+async fn a_log_kept_in_sled_by_an_earlier_version_moves_into_segment_files() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = StateStore::new();
+    let raft = start_initialized(dir.path(), state.clone()).await;
+    write_evals(&raft, 5).await;
+    raft.shutdown().await.expect("shuts down");
+    drop(raft);
+
+    // Rewrite the store the way the earlier version kept it.
+    let entries = {
+        let (mut log, _sm) = open_storage(dir.path(), StateStore::new()).expect("opens");
+        log.try_get_log_entries(0..).await.expect("reads")
+    };
+    assert!(entries.len() >= 6, "membership and five writes");
+    std::fs::remove_dir_all(dir.path().join("raft-log")).expect("removes the files");
+    {
+        let db = sled::open(dir.path()).expect("opens sled");
+        let tree = db.open_tree("raft_log").expect("tree");
+        for entry in &entries {
+            let bytes = serde_json::to_vec(entry).expect("encodes");
+            tree.insert(entry.log_id.index.to_be_bytes(), bytes)
+                .expect("inserts");
+        }
+        db.flush().expect("flushes");
+    }
+
+    let state = StateStore::new();
+    let raft = restart_and_replay(dir.path(), &state, 5).await;
+    assert_eq!(state.snapshot().evals.len(), 5, "moved log re-applied");
+    raft.shutdown().await.expect("shuts down");
+    drop(raft);
+
+    let db = sled::open(dir.path()).expect("opens sled");
+    assert!(
+        db.open_tree("raft_log").expect("tree").is_empty(),
+        "the sled copy is gone"
+    );
+    drop(db);
+    let (mut log, _sm) = open_storage(dir.path(), StateStore::new()).expect("opens");
+    let moved = log.try_get_log_entries(0..).await.expect("reads");
+    assert_eq!(
+        moved[..entries.len()],
+        entries[..],
+        "the same entries, in files"
+    );
 }

@@ -1,7 +1,9 @@
 //! `alloc status`: an allocation's header and, per task, its resources, state and recent
 //! events, laid out as Nomad does. Also the allocation prefix lookup other commands use.
 
-use nomadish_proto::model::{AllocListStub, Allocation, TaskEvent, TaskState, now_ns, task_event};
+use nomadish_proto::model::{
+    AllocListStub, AllocMetric, Allocation, TaskEvent, TaskState, now_ns, task_event,
+};
 
 use super::api::{ApiClient, escape_segment};
 use super::args::AllocStatusArgs;
@@ -101,7 +103,60 @@ pub fn render_alloc(alloc: &Allocation, length: usize, verbose: bool, now: i64) 
         out.push_str("\n\n");
         out.push_str(&task_status(state));
     }
+    if verbose && let Some(table) = alloc.metrics.as_ref().and_then(placement_scores) {
+        out.push_str("\n\nPlacement Metrics\n");
+        out.push_str(&table);
+    }
     out
+}
+
+/// The scores of the best candidates, one row per node, as `alloc status -verbose` shows them:
+/// a column per scorer that scored any of them (sorted), then the final score.
+fn placement_scores(metrics: &AllocMetric) -> Option<String> {
+    if metrics.score_meta_data.is_empty() {
+        return None;
+    }
+    let mut scorers: Vec<&str> = metrics
+        .score_meta_data
+        .iter()
+        .flat_map(|n| n.scores.keys().map(|k| k.as_str()))
+        .collect();
+    scorers.sort_unstable();
+    scorers.dedup();
+    let mut header = vec!["Node".to_string()];
+    header.extend(scorers.iter().map(|s| s.to_string()));
+    header.push("final score".into());
+    let mut rows = vec![header];
+    for node in &metrics.score_meta_data {
+        let mut row = vec![node.node_id.clone()];
+        row.extend(
+            scorers
+                .iter()
+                .map(|s| significant(node.scores.get(*s).copied().unwrap_or(0.0))),
+        );
+        row.push(significant(node.norm_score));
+        rows.push(row);
+    }
+    Some(format_list(&rows))
+}
+
+/// A score to three significant digits, without trailing zeros (as Go's `%.3g` for the
+/// magnitudes scores have).
+pub(crate) fn significant(value: f64) -> String {
+    if value == 0.0 || !value.is_finite() {
+        return if value.is_finite() {
+            "0".into()
+        } else {
+            value.to_string()
+        };
+    }
+    let digits = (2 - value.abs().log10().floor() as i32).max(0) as usize;
+    let text = format!("{value:.digits$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
 }
 
 /// The `Task Resources:` table of one task.

@@ -91,6 +91,50 @@ fn verbose_shows_full_ids_and_times() {
 }
 
 #[test]
+fn verbose_shows_the_placement_scores_of_the_best_candidates() {
+    use nomadish_proto::model::{AllocMetric, NodeScoreMeta, ScorerName};
+    let mut alloc = sample();
+    let node = |id: &str, scores: &[(&str, f64)], norm| NodeScoreMeta {
+        node_id: id.into(),
+        scores: scores
+            .iter()
+            .map(|(k, v)| (ScorerName::new(k), *v))
+            .collect(),
+        norm_score: norm,
+    };
+    alloc.metrics = Some(AllocMetric {
+        score_meta_data: vec![
+            node(
+                "node-a",
+                &[("binpack", 0.061_437), ("job-anti-affinity", -0.5)],
+                0.5,
+            ),
+            node("node-b", &[("binpack", 0.25)], 0.25),
+        ],
+        ..AllocMetric::default()
+    });
+    let text = render_alloc(&alloc, 36, true, NOW);
+    let expected = "\n\nPlacement Metrics
+Node    binpack  job-anti-affinity  final score
+node-a  0.0614   -0.5               0.5
+node-b  0.25     0                  0.25";
+    assert!(text.ends_with(expected), "{text}");
+    assert!(
+        !render_alloc(&alloc, 8, false, NOW).contains("Placement Metrics"),
+        "only with -verbose"
+    );
+}
+
+#[test]
+fn significant_keeps_three_digits() {
+    assert_eq!(significant(0.061_437), "0.0614");
+    assert_eq!(significant(1.0), "1");
+    assert_eq!(significant(-0.5), "-0.5");
+    assert_eq!(significant(12.345), "12.3");
+    assert_eq!(significant(0.0), "0");
+}
+
+#[test]
 fn terminated_event_description() {
     let event = TaskEvent {
         event_type: "Terminated".into(),

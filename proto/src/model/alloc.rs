@@ -303,10 +303,83 @@ pub struct AllocMetric {
     pub class_exhausted: SmallMap<String, i64>,
     pub dimension_exhausted: SmallMap<String, i64>,
     pub quota_exhausted: Vec<String>,
+    /// `<node ID>.<scorer>` -> score: Nomad's deprecated flat form, which Nomad (since 0.9)
+    /// and nomadish leave empty; the scores are in `score_meta_data`.
     pub scores: SmallMap<String, f64>,
+    /// The best-scored candidate nodes, best first, each with its scores (Nomad's
+    /// `ScoreMetaData`).
+    pub score_meta_data: Vec<NodeScoreMeta>,
     /// Nanoseconds spent placing.
     pub allocation_time: i64,
     pub coalesced_failures: i64,
+}
+
+/// One candidate node's scores for a placement (Nomad's `NodeScoreMeta`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct NodeScoreMeta {
+    #[serde(rename = "NodeID")]
+    pub node_id: String,
+    /// Scorer -> score (`binpack`, `job-anti-affinity`, `node-affinity`, ...).
+    #[serde(rename = "Scores")]
+    pub scores: SmallMap<ScorerName, f64>,
+    /// The final score the candidates were ranked by.
+    #[serde(rename = "NormScore")]
+    pub norm_score: f64,
+}
+
+/// The name of a scorer in [`NodeScoreMeta::scores`]. The scheduler's own scorers are
+/// static strings, so a recorded score holds no copy of its name (a placement records a few
+/// of them on every allocation), also when it is read back from JSON.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ScorerName(std::borrow::Cow<'static, str>);
+
+impl ScorerName {
+    /// The scheduler's scorers, which decoding maps to static names.
+    pub const KNOWN: [&'static str; 5] = [
+        "allocation-spread",
+        "binpack",
+        "job-anti-affinity",
+        "node-affinity",
+        "node-reschedule-penalty",
+    ];
+
+    /// A scorer name that needs no allocation.
+    pub const fn fixed(name: &'static str) -> Self {
+        Self(std::borrow::Cow::Borrowed(name))
+    }
+
+    /// Any name: one of [`ScorerName::KNOWN`] is held as the static string.
+    pub fn new(name: &str) -> Self {
+        match Self::KNOWN.iter().find(|k| **k == name) {
+            Some(known) => Self::fixed(known),
+            None => Self(std::borrow::Cow::Owned(name.to_string())),
+        }
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for ScorerName {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for ScorerName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ScorerName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        Ok(Self::new(&name))
+    }
 }
 
 /// Allocation list entries.
@@ -381,4 +454,35 @@ pub struct AllocClientUpdate {
     /// Health within the allocation's deployment, once the client decided it.
     #[serde(rename = "DeploymentStatus")]
     pub deployment_status: Option<super::AllocDeploymentStatus>,
+}
+
+#[cfg(test)]
+mod score_tests {
+    use super::*;
+
+    #[test]
+    fn score_meta_data_has_nomads_json_shape_and_static_scorer_names() {
+        let metric = AllocMetric {
+            score_meta_data: vec![NodeScoreMeta {
+                node_id: "n1".into(),
+                scores: [
+                    (ScorerName::fixed("binpack"), 0.25),
+                    (ScorerName::new("custom"), 1.0),
+                ]
+                .into(),
+                norm_score: 0.5,
+            }],
+            ..AllocMetric::default()
+        };
+        let json = serde_json::to_value(&metric).expect("encodes");
+        assert_eq!(
+            json["ScoreMetaData"],
+            serde_json::json!([{"NodeID": "n1", "Scores": {"binpack": 0.25, "custom": 1.0}, "NormScore": 0.5}])
+        );
+        let back: AllocMetric = serde_json::from_value(json).expect("decodes");
+        assert_eq!(back, metric);
+        let names: Vec<_> = back.score_meta_data[0].scores.keys().collect();
+        assert!(matches!(names[0].0, std::borrow::Cow::Borrowed("binpack")));
+        assert!(matches!(names[1].0, std::borrow::Cow::Owned(_)));
+    }
 }

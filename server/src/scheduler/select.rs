@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use nomadish_proto::model::{AllocMetric, Node};
+use nomadish_proto::model::{AllocMetric, Node, NodeScoreMeta, ScorerName};
 
 use super::affinity::{Affinities, Spreads};
 use super::feasible::GroupSpec;
@@ -278,9 +278,9 @@ impl Selector {
     }
 }
 
-/// Records the scores of the best few candidates, keyed `<node ID>.<scorer>` as Nomad's
-/// `Scores`: `binpack` and `normalized-score` always, `job-anti-affinity` and
-/// `node-reschedule-penalty` when they applied.
+/// Records the scores of the best few candidates, best first, as Nomad's `ScoreMetaData`:
+/// `binpack` always, `job-anti-affinity`, `node-reschedule-penalty`, `node-affinity` and
+/// `allocation-spread` when they applied, and the final score as `NormScore`.
 pub(crate) fn record_scores(metric: &mut AllocMetric, table: &NodeTable<'_>, seen: &mut [Scored]) {
     let best_first = |a: &Scored, b: &Scored| b.final_score.total_cmp(&a.final_score);
     let top = if seen.len() > MAX_RECORDED_SCORES {
@@ -291,28 +291,24 @@ pub(crate) fn record_scores(metric: &mut AllocMetric, table: &NodeTable<'_>, see
         seen
     };
     top.sort_by(best_first);
-    for s in top.iter() {
-        let id = &table.nodes[s.node].id;
-        let mut key = |scorer: &str, value: f64| {
-            let mut k = String::with_capacity(id.len() + 1 + scorer.len());
-            k.push_str(id);
-            k.push('.');
-            k.push_str(scorer);
-            metric.scores.insert(k, value);
-        };
-        key("binpack", s.binpack);
-        if let Some(a) = s.anti_affinity {
-            key("job-anti-affinity", a);
-        }
-        if s.penalty {
-            key("node-reschedule-penalty", -1.0);
-        }
-        if let Some(a) = s.affinity {
-            key("node-affinity", a);
-        }
-        if let Some(sp) = s.spread {
-            key("allocation-spread", sp);
-        }
-        key("normalized-score", s.final_score);
-    }
+    metric.score_meta_data = top
+        .iter()
+        .map(|s| {
+            let parts = [
+                ("binpack", Some(s.binpack)),
+                ("job-anti-affinity", s.anti_affinity),
+                ("node-reschedule-penalty", s.penalty.then_some(-1.0)),
+                ("node-affinity", s.affinity),
+                ("allocation-spread", s.spread),
+            ];
+            NodeScoreMeta {
+                node_id: table.nodes[s.node].id.clone(),
+                scores: parts
+                    .into_iter()
+                    .filter_map(|(name, score)| Some((ScorerName::fixed(name), score?)))
+                    .collect(),
+                norm_score: s.final_score,
+            }
+        })
+        .collect();
 }

@@ -42,10 +42,19 @@ fn places_every_allocation_with_its_fields() {
         let m = a.metrics.as_ref().expect("metrics");
         assert_eq!(m.nodes_evaluated, 5);
         assert_eq!(m.nodes_available["dc1"], 5);
-        assert!(m.scores.contains_key(&format!("{}.binpack", a.node_id)));
+        let chosen = m
+            .score_meta_data
+            .iter()
+            .find(|n| n.node_id == a.node_id)
+            .expect("the chosen node's scores are recorded");
+        assert!(chosen.scores.contains_key("binpack"));
+        assert!(chosen.norm_score > 0.0, "{chosen:?}");
+        assert!(m.scores.is_empty(), "the deprecated flat form stays empty");
         assert!(
-            m.scores
-                .contains_key(&format!("{}.normalized-score", a.node_id))
+            m.score_meta_data
+                .windows(2)
+                .all(|w| w[0].norm_score >= w[1].norm_score),
+            "best first"
         );
     }
     let ids: BTreeSet<&str> = allocs.iter().map(|a| a.id.as_str()).collect();

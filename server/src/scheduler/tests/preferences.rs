@@ -43,9 +43,9 @@ fn even_spread_balances_racks() {
         a.metrics
             .as_ref()
             .unwrap()
-            .scores
-            .keys()
-            .any(|k| k.ends_with(".allocation-spread"))
+            .score_meta_data
+            .iter()
+            .any(|n| n.scores.contains_key("allocation-spread"))
     });
     assert!(scored);
 }
@@ -89,8 +89,13 @@ fn affinity_pulls_placements_to_matching_nodes() {
     let out = run(&state, &job);
     assert_eq!(per_rack(&state, &out).get("r2"), Some(&5));
     let a = placed(&out)[0];
-    let scores = &a.metrics.as_ref().unwrap().scores;
-    assert_eq!(scores[&format!("{}.node-affinity", a.node_id)], 1.0);
+    let metrics = a.metrics.as_ref().unwrap();
+    let chosen = metrics
+        .score_meta_data
+        .iter()
+        .find(|n| n.node_id == a.node_id)
+        .expect("the chosen node's scores");
+    assert_eq!(chosen.scores["node-affinity"], 1.0);
 }
 
 #[test]

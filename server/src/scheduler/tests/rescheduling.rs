@@ -45,8 +45,13 @@ fn due_failures_are_rescheduled_now_away_from_the_failed_node() {
     assert_eq!(events[0].prev_alloc_id, "alloc-web-0");
     assert_eq!(events[0].prev_node_id, "node-0000");
     assert_eq!(events[0].delay, 30 * SEC);
-    let scores = &repl.metrics.as_ref().unwrap().scores;
-    assert_eq!(scores.get("node-0000.node-reschedule-penalty"), Some(&-1.0));
+    let metrics = repl.metrics.as_ref().unwrap();
+    let previous = metrics
+        .score_meta_data
+        .iter()
+        .find(|n| n.node_id == "node-0000")
+        .expect("the previous node's scores");
+    assert_eq!(previous.scores.get("node-reschedule-penalty"), Some(&-1.0));
     assert!(out.followup_evals.is_empty());
 }
 

@@ -123,6 +123,7 @@ async fn bridge(
     token_gone: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(token_gone);
+    let mut input_open = true;
     let close = loop {
         tokio::select! {
             () = &mut token_gone => break (CLOSE_POLICY, "ACL token expired".to_string()),
@@ -145,10 +146,11 @@ async fn bridge(
             },
             msg = socket.recv() => match msg {
                 Some(Ok(Message::Text(text))) => {
-                    if let Some(input) = input_from_frame(text.as_str())
-                        && !conn.send(input).await
-                    {
-                        break (CLOSE_ERROR, "the client's connection closed".to_string());
+                    // A refused input does not end the session: a command that already
+                    // exited may have closed its input side while its last output (the exit)
+                    // is still on the way. The output side says when the session is over.
+                    if input_open && let Some(input) = input_from_frame(text.as_str()) {
+                        input_open = conn.send(input).await;
                     }
                 }
                 // The user went away; dropping the stream ends the command.

@@ -26,8 +26,10 @@ use crate::server::Server;
 const RETRY_MIN: Duration = Duration::from_millis(200);
 /// Longest pause between formation attempts.
 const RETRY_MAX: Duration = Duration::from_secs(5);
-/// How long one discovery or join call may take.
+/// How long one discovery call may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one join call may take.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn info(id: NodeId, node: &ServerNode) -> ServerInfo {
     ServerInfo {
@@ -64,6 +66,7 @@ pub async fn form_cluster(server: Arc<Server>, me: ServerNode, mut stop: watch::
     // Once any round has heard of a formed cluster this server only ever joins: a later
     // round that reaches nobody must not make it bootstrap a second cluster of its own.
     let mut seen_formed = false;
+    let mut reported = 0;
     loop {
         if initialized(&server).await {
             tracing::info!("this server is a member of the cluster");
@@ -77,7 +80,7 @@ pub async fn form_cluster(server: Arc<Server>, me: ServerNode, mut stop: watch::
                     tracing::info!(%leader, "joined the cluster");
                     return;
                 }
-                Err(e) => tracing::debug!(%addr, error = %e, "join attempt failed"),
+                Err(e) => tracing::info!(%addr, error = %e, "join attempt failed"),
             }
         } else {
             let known = server
@@ -85,6 +88,10 @@ pub async fn form_cluster(server: Arc<Server>, me: ServerNode, mut stop: watch::
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .clone();
+            if known.len() != reported {
+                reported = known.len();
+                tracing::info!(known = reported, expect, "discovered servers");
+            }
             if may_bootstrap(&known, expect, server.node_id, seen_formed) {
                 tracing::info!(
                     servers = known.len(),
@@ -205,6 +212,10 @@ async fn join(server: &Server, addr: &str, me: &ServerNode) -> Result<String, St
         http_addr: me.http_addr.clone(),
         name: me.name.clone(),
     };
+    // Adding a voter waits for two membership changes to commit; give it longer than a
+    // discovery, but not forever, so a lost leader does not stall formation.
+    let mut req = tonic::Request::new(req);
+    req.set_timeout(JOIN_TIMEOUT);
     let reply = c.join(req).await.map_err(|s| s.message().to_string())?;
     Ok(reply.into_inner().leader_addr)
 }

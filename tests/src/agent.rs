@@ -10,6 +10,8 @@ use nix::unistd::Pid;
 
 /// How long an agent may take to answer its health endpoint.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// Lines of an agent's log shown when it fails to start.
+pub const LOG_TAIL_LINES: usize = 40;
 /// How long a stopped agent may take to exit.
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -44,19 +46,57 @@ pub fn free_port() -> u16 {
 
 /// A TCP port free on `ip` (another cluster's servers may hold ports on the same 127.0.1.K
 /// addresses that a check on 127.0.0.1 would not see), never one this process handed out
-/// before: the kernel may offer a port again as soon as the probe closes it, and two
-/// listeners of one agent given the same port make it exit with "address in use".
+/// before: two listeners of one agent given the same port make it exit with "address in
+/// use".
 pub fn free_port_on(ip: std::net::IpAddr) -> u16 {
     let listener = fresh_listener(ip);
     listener.local_addr().expect("free port").port()
 }
 
+/// The lowest port the kernel picks for outgoing connections (`ip_local_port_range`).
+fn ephemeral_low() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768)
+}
+
+/// Ports handed out start here; those below are left to well-known services.
+const FIRST_TEST_PORT: u16 = 10000;
+
 /// A listener on `ip` at a port this process never handed out before (so a proxy the
 /// harness binds cannot take a port an agent was told to use but has not bound yet).
+///
+/// The port lies below the kernel's range for outgoing connections: a port from that range
+/// is free only until some process's next connection takes it as its source port, and
+/// agents dialing each other while others start made an agent lose its port that way
+/// ("address in use"). Each process starts at its own place in the range, so test
+/// processes running side by side rarely probe the same ports.
 pub fn fresh_listener(ip: std::net::IpAddr) -> TcpListener {
     static GIVEN: std::sync::Mutex<Vec<(std::net::IpAddr, u16)>> =
         std::sync::Mutex::new(Vec::new());
     let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    let high = ephemeral_low();
+    if high <= FIRST_TEST_PORT + 1000 {
+        return kernel_listener(ip, &mut given);
+    }
+    let span = u32::from(high - FIRST_TEST_PORT);
+    let start = (std::process::id().wrapping_mul(7919) + given.len() as u32) % span;
+    for step in 0..span {
+        let port = FIRST_TEST_PORT + ((start + step) % span) as u16;
+        if given.contains(&(ip, port)) {
+            continue;
+        }
+        if let Ok(listener) = TcpListener::bind((ip, port)) {
+            given.push((ip, port));
+            return listener;
+        }
+    }
+    kernel_listener(ip, &mut given)
+}
+
+/// A listener on a port the kernel picks, never one in `given`.
+fn kernel_listener(ip: std::net::IpAddr, given: &mut Vec<(std::net::IpAddr, u16)>) -> TcpListener {
     // Hold every probe open until a new port turns up, so the kernel cannot offer the
     // same one twice in this loop either.
     let mut probes = Vec::new();
@@ -277,6 +317,15 @@ impl Agent {
     /// Waits until the agent's API answers healthy (and a dev agent's node is ready); a
     /// client-only agent, until its HTTP listener answers `/live`.
     pub async fn wait_started(&self) {
+        if let Err(why) = self.try_wait_started().await {
+            panic!("{why}\n{}", self.log_tail(LOG_TAIL_LINES));
+        }
+    }
+
+    /// Like [`Agent::wait_started`], returning why the agent did not start (its last answer
+    /// to the probe, or that it exited) instead of panicking, so a caller can add other
+    /// agents' logs to the report.
+    pub async fn try_wait_started(&self) -> Result<(), String> {
         let probe = if matches!(self.kind, AgentKind::Client(_)) {
             "/live"
         } else {
@@ -285,43 +334,51 @@ impl Agent {
         let api = self.api();
         let log = self.log.clone();
         let pid = self.child.as_ref().map(|c| c.id());
-        wait_until(
-            &format!("agent health (log: {})", log.display()),
-            START_TIMEOUT,
-            async || {
-                // An agent that exited (a port taken, a bad config) will never answer: say
-                // why at once instead of waiting out the timeout.
-                if let Some(pid) = pid
-                    && exited(pid)
-                {
-                    let text = std::fs::read_to_string(&log).unwrap_or_default();
-                    let tail: Vec<&str> = text.lines().rev().take(20).collect();
-                    let tail: Vec<&str> = tail.into_iter().rev().collect();
-                    panic!(
-                        "agent {} exited while starting:\n{}",
-                        self.name,
-                        tail.join("\n")
-                    );
-                }
-                match api.try_get(probe).await {
-                    Ok((code, _, _)) if code.is_success() => Some(()),
-                    _ => None,
-                }
-            },
-        )
-        .await;
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            // An agent that exited (a port taken, a bad config) will never answer: say why
+            // at once instead of waiting out the timeout.
+            if let Some(pid) = pid
+                && exited(pid)
+            {
+                return Err(format!("agent {} exited while starting", self.name));
+            }
+            let last = match api.try_get(probe).await {
+                Ok((code, _, _)) if code.is_success() => break,
+                Ok((code, _, body)) => format!("{code} {body}"),
+                Err(e) => e,
+            };
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "timed out after {START_TIMEOUT:?} waiting for agent {} to answer {probe} \
+                     (last answer: {last}; log: {})",
+                    self.name,
+                    log.display()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         if self.kind == AgentKind::Dev {
-            let api = self.api();
-            let what = format!("the dev agent's node ready (log: {})", log.display());
-            wait_until(&what, START_TIMEOUT, async || {
+            let deadline = Instant::now() + START_TIMEOUT;
+            loop {
                 let nodes = api.get_ok("/v1/nodes").await;
                 let ready = nodes
                     .as_array()
                     .is_some_and(|n| n.iter().any(|n| n["Status"] == "ready"));
-                ready.then_some(())
-            })
-            .await;
+                if ready {
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    return Err(format!(
+                        "timed out after {START_TIMEOUT:?} waiting for the dev agent's node to \
+                         be ready (nodes: {nodes}; log: {})",
+                        log.display()
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
         }
+        Ok(())
     }
 
     /// The agent's process ID.
@@ -395,6 +452,19 @@ impl Agent {
     /// The agent's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The last `n` lines of the agent's log, under a heading naming the agent.
+    pub fn log_tail(&self, n: usize) -> String {
+        let text = self.log();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = &lines[lines.len().saturating_sub(n)..];
+        format!(
+            "--- last {} lines of {}'s log:\n{}",
+            tail.len(),
+            self.name,
+            tail.join("\n")
+        )
     }
 
     /// An API client for this agent (with the cli certificate when it runs TLS).

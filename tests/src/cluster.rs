@@ -66,8 +66,16 @@ impl Cluster {
         for s in &mut servers {
             s.launch();
         }
-        for s in &servers {
-            s.wait_started().await;
+        // All at once, so a server that exits is reported at once rather than after the
+        // others time out waiting for a leader; a server that never sees a leader may be
+        // the victim of another's trouble, so every server's log is shown.
+        let started = servers.iter().map(|s| s.try_wait_started());
+        if let Err(why) = futures::future::try_join_all(started).await {
+            let logs: Vec<String> = servers
+                .iter()
+                .map(|s| s.log_tail(crate::agent::LOG_TAIL_LINES))
+                .collect();
+            panic!("{why}\n{}", logs.join("\n"));
         }
         Cluster { servers }
     }

@@ -1,6 +1,7 @@
 //! Agent processes under test.
 
 use std::net::TcpListener;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -129,16 +130,27 @@ pub async fn wait_until<T>(
     timeout: Duration,
     mut check: impl AsyncFnMut() -> Option<T>,
 ) -> T {
+    let polled = poll(timeout, async || match check().await {
+        Some(v) => ControlFlow::Break(Ok(v)),
+        None => ControlFlow::Continue(String::new()),
+    })
+    .await;
+    polled.unwrap_or_else(|_| panic!("timed out after {timeout:?} waiting for {what}"))
+}
+
+/// Polls `check` every 50 ms until it breaks with its outcome, or `timeout` passes: then
+/// the last reason it gave to go on.
+async fn poll<T>(
+    timeout: Duration,
+    mut check: impl AsyncFnMut() -> ControlFlow<Result<T, String>, String>,
+) -> Result<T, String> {
     let deadline = Instant::now() + timeout;
     loop {
-        if let Some(v) = check().await {
-            return v;
+        match check().await {
+            ControlFlow::Break(outcome) => return outcome,
+            ControlFlow::Continue(last) if Instant::now() >= deadline => return Err(last),
+            ControlFlow::Continue(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -334,49 +346,52 @@ impl Agent {
         let api = self.api();
         let log = self.log.clone();
         let pid = self.child.as_ref().map(|c| c.id());
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
+        poll(START_TIMEOUT, async || {
             // An agent that exited (a port taken, a bad config) will never answer: say why
             // at once instead of waiting out the timeout.
             if let Some(pid) = pid
                 && exited(pid)
             {
-                return Err(format!("agent {} exited while starting", self.name));
+                return ControlFlow::Break(Err(format!(
+                    "agent {} exited while starting",
+                    self.name
+                )));
             }
-            let last = match api.try_get(probe).await {
-                Ok((code, _, _)) if code.is_success() => break,
-                Ok((code, _, body)) => format!("{code} {body}"),
-                Err(e) => e,
-            };
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "timed out after {START_TIMEOUT:?} waiting for agent {} to answer {probe} \
-                     (last answer: {last}; log: {})",
-                    self.name,
-                    log.display()
-                ));
+            match api.try_get(probe).await {
+                Ok((code, _, _)) if code.is_success() => ControlFlow::Break(Ok(())),
+                Ok((code, _, body)) => ControlFlow::Continue(format!("{code} {body}")),
+                Err(e) => ControlFlow::Continue(e),
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await
+        .map_err(|last| {
+            format!(
+                "agent {} did not answer {probe} within {START_TIMEOUT:?} (last answer: {last}; \
+                 log: {})",
+                self.name,
+                log.display()
+            )
+        })?;
         if self.kind == AgentKind::Dev {
-            let deadline = Instant::now() + START_TIMEOUT;
-            loop {
+            poll(START_TIMEOUT, async || {
                 let nodes = api.get_ok("/v1/nodes").await;
                 let ready = nodes
                     .as_array()
                     .is_some_and(|n| n.iter().any(|n| n["Status"] == "ready"));
                 if ready {
-                    break;
+                    ControlFlow::Break(Ok(()))
+                } else {
+                    ControlFlow::Continue(nodes.to_string())
                 }
-                if Instant::now() >= deadline {
-                    return Err(format!(
-                        "timed out after {START_TIMEOUT:?} waiting for the dev agent's node to \
-                         be ready (nodes: {nodes}; log: {})",
-                        log.display()
-                    ));
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            })
+            .await
+            .map_err(|nodes| {
+                format!(
+                    "the dev agent's node was not ready within {START_TIMEOUT:?} (nodes: {nodes}; \
+                     log: {})",
+                    log.display()
+                )
+            })?;
         }
         Ok(())
     }

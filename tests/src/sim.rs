@@ -46,8 +46,6 @@ const BEATS_PER_CHANNEL: usize = 64;
 const REGISTER_CONCURRENCY: usize = 64;
 /// Longest wait for one RPC.
 const RPC_TIMEOUT: Duration = Duration::from_secs(30);
-/// Tries of one allocation update before the node gives up on it.
-const ACK_ATTEMPTS: usize = 3;
 /// Pause before a node retries a failed call or re-opens its stream.
 const RETRY_DELAY: Duration = Duration::from_millis(500);
 
@@ -78,6 +76,8 @@ pub struct SimStats {
     jobs: Mutex<HashMap<String, (usize, Option<Instant>)>>,
     beats: AtomicU64,
     failed_beats: AtomicU64,
+    /// Allocation updates the servers refused or did not answer (each is sent again).
+    failed_acks: AtomicU64,
     /// Allocations the servers acknowledged as `running`, and when the latest was.
     acked: Mutex<(usize, Option<Instant>)>,
 }
@@ -89,6 +89,11 @@ impl SimStats {
             self.beats.load(Ordering::Relaxed),
             self.failed_beats.load(Ordering::Relaxed),
         )
+    }
+
+    /// Allocation update calls that failed and were sent again, so far.
+    pub fn failed_acks(&self) -> u64 {
+        self.failed_acks.load(Ordering::Relaxed)
     }
 
     fn record(&self, job: &str, n: usize) {
@@ -405,9 +410,8 @@ async fn report_running(
             updates.extend(more);
         }
         let n = updates.len();
-        if acknowledge(&mut client, node, updates).await {
-            stats.record_acked(n);
-        }
+        acknowledge(&mut client, node, stats, updates).await;
+        stats.record_acked(n);
     }
 }
 
@@ -445,20 +449,22 @@ fn running_updates(allocs: &[&Allocation]) -> Vec<AllocClientUpdate> {
         .collect()
 }
 
-/// Sends `updates`; whether the server accepted them (committed).
-async fn acknowledge(client: &mut Client, node: &Node, updates: Vec<AllocClientUpdate>) -> bool {
+/// Sends `updates` until the servers accept (commit) them, as a real client does: a failed
+/// call is counted and sent again after [`RETRY_DELAY`]. The node's task, and so this loop,
+/// ends when the simulator stops.
+async fn acknowledge(
+    client: &mut Client,
+    node: &Node,
+    stats: &SimStats,
+    updates: Vec<AllocClientUpdate>,
+) {
     let req = UpdateAllocationsRequest {
         node_id: node.id.clone(),
         secret_id: node.secret_id.clone(),
         updates_json: serde_json::to_vec(&updates).unwrap_or_default(),
     };
-    for attempt in 0..ACK_ATTEMPTS {
-        if attempt > 0 {
-            tokio::time::sleep(RETRY_DELAY).await;
-        }
-        if client.update_allocations(req.clone()).await.is_ok() {
-            return true;
-        }
+    while client.update_allocations(req.clone()).await.is_err() {
+        stats.failed_acks.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(RETRY_DELAY).await;
     }
-    false
 }

@@ -79,6 +79,7 @@ pub async fn run(opts: SimOptions) -> (String, Value) {
     let register_time = wait_nodes(&api, opts.nodes).await;
     let placement = place(&api, &sim, pid, &opts, true).await;
     let (beats, failed_beats) = sim.stats.heartbeats();
+    let failed_acks = sim.stats.failed_acks();
     let summaries = allocs_in_state(&api, opts.jobs).await;
     let moved = tokio::time::timeout(REPORT_LIMIT, cluster.leader())
         .await
@@ -98,7 +99,7 @@ pub async fn run(opts: SimOptions) -> (String, Value) {
         "| servers | nodes | jobs x allocs | {}\n|---|---|---|---|---|---|---|---|---|\n| 3 (TLS) | {} | {} x {} | {}\n\
          \nwall = first job registration -> last allocation delivered and its `running` update \
          committed; nodes registered and ready in {:.1}s; {} heartbeats ({} failed); \
-         allocations in state: {in_state_cell}; \
+         {failed_acks} allocation update calls failed and were sent again; allocations in state: {in_state_cell}; \
          {} cores; {}{}{}",
         Placement::HEADER,
         opts.nodes,
@@ -131,6 +132,7 @@ pub async fn run(opts: SimOptions) -> (String, Value) {
         "register_seconds": register_time.as_secs_f64(),
         "heartbeats": beats,
         "failed_heartbeats": failed_beats,
+        "failed_alloc_updates": failed_acks,
         "summaries_answered": summaries.is_some(),
         "allocs_in_state": in_state,
         "allocs_running": running,

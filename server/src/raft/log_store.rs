@@ -39,8 +39,7 @@ pub struct LogStore {
     db: sled::Db,
     meta: sled::Tree,
     shared: Arc<Mutex<Shared>>,
-    /// The newest entries, decoded (filled, truncated and purged under `shared`'s lock; the
-    /// state machine drops what it applies).
+    /// The newest entries, decoded (changed only under `shared`'s lock).
     recent: Recent,
     /// Appends waiting for a sync (the flusher task starts on first use, in the runtime).
     flusher: Arc<OnceLock<mpsc::UnboundedSender<LogFlushed<TypeConfig>>>>,

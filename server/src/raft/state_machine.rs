@@ -22,7 +22,6 @@ use openraft::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::recent::Recent;
 use super::{NodeId, RaftStoreError, ServerNode, TypeConfig};
 use crate::fsm::{self, CommandResponse};
 use crate::state::{StateStore, decode_snapshot, encode_stored_snapshot};
@@ -56,8 +55,6 @@ pub struct StateMachine {
     snapshots: sled::Tree,
     /// The snapshot file.
     snapshot_file: Arc<std::path::Path>,
-    /// The log's cache of its newest entries: what is applied is dropped from it.
-    recent: Recent,
 }
 
 fn sm_err(e: impl std::error::Error + 'static) -> StorageError<NodeId> {
@@ -74,7 +71,6 @@ impl StateMachine {
         db: &sled::Db,
         dir: &std::path::Path,
         state: StateStore,
-        recent: Recent,
     ) -> Result<Self, RaftStoreError> {
         let sled_err = |source| RaftStoreError::Sled {
             path: "snapshots".into(),
@@ -87,7 +83,6 @@ impl StateMachine {
             applied: Arc::new(Mutex::new(Applied::default())),
             snapshots,
             snapshot_file: dir.join(SNAPSHOT_FILE).into(),
-            recent,
         };
         if let Some((meta, data)) = sm
             .read_snapshot()
@@ -266,12 +261,6 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         I::IntoIter: Send,
     {
         let batch_started = std::time::Instant::now();
-        // Once the cache lets go of these entries, their commands are usually held only here
-        // and are taken without a copy (a replication still sending one keeps it shared).
-        let entries: Vec<_> = entries.into_iter().collect();
-        if let Some(last) = entries.last() {
-            self.recent.forget_through(last.log_id.index);
-        }
         let mut applied = self.applied.lock().unwrap_or_else(|e| e.into_inner());
         let mut touched_evals = Vec::new();
         let responses = self.state.update(|view| {
@@ -281,8 +270,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     let index = entry.log_id.index;
                     applied.last_applied = Some(entry.log_id);
                     match entry.payload {
-                        EntryPayload::Normal(payload) => {
-                            let cmd = payload.into_command();
+                        EntryPayload::Normal(cmd) => {
                             let ids = cmd.eval_ids();
                             let (metric, started) = (cmd.metric_name(), std::time::Instant::now());
                             let resp = fsm::apply(view, index, cmd);

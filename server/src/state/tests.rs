@@ -218,3 +218,46 @@ fn an_allocation_change_wakes_only_its_nodes_stream() {
         "a snapshot install wakes every stream"
     );
 }
+
+/// Scores are `f64`s written to the raft log, RPCs and snapshots as JSON. Every server must
+/// read back exactly the value that was written, or states that should be equal differ in
+/// their last bits (serde_json's default parser can land one unit off on about one float in
+/// eight; the `float_roundtrip` feature makes it exact).
+#[test]
+fn scores_survive_json_and_the_snapshot_bit_for_bit() {
+    use nomadish_proto::model::{NodeScoreMeta, ScorerName};
+    let j = job("web", 0);
+    let mut a = Allocation::clone(&alloc("a1", &j, "n1"));
+    let metrics = a.metrics.get_or_insert_with(Default::default);
+    // Values serde_json's default parser reads back one unit off.
+    let awkward = [0.9931003425883169, 10.334613359558967, 0.21291890726713458];
+    for (i, score) in awkward.into_iter().enumerate() {
+        let mut meta = NodeScoreMeta {
+            node_id: format!("n{i}"),
+            norm_score: score,
+            ..NodeScoreMeta::default()
+        };
+        meta.scores
+            .insert(ScorerName::fixed(ScorerName::KNOWN[i]), score / 3.0);
+        metrics.score_meta_data.push(meta);
+    }
+    let json = serde_json::to_vec(&a).expect("encodes");
+    let back: Allocation = serde_json::from_slice(&json).expect("decodes");
+    let scores = |a: &Allocation| -> Vec<u64> {
+        let metrics = a.metrics.as_ref().expect("metrics");
+        metrics
+            .score_meta_data
+            .iter()
+            .flat_map(|m| m.scores.values().chain([&m.norm_score]))
+            .map(|s| s.to_bits())
+            .collect()
+    };
+    assert_eq!(scores(&back), scores(&a));
+    assert_eq!(back, a);
+
+    let mut view = StateView::default();
+    view.put_job(j);
+    view.put_alloc(Arc::new(a));
+    let restored = decode_snapshot(&encode_snapshot(&view)).expect("decodes");
+    assert_eq!(state_digest(&restored), state_digest(&view));
+}

@@ -1,13 +1,15 @@
 //! Raft: openraft over a segment-file log and sled meta tree, with gRPC transport between servers.
 //!
 //! ```text
-//!   client_write(Command) ─> openraft core ─> LogStore (segment files, synced before ack)
-//!                                  │
+//!   client_write(Payload) ─> openraft core ─> LogStore (segment files, synced before ack)
+//!                                  │              └─ Recent (newest entries, decoded)
 //!                                  └─ committed ─> StateMachine ─> fsm::apply ─> StateStore
 //! ```
 //!
 //! Separate modules for the log store, the state machine, the outbound network and the inbound
-//! gRPC service, as openraft's traits split them.
+//! gRPC service, as openraft's traits split them. An entry's [`Payload`] shares its command and
+//! its encoded JSON among the log, the cache of recent entries, replication and the state
+//! machine, so each command is encoded once on the leader and decoded once per server.
 
 // openraft's trait signatures fix `StorageError` (over 200 bytes) as the error type; boxing it
 // is not an option for trait methods, so the size lint is silenced for this module only.
@@ -17,6 +19,8 @@ pub mod elector;
 mod log_file;
 mod log_store;
 mod network;
+mod payload;
+mod recent;
 mod service;
 mod state_machine;
 
@@ -28,10 +32,11 @@ use serde::{Deserialize, Serialize};
 
 pub use log_store::LogStore;
 pub use network::Network;
+pub use payload::Payload;
 pub use service::RaftGrpc;
 pub use state_machine::{EvalSink, StateMachine};
 
-use crate::fsm::{Command, CommandResponse};
+use crate::fsm::CommandResponse;
 use crate::state::StateStore;
 
 /// A server's raft identity and addresses.
@@ -54,7 +59,7 @@ impl std::fmt::Display for ServerNode {
 openraft::declare_raft_types!(
     /// nomadish's raft type configuration.
     pub TypeConfig:
-        D = Command,
+        D = Payload,
         R = CommandResponse,
         NodeId = u64,
         Node = ServerNode,
@@ -106,7 +111,7 @@ pub fn open_storage(
         path: dir.display().to_string(),
         source: e,
     })?;
-    let sm = StateMachine::open(&db, dir, state)?;
+    let sm = StateMachine::open(&db, dir, state, log.recent())?;
     Ok((log, sm))
 }
 

@@ -22,7 +22,7 @@
 use std::sync::{Arc, OnceLock};
 
 use futures::future::BoxFuture;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
 use crate::fsm::{Command, CommandResponse};
 use crate::raft::{Payload, Raft};
@@ -133,11 +133,36 @@ struct Pending<E> {
     /// The HTTP request the write came from, carried to the submission (a forward sends it
     /// to the leader).
     request_id: Option<String>,
+    /// Counts the write as unfinished until its submission ends (or it is dropped unsent).
+    unfinished: Unfinished,
+}
+
+/// One write taken by the queue and not yet through its submission: while any is, the
+/// submitter may still be handed a new entry.
+struct Unfinished(Arc<watch::Sender<usize>>);
+
+impl Unfinished {
+    fn new(count: &Arc<watch::Sender<usize>>) -> Self {
+        count.send_modify(|n| *n += 1);
+        Self(count.clone())
+    }
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n -= 1);
+    }
+}
+
+/// A started queue: where writes go in, and how many are unfinished.
+struct Queue<E> {
+    tx: mpsc::UnboundedSender<Pending<E>>,
+    unfinished: Arc<watch::Sender<usize>>,
 }
 
 /// A write queue (started on first use, inside the runtime).
 pub struct GroupCommit<E = String> {
-    queue: OnceLock<mpsc::UnboundedSender<Pending<E>>>,
+    queue: OnceLock<Queue<E>>,
     /// The metric counting the commands of each batch.
     metric: &'static str,
 }
@@ -185,19 +210,36 @@ impl<E: CommitError> GroupCommit<E> {
         let queue = self.queue.get_or_init(|| {
             let (tx, rx) = mpsc::unbounded_channel();
             tokio::spawn(run(start(), rx, self.metric));
-            tx
+            Queue {
+                tx,
+                unfinished: Arc::new(watch::Sender::new(0)),
+            }
         });
         let (reply, answer) = oneshot::channel();
         queue
+            .tx
             .send(Pending {
                 cmd,
                 reply,
                 request_id: crate::http::request_id::current(),
+                unfinished: Unfinished::new(&queue.unfinished),
             })
             .map_err(|_| E::queue_failed("the write queue has stopped".to_string()))?;
         answer.await.map_err(|_| {
             E::queue_failed("the write was dropped before it was answered".to_string())
         })?
+    }
+}
+
+impl<E> GroupCommit<E> {
+    /// Returns once every write the queue has taken so far is through its submission (on
+    /// the leader: in the log, committed or refused). Writes taken meanwhile count too, so
+    /// the caller should first stop new ones from arriving.
+    pub async fn drained(&self) {
+        if let Some(queue) = self.queue.get() {
+            let mut count = queue.unfinished.subscribe();
+            let _ = count.wait_for(|n| *n == 0).await;
+        }
     }
 }
 
@@ -278,14 +320,26 @@ async fn write<E: CommitError>(submit: &Submit<E>, mut batch: Vec<Pending<E>>, m
         }
     };
     if batch.len() == 1 {
-        let Pending { cmd, reply, .. } = batch.remove(0);
+        let Pending {
+            cmd,
+            reply,
+            unfinished,
+            ..
+        } = batch.remove(0);
         let _ = reply.send(in_request(submit(cmd)).await);
+        drop(unfinished);
         return;
     }
     crate::metrics::add(metric, &[], batch.len() as f64);
-    let (commands, replies): (Vec<Command>, Vec<_>) =
-        batch.into_iter().map(|p| (p.cmd, p.reply)).unzip();
-    let count = commands.len();
+    let count = batch.len();
+    let (mut commands, mut replies) = (Vec::with_capacity(count), Vec::with_capacity(count));
+    // Dropped when this function returns, after the submission.
+    let mut _unfinished = Vec::with_capacity(count);
+    for p in batch {
+        commands.push(p.cmd);
+        replies.push(p.reply);
+        _unfinished.push(p.unfinished);
+    }
     match in_request(submit(Command::Batch { commands })).await {
         Ok(response) if response.batch.len() == count => {
             for (reply, response) in replies.into_iter().zip(response.batch) {
@@ -433,6 +487,51 @@ mod tests {
             let response = result.as_ref().expect("answered");
             assert_eq!(response.index, 7);
             assert_eq!(response.error.is_some(), i == 4, "write {i}: {response:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn drained_waits_for_every_taken_write_even_one_whose_caller_gave_up() {
+        let fake = Arc::new(Fake {
+            calls: Mutex::default(),
+            gate: Semaphore::new(0),
+            down: false,
+        });
+        let queue = Arc::new(GroupCommit::new("test.batch"));
+        tokio::time::timeout(Duration::from_millis(100), queue.drained())
+            .await
+            .expect("a queue never used is drained");
+        let write = || {
+            let (queue, fake) = (queue.clone(), fake.clone());
+            tokio::spawn(async move {
+                let cmd = Command::UpsertEvals { evals: Vec::new() };
+                queue.submit(|| submitter(fake), cmd).await
+            })
+        };
+        // Two submissions held in flight, one at a time, then three queued behind them.
+        let mut writers = Vec::new();
+        for i in 0..MAX_IN_FLIGHT {
+            writers.push(write());
+            while fake.calls.lock().unwrap().len() <= i {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        writers.extend((0..3).map(|_| write()));
+        // The first submission's caller goes away; its entry is still on its way.
+        writers[0].abort();
+        let held = tokio::time::timeout(Duration::from_millis(200), queue.drained()).await;
+        assert!(held.is_err(), "drained while submissions were held");
+        fake.gate.add_permits(100);
+        tokio::time::timeout(Duration::from_secs(5), queue.drained())
+            .await
+            .expect("drained once every submission ended");
+        let calls: usize = fake.calls.lock().unwrap().iter().sum();
+        assert_eq!(
+            calls, 5,
+            "every write was submitted before drained returned"
+        );
+        for w in writers.into_iter().skip(1) {
+            w.await.expect("writer").expect("answered");
         }
     }
 

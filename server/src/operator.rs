@@ -202,8 +202,13 @@ pub async fn transfer_leadership(
     rc.heartbeat(false);
     rc.elect(false);
     // The target campaigns once it holds every entry: a candidate with a shorter log gets
-    // no votes. No new entry comes meanwhile (writes are held).
-    let _ = tokio::time::timeout(window, replicated_to(server, target.0)).await;
+    // no votes. New writes are held, but ones the write queue took before the hold may still
+    // append an entry: those go through first, then the target catches up.
+    let caught_up = async {
+        server.group_commit.drained().await;
+        replicated_to(server, target.0).await;
+    };
+    let _ = tokio::time::timeout(window, caught_up).await;
     let campaign = async {
         let channel = server
             .dial(&target.1.rpc_addr)

@@ -25,7 +25,7 @@ use futures::future::BoxFuture;
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
 use crate::fsm::{Command, CommandResponse};
-use crate::raft::{Payload, Raft};
+use crate::raft::Raft;
 
 /// Entries on their way through raft at once; later writes queue and batch up.
 const MAX_IN_FLIGHT: usize = 2;
@@ -364,7 +364,7 @@ async fn write<E: CommitError>(submit: &Submit<E>, mut batch: Vec<Pending<E>>, m
 }
 
 async fn client_write(raft: &Raft, cmd: Command) -> CommitResult {
-    crate::metrics::raft_commit(raft.client_write(Payload::new(cmd)))
+    crate::metrics::raft_commit(raft.client_write(cmd))
         .await
         .map(|r| r.data)
         .map_err(|e| failure(&e))

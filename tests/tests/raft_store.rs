@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use nomadish_proto::model::Evaluation;
 use nomadish_server::fsm::Command as RaftCommand;
 use nomadish_server::raft::{
-    LogStore, Network, NodeId, Payload, Raft, ServerNode, StateMachine, TypeConfig, open_storage,
+    LogStore, Network, NodeId, Raft, ServerNode, StateMachine, TypeConfig, open_storage,
 };
 use nomadish_server::state::StateStore;
 use openraft::storage::RaftLogStorage;
@@ -200,10 +200,9 @@ fn check_store(store: &Path, acked: &BTreeMap<u64, String>, run: u64) {
                 panic!("run {run}: acknowledged entry {index} ({id}) lost; log ends at {last}")
             });
             let found = match &entry.payload {
-                EntryPayload::Normal(payload) => match payload.command() {
-                    RaftCommand::UpsertEvals { evals } => evals.iter().any(|e| &e.id == id),
-                    _ => false,
-                },
+                EntryPayload::Normal(RaftCommand::UpsertEvals { evals }) => {
+                    evals.iter().any(|e| &e.id == id)
+                }
                 _ => false,
             };
             assert!(
@@ -259,7 +258,7 @@ fn child(dir: &Path, run: u64) {
                         ..Evaluation::default()
                     };
                     let cmd = RaftCommand::UpsertEvals { evals: vec![eval] };
-                    let resp = raft.client_write(Payload::new(cmd)).await.expect("write");
+                    let resp = raft.client_write(cmd).await.expect("write");
                     println!("acked {} {id}", resp.log_id.index);
                 }
             });

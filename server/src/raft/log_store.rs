@@ -7,9 +7,8 @@
 //! entries to the followers) while the leader's own sync is under way, instead of one after
 //! the other.
 //!
-//! Raft reads entries back to replicate and apply them. The newest are served decoded from
-//! [`Recent`]; older ones from the files (which the page cache usually still holds), whose
-//! positions are all that stays in memory.
+//! Only the entries' positions stay in memory; raft reads entries back (to replicate or apply
+//! them) from the files, which the page cache usually still holds.
 
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
@@ -22,7 +21,6 @@ use openraft::{Entry, LogId, RaftLogReader, StorageError, StorageIOError, Vote};
 use tokio::sync::mpsc;
 
 use super::log_file::LogFiles;
-use super::recent::Recent;
 use super::{NodeId, TypeConfig};
 
 const VOTE_KEY: &[u8] = b"vote";
@@ -39,9 +37,6 @@ pub struct LogStore {
     db: sled::Db,
     meta: sled::Tree,
     shared: Arc<Mutex<Shared>>,
-    /// The newest entries, decoded (filled, truncated and purged under `shared`'s lock; the
-    /// state machine drops what it applies).
-    recent: Recent,
     /// Appends waiting for a sync (the flusher task starts on first use, in the runtime).
     flusher: Arc<OnceLock<mpsc::UnboundedSender<LogFlushed<TypeConfig>>>>,
 }
@@ -140,14 +135,8 @@ impl LogStore {
                 last_purged,
                 last,
             })),
-            recent: Recent::default(),
             flusher: Arc::default(),
         })
-    }
-
-    /// The cache of the newest entries, for the state machine to drop what it applies.
-    pub fn recent(&self) -> Recent {
-        self.recent.clone()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
@@ -165,17 +154,6 @@ impl LogStore {
             let stopped = std::io::Error::other("the raft log flusher has stopped");
             callback.log_io_completed(Err(stopped));
         }
-    }
-
-    fn read_files(&self, start: u64, end: u64) -> StoreResult<Vec<Entry<TypeConfig>>> {
-        if start >= end {
-            return Ok(Vec::new());
-        }
-        let pending = self.lock().files.locate(start, end);
-        pending
-            .iter()
-            .map(|p| p.read().map_err(read_err).and_then(|bytes| decode(&bytes)))
-            .collect()
     }
 
     fn get_meta<T: serde::de::DeserializeOwned>(&self, k: &[u8]) -> StoreResult<Option<T>> {
@@ -207,20 +185,11 @@ impl RaftLogReader<TypeConfig> for LogStore {
             Bound::Excluded(i) => *i,
             Bound::Unbounded => u64::MAX,
         };
-        // The cache serves the tail of the range it holds; the files the rest.
-        let split = self
-            .recent
-            .covers_from(end)
-            .map_or(end, |first| first.clamp(start, end));
-        let mut entries = self.read_files(start, split)?;
-        if split < end {
-            match self.recent.get(split, end) {
-                Some(cached) => entries.extend(cached),
-                // Applied (and so dropped) since `covers_from`: the files still hold it.
-                None => entries.extend(self.read_files(split, end)?),
-            }
-        }
-        Ok(entries)
+        let pending = self.lock().files.locate(start, end);
+        pending
+            .iter()
+            .map(|p| p.read().map_err(read_err).and_then(|bytes| decode(&bytes)))
+            .collect()
     }
 }
 
@@ -265,25 +234,22 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I::IntoIter: Send,
     {
         let mut encoded = Vec::new();
+        let mut last = None;
         for entry in entries {
-            let bytes = serde_json::to_vec(&entry).map_err(write_err)?;
-            encoded.push((entry, bytes));
+            encoded.push((
+                entry.log_id.index,
+                serde_json::to_vec(&entry).map_err(write_err)?,
+            ));
+            last = Some(entry.log_id);
         }
         {
             let mut shared = self.lock();
             shared
                 .files
-                .append(
-                    encoded
-                        .iter()
-                        .map(|(e, bytes)| (e.log_id.index, bytes.as_slice())),
-                )
+                .append(encoded.iter().map(|(i, bytes)| (*i, bytes.as_slice())))
                 .map_err(write_err)?;
-            if let Some((last, _)) = encoded.last() {
-                shared.last = Some(last.log_id);
-            }
-            for (entry, bytes) in encoded {
-                self.recent.push(entry, bytes.len());
+            if last.is_some() {
+                shared.last = last;
             }
         }
         self.flush_then(callback);
@@ -292,7 +258,6 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn truncate(&mut self, log_id: LogId<NodeId>) -> StoreResult<()> {
         let mut shared = self.lock();
-        self.recent.truncate(log_id.index);
         shared.files.truncate(log_id.index).map_err(write_err)?;
         shared.last = entry_id(&shared.files, log_id.index.checked_sub(1))?.or(shared.last_purged);
         Ok(())
@@ -307,7 +272,6 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.db.flush_async().await.map_err(write_err)?;
         let emptied = {
             let mut shared = self.lock();
-            self.recent.forget_through(log_id.index);
             shared.last_purged = Some(log_id);
             if shared.last < Some(log_id) {
                 shared.last = Some(log_id);

@@ -1,15 +1,13 @@
 //! Raft: openraft over a segment-file log and sled meta tree, with gRPC transport between servers.
 //!
 //! ```text
-//!   client_write(Payload) ─> openraft core ─> LogStore (segment files, synced before ack)
-//!                                  │              └─ Recent (newest entries, decoded)
+//!   client_write(Command) ─> openraft core ─> LogStore (segment files, synced before ack)
+//!                                  │
 //!                                  └─ committed ─> StateMachine ─> fsm::apply ─> StateStore
 //! ```
 //!
 //! Separate modules for the log store, the state machine, the outbound network and the inbound
-//! gRPC service, as openraft's traits split them. An entry's [`Payload`] shares its command and
-//! its encoded JSON among the log, the cache of recent entries, replication and the state
-//! machine, so each command is encoded once on the leader and decoded once per server.
+//! gRPC service, as openraft's traits split them.
 
 // openraft's trait signatures fix `StorageError` (over 200 bytes) as the error type; boxing it
 // is not an option for trait methods, so the size lint is silenced for this module only.
@@ -19,8 +17,6 @@ pub mod elector;
 mod log_file;
 mod log_store;
 mod network;
-mod payload;
-mod recent;
 mod service;
 mod state_machine;
 
@@ -32,11 +28,10 @@ use serde::{Deserialize, Serialize};
 
 pub use log_store::LogStore;
 pub use network::Network;
-pub use payload::Payload;
 pub use service::RaftGrpc;
 pub use state_machine::{EvalSink, StateMachine};
 
-use crate::fsm::CommandResponse;
+use crate::fsm::{Command, CommandResponse};
 use crate::state::StateStore;
 
 /// A server's raft identity and addresses.
@@ -59,7 +54,7 @@ impl std::fmt::Display for ServerNode {
 openraft::declare_raft_types!(
     /// nomadish's raft type configuration.
     pub TypeConfig:
-        D = Payload,
+        D = Command,
         R = CommandResponse,
         NodeId = u64,
         Node = ServerNode,
@@ -111,7 +106,7 @@ pub fn open_storage(
         path: dir.display().to_string(),
         source: e,
     })?;
-    let sm = StateMachine::open(&db, dir, state, log.recent())?;
+    let sm = StateMachine::open(&db, dir, state)?;
     Ok((log, sm))
 }
 

@@ -22,7 +22,6 @@ use openraft::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::recent::Recent;
 use super::{NodeId, RaftStoreError, ServerNode, TypeConfig};
 use crate::fsm::{self, CommandResponse};
 use crate::state::{StateStore, decode_snapshot, encode_stored_snapshot};
@@ -56,18 +55,6 @@ pub struct StateMachine {
     snapshots: sled::Tree,
     /// The snapshot file.
     snapshot_file: Arc<std::path::Path>,
-    /// The log's cache of its newest entries: what is applied is dropped from it.
-    recent: Recent,
-}
-
-/// An entry on its way into the state, its command decoded.
-// Nearly every entry carries a command, so boxing the large variant would only add an
-// allocation per entry.
-#[allow(clippy::large_enum_variant)]
-enum Applying {
-    Command(fsm::Command),
-    Membership(openraft::Membership<NodeId, ServerNode>),
-    Blank,
 }
 
 fn sm_err(e: impl std::error::Error + 'static) -> StorageError<NodeId> {
@@ -84,7 +71,6 @@ impl StateMachine {
         db: &sled::Db,
         dir: &std::path::Path,
         state: StateStore,
-        recent: Recent,
     ) -> Result<Self, RaftStoreError> {
         let sled_err = |source| RaftStoreError::Sled {
             path: "snapshots".into(),
@@ -97,7 +83,6 @@ impl StateMachine {
             applied: Arc::new(Mutex::new(Applied::default())),
             snapshots,
             snapshot_file: dir.join(SNAPSHOT_FILE).into(),
-            recent,
         };
         if let Some((meta, data)) = sm
             .read_snapshot()
@@ -276,37 +261,16 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         I::IntoIter: Send,
     {
         let batch_started = std::time::Instant::now();
-        // Once the cache lets go of these entries, their commands are usually held only here
-        // and are taken without a copy (a replication still sending one keeps it shared).
-        let entries: Vec<_> = entries.into_iter().collect();
-        if let Some(last) = entries.last() {
-            self.recent.forget_through(last.log_id.index);
-        }
-        // Every server applies the command as decoded from the entry's JSON (the leader's
-        // own entries are decoded here), so the leader's state matches its followers'.
-        let entries = entries
-            .into_iter()
-            .map(|entry| {
-                let payload = match entry.payload {
-                    EntryPayload::Normal(payload) => {
-                        Applying::Command(payload.into_command().map_err(sm_err)?)
-                    }
-                    EntryPayload::Membership(m) => Applying::Membership(m),
-                    EntryPayload::Blank => Applying::Blank,
-                };
-                Ok((entry.log_id, payload))
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
         let mut applied = self.applied.lock().unwrap_or_else(|e| e.into_inner());
         let mut touched_evals = Vec::new();
         let responses = self.state.update(|view| {
             entries
                 .into_iter()
-                .map(|(log_id, payload)| {
-                    let index = log_id.index;
-                    applied.last_applied = Some(log_id);
-                    match payload {
-                        Applying::Command(cmd) => {
+                .map(|entry| {
+                    let index = entry.log_id.index;
+                    applied.last_applied = Some(entry.log_id);
+                    match entry.payload {
+                        EntryPayload::Normal(cmd) => {
                             let ids = cmd.eval_ids();
                             let (metric, started) = (cmd.metric_name(), std::time::Instant::now());
                             let resp = fsm::apply(view, index, cmd);
@@ -318,15 +282,15 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                             }
                             resp
                         }
-                        Applying::Membership(m) => {
-                            applied.membership = StoredMembership::new(Some(log_id), m);
+                        EntryPayload::Membership(m) => {
+                            applied.membership = StoredMembership::new(Some(entry.log_id), m);
                             view.index = view.index.max(index);
                             CommandResponse {
                                 index,
                                 ..CommandResponse::default()
                             }
                         }
-                        Applying::Blank => {
+                        EntryPayload::Blank => {
                             view.index = view.index.max(index);
                             CommandResponse {
                                 index,

@@ -70,7 +70,7 @@ async fn write_evals(raft: &Raft, n: usize) {
         let cmd = Command::UpsertEvals {
             evals: vec![eval(&format!("e{i}"))],
         };
-        let resp = raft.client_write(Payload::new(cmd)).await.expect("writes");
+        let resp = raft.client_write(cmd).await.expect("writes");
         assert_eq!(resp.data.index, resp.log_id.index);
     }
 }
@@ -112,9 +112,9 @@ async fn single_node_writes_survive_restart_with_and_without_snapshot() {
         .metrics(|m| m.snapshot.is_some(), "snapshot built")
         .await
         .expect("snapshot built");
-    raft.client_write(Payload::new(Command::UpsertEvals {
+    raft.client_write(Command::UpsertEvals {
         evals: vec![eval("after-snapshot")],
-    }))
+    })
     .await
     .expect("writes after snapshot");
     raft.shutdown().await.expect("shuts down");
@@ -251,81 +251,4 @@ async fn a_log_kept_in_sled_by_an_earlier_version_moves_into_segment_files() {
         entries[..],
         "the same entries, in files"
     );
-}
-
-/// Reads served by the cache of recent entries, by the files, and by both across the seam
-/// give the same log, also after a truncation, an apply and a reopen (files only).
-#[tokio::test]
-async fn recent_entries_and_files_read_back_the_same_log() {
-    use openraft::storage::{RaftLogStorage, RaftLogStorageExt};
-    use openraft::{CommittedLeaderId, Entry, EntryPayload, LogId};
-
-    let entry = |index: u64| Entry::<TypeConfig> {
-        log_id: LogId::new(CommittedLeaderId::new(1, 1), index),
-        payload: EntryPayload::Normal(Payload::new(Command::UpsertEvals {
-            evals: vec![eval(&format!("e{index}"))],
-        })),
-    };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (mut log, mut sm) = open_storage(dir.path(), StateStore::new()).expect("opens");
-    // More than the cache keeps, so older entries come from the files only.
-    let written: Vec<_> = (1..=1500).map(entry).collect();
-    log.blocking_append(written.clone()).await.expect("appends");
-    let cached_from = log.recent().covers_from(1501).expect("the tail is cached");
-    assert!(cached_from > 1, "the oldest entries left the cache");
-
-    let seam = cached_from;
-    for (start, end) in [
-        (1, 1501),
-        (seam - 10, seam + 10),
-        (seam, 1501),
-        (1400, 1450),
-    ] {
-        let read = log.try_get_log_entries(start..end).await.expect("reads");
-        assert_eq!(
-            read[..],
-            written[start as usize - 1..end as usize - 1],
-            "{start}..{end}"
-        );
-    }
-
-    // A truncation replaces the tail; the cache must not serve the old one.
-    log.truncate(LogId::new(CommittedLeaderId::new(1, 1), 1400))
-        .await
-        .expect("truncates");
-    assert_eq!(
-        log.recent().covers_from(1401),
-        None,
-        "the cache was cut too"
-    );
-    assert_eq!(log.recent().covers_from(1400), Some(cached_from));
-    let mut replaced: Vec<_> = (1400..=1410).map(entry).collect();
-    for e in &mut replaced {
-        e.log_id.leader_id = CommittedLeaderId::new(2, 1);
-    }
-    log.blocking_append(replaced.clone())
-        .await
-        .expect("appends");
-    let read = log.try_get_log_entries(1390..1411).await.expect("reads");
-    assert_eq!(read[..10], written[1389..1399]);
-    assert_eq!(read[10..], replaced[..]);
-
-    // Applying drops entries from the cache; reads still find them in the files.
-    let applied = log.try_get_log_entries(1..1405).await.expect("reads");
-    sm.apply(applied).await.expect("applies");
-    assert_eq!(log.recent().covers_from(1411), Some(1405));
-    let read = log.try_get_log_entries(1395..1411).await.expect("reads");
-    assert_eq!(read[..5], written[1394..1399]);
-    assert_eq!(read[5..], replaced[..]);
-
-    drop((log, sm));
-    let (mut log, _sm) = open_storage(dir.path(), StateStore::new()).expect("reopens");
-    assert_eq!(
-        log.recent().covers_from(1411),
-        None,
-        "nothing cached after a reopen"
-    );
-    let read = log.try_get_log_entries(1..1411).await.expect("reads");
-    assert_eq!(read[..1399], written[..1399]);
-    assert_eq!(read[1399..], replaced[..]);
 }

@@ -361,8 +361,8 @@ async fn scenario_10_no_overcommit_through_500_registrations_and_a_leader_failov
         placed, capacity,
         "the cluster is full: every node holds exactly its ten allocations"
     );
-    // The new leader applied its own placements, scores and all, and its follower the same
-    // entries read from JSON: both must hold exactly the same state.
+    // Both surviving servers applied the same entries, scores and all, read back from JSON:
+    // they must hold exactly the same state.
     let (index, digest) = cluster.wait_converged(Duration::from_secs(30)).await;
     eprintln!("scenario 10: the servers converged at index {index} ({digest})");
     sim.stop().await;
